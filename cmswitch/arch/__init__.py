@@ -1,0 +1,1 @@
+"""Hardware presets shipped as package data (TOML files, see cmswitch.hardware)."""

@@ -1,0 +1,253 @@
+"""The workload a `cim` function puts on the chip, as plain Python data.
+
+Solvers, cost models and reports work on a :class:`Workload`, not on IR: it
+lists the CIM operators in topological (program) order with their MMM
+shapes, byte counts, arithmetic intensities and minimum arrays on a given
+chip, the data edges between CIM operators (traced through vector ops), and
+the vector-unit work that follows each CIM operator.
+
+Arithmetic intensity (spec section 3) comes in two flavours:
+
+* ``roofline`` (default): MACs over the bytes of inputs, weights and outputs,
+  ``M*N*K / (M*N + N*K + M*K)`` per group at the hardware's precisions;
+  the paper's motivation numbers (ResNet-50 ~66 FLOP/B, LLaMA-2 decode ~2)
+  are this (in FLOPs, i.e. twice the MACs).
+* ``input``: MACs per input element, i.e. K (the paper's Fig. 12 example).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Operation, SSAValue
+
+from cmswitch.dialects.cim import (
+    ComputeOp,
+    ConstantOp,
+    Conv2dOp,
+    LinearOp,
+    MatmulOp,
+    MatmulShape,
+    SegmentOp,
+    VectorOp,
+    YieldOp,
+    numel,
+    shape_of,
+)
+from cmswitch.hardware import Hardware
+
+AiModel = Literal["roofline", "input"]
+
+
+@dataclass(frozen=True)
+class CimOpInfo:
+    """One CIM operator of the workload."""
+
+    index: int
+    """Position among the CIM operators (topological order)."""
+    name: str
+    kind: str
+    """``linear``, ``conv2d`` or ``matmul``."""
+    shape: MatmulShape
+    min_arrays: int
+    """Fewest compute arrays that hold its N x K matrices on the chip."""
+    weight_bytes: float
+    input_bytes: float
+    output_bytes: float
+    preds: tuple[int, ...]
+    """CIM operators whose results it consumes (through vector ops)."""
+    vector_work: int
+    """Vector-unit elements of the non-CIM ops between it and the next CIM op."""
+    live_out: bool
+    """Its result (or something derived from it) is a function output."""
+
+    @property
+    def macs(self) -> int:
+        return self.shape.macs
+
+    @property
+    def stationary(self) -> bool:
+        return self.shape.stationary
+
+    def ai(self, model: AiModel = "roofline") -> float:
+        """Arithmetic intensity in MACs per byte (roofline) or per input
+        element (input)."""
+        if model == "input":
+            return float(self.shape.k)
+        return self.macs / (self.input_bytes + self.weight_bytes + self.output_bytes)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """The CIM operators of one function on one chip."""
+
+    hardware: Hardware
+    ops: tuple[CimOpInfo, ...]
+    edges: dict[tuple[int, int], float] = field(default_factory=dict)
+    """(producer, consumer) -> bytes passed."""
+    leading_vector_work: int = 0
+    """Vector work before the first CIM operator."""
+    name: str = "model"
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[CimOpInfo]:
+        return iter(self.ops)
+
+    @property
+    def macs(self) -> int:
+        return sum(op.macs for op in self.ops)
+
+    @property
+    def weight_bytes(self) -> float:
+        return sum(op.weight_bytes for op in self.ops if op.stationary)
+
+    @property
+    def vector_work(self) -> int:
+        return self.leading_vector_work + sum(op.vector_work for op in self.ops)
+
+    def successors(self, i: int) -> list[int]:
+        return [j for (p, j) in self.edges if p == i]
+
+    @staticmethod
+    def from_module(
+        module: ModuleOp | FuncOp, hardware: Hardware, function: str | None = None
+    ) -> Workload:
+        func = module if isinstance(module, FuncOp) else _find_function(module, function)
+        return _extract(func, hardware)
+
+    @staticmethod
+    def from_ops(
+        hardware: Hardware,
+        shapes: Sequence[MatmulShape],
+        edges: dict[tuple[int, int], float] | None = None,
+        vector_work: Sequence[int] | None = None,
+        name: str = "synthetic",
+    ) -> Workload:
+        """A synthetic workload (tests, brute-force checks). Without `edges`
+        the operators form a chain."""
+        ab, wb = hardware.act_bytes, hardware.weight_bytes
+        if edges is None:
+            edges = {(i - 1, i): shapes[i - 1].output_elems * ab for i in range(1, len(shapes))}
+        ops = []
+        for i, s in enumerate(shapes):
+            preds = tuple(sorted(p for (p, c) in edges if c == i))
+            ops.append(
+                CimOpInfo(
+                    index=i,
+                    name=f"op{i}",
+                    kind="linear" if s.stationary else "matmul",
+                    shape=s,
+                    min_arrays=hardware.min_arrays(s.n, s.k, s.groups),
+                    weight_bytes=s.matrix_elems * wb,
+                    input_bytes=s.input_elems * ab,
+                    output_bytes=s.output_elems * ab,
+                    preds=preds,
+                    vector_work=vector_work[i] if vector_work else 0,
+                    live_out=i == len(shapes) - 1,
+                )
+            )
+        return Workload(hardware, tuple(ops), dict(edges), 0, name)
+
+
+def _find_function(module: ModuleOp, name: str | None) -> FuncOp:
+    funcs = [op for op in module.ops if isinstance(op, FuncOp)]
+    if name is not None:
+        funcs = [f for f in funcs if f.sym_name.data == name]
+    if not funcs:
+        raise ValueError(f"no function {name!r} in module" if name else "module has no function")
+    return funcs[0]
+
+
+def op_label(op: Operation, fallback: str) -> str:
+    label = op.attributes.get("label")
+    return label.data if isinstance(label, StringAttr) else fallback
+
+
+def compute_ops(func: FuncOp) -> list[ComputeOp]:
+    """The CIM operators of `func`, in program order (inside segments too)."""
+    return [op for op in func.walk() if isinstance(op, ComputeOp)]
+
+
+def _dynamic_operands(op: ComputeOp) -> list[SSAValue]:
+    if isinstance(op, LinearOp | Conv2dOp):
+        return [op.input]
+    if isinstance(op, MatmulOp):
+        return [op.lhs, op.rhs]
+    return list(op.operands)
+
+
+def _extract(func: FuncOp, hw: Hardware) -> Workload:
+    # sources[v] = CIM operators whose results flow into value v.
+    sources: dict[SSAValue, frozenset[int]] = {}
+    ops: list[dict[str, object]] = []
+    edges: dict[tuple[int, int], float] = {}
+    leading = 0
+    returned: set[int] = set()
+    pending: dict[int, SegmentOp] = {}
+    ab, wb = hw.act_bytes, hw.weight_bytes
+
+    def src(v: SSAValue) -> frozenset[int]:
+        return sources.get(v, frozenset())
+
+    for op in func.walk():
+        if isinstance(op, ComputeOp):
+            i = len(ops)
+            shape = op.matmul_shape()
+            preds: set[int] = set()
+            for v in _dynamic_operands(op):
+                preds |= src(v)
+            out_bytes = numel(shape_of(op.results[0])) * ab
+            for p in preds:
+                edges[(p, i)] = float(ops[p]["output_bytes"])  # type: ignore[arg-type]
+            ops.append(
+                {
+                    "index": i,
+                    "name": op_label(op, f"{op.name.removeprefix('cim.')}_{i}"),
+                    "kind": op.name.removeprefix("cim."),
+                    "shape": shape,
+                    "min_arrays": hw.min_arrays(shape.n, shape.k, shape.groups),
+                    "weight_bytes": shape.matrix_elems * wb,
+                    "input_bytes": shape.input_elems * ab,
+                    "output_bytes": out_bytes,
+                    "preds": tuple(sorted(preds)),
+                    "vector_work": 0,
+                    "live_out": False,
+                }
+            )
+            sources[op.results[0]] = frozenset({i})
+        elif isinstance(op, ConstantOp):
+            continue
+        elif isinstance(op, ReturnOp):
+            for v in op.operands:
+                returned |= src(v)
+        elif isinstance(op, SegmentOp):
+            # The walk visits a segment before its body: its results carry
+            # what its yield carries, resolved when the yield is reached.
+            pending[id(op.body.block.last_op)] = op
+        elif isinstance(op, YieldOp) and id(op) in pending:
+            seg = pending.pop(id(op))
+            for r, v in zip(seg.outs, op.values, strict=True):
+                sources[r] = src(v)
+        else:
+            merged: frozenset[int] = frozenset()
+            for v in op.operands:
+                merged |= src(v)
+            for r in op.results:
+                sources[r] = merged
+            if isinstance(op, VectorOp):
+                if ops:
+                    ops[-1]["vector_work"] = int(ops[-1]["vector_work"]) + op.vector_work()  # type: ignore[arg-type]
+                else:
+                    leading += op.vector_work()
+    infos = tuple(
+        CimOpInfo(**{**d, "live_out": d["index"] in returned})  # type: ignore[arg-type]
+        for d in ops
+    )
+    return Workload(hw, infos, edges, leading, func.sym_name.data)
+
