@@ -180,6 +180,7 @@ class HardwareAttr(ParametrizedAttribute):
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
         values: dict[str, Attribute] = {}
+        start = parser.pos
         with parser.in_angle_brackets():
             chip = parser.parse_str_literal("hardware name")
             while parser.parse_optional_punctuation(",") is not None:
@@ -187,7 +188,13 @@ class HardwareAttr(ParametrizedAttribute):
                 parser.parse_punctuation("=")
                 number = parser.parse_number()
                 values[key] = FloatData(number) if isinstance(number, float) else IntAttr(number)
-        return (StringAttr(chip), DictionaryAttr(values))
+        attr = (StringAttr(chip), DictionaryAttr(values))
+        try:
+            HardwareAttr(*attr).hardware()
+        except (HardwareError, VerifyException) as err:
+            # A located parse error instead of a traceback from verify().
+            parser.raise_error(str(err), start, parser.pos)
+        return attr
 
     def print_parameters(self, printer: Printer) -> None:
         printer.print_string(f'<"{self.chip.data}"')
@@ -614,7 +621,10 @@ class MatmulOp(ComputeOp):
             raise VerifyException(
                 f"cim.matmul: contraction mismatch: lhs {list(a)} vs rhs {list(b)}"
             )
-        batch = broadcast_shapes(a[:-2], b[:-2])
+        try:
+            batch = broadcast_shapes(a[:-2], b[:-2])
+        except VerifyException as err:
+            raise VerifyException(f"cim.matmul: batch dimensions: {err}") from None
         return (*batch, a[-2], b[-1])
 
     def verify_(self) -> None:
@@ -1321,21 +1331,6 @@ class PadOp(LayoutOp):
 
 
 @irdl_op_definition
-class YieldOp(IRDLOperation):
-    """Terminates a ``cim.segment``, returning the values used after it."""
-
-    name = "cim.yield"
-
-    values = var_operand_def()
-
-    traits = traits_def(IsTerminator(), HasParent(lambda: SegmentOp), Pure())
-    assembly_format = "($values^ `:` type($values))? attr-dict"
-
-    def __init__(self, values: Sequence[SSAValue] = ()):
-        super().__init__(operands=[values])
-
-
-@irdl_op_definition
 class SegmentOp(IRDLOperation):
     """Operators mapped onto the chip at once, run as a pipeline.
 
@@ -1355,7 +1350,7 @@ class SegmentOp(IRDLOperation):
     body = region_def("single_block")
 
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = "attr-dict-with-keyword (`->` type($outs)^)? $body"
+    assembly_format = "attr-dict (`->` type($outs)^)? $body"
 
     def __init__(
         self,
@@ -1389,6 +1384,21 @@ class SegmentOp(IRDLOperation):
         for key in ("compute_arrays", "memory_arrays", "index"):
             if cast(IntegerAttr, getattr(self, key)).value.data < 0:
                 raise VerifyException(f"cim.segment: {key} must be >= 0")
+
+
+@irdl_op_definition
+class YieldOp(IRDLOperation):
+    """Terminates a ``cim.segment``, returning the values used after it."""
+
+    name = "cim.yield"
+
+    values = var_operand_def()
+
+    traits = traits_def(IsTerminator(), HasParent(SegmentOp), Pure())
+    assembly_format = "($values^ `:` type($values))? attr-dict"
+
+    def __init__(self, values: Sequence[SSAValue] = ()):
+        super().__init__(operands=[values])
 
 
 CIM_OPS: tuple[type[IRDLOperation], ...] = (

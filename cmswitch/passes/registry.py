@@ -6,4 +6,13 @@ from collections.abc import Callable
 
 from xdsl.passes import ModulePass
 
-PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
+
+def _cim_split() -> type[ModulePass]:
+    from cmswitch.passes.cim_split import CimSplitPass
+
+    return CimSplitPass
+
+
+PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "cim-split": _cim_split,
+}

@@ -1,0 +1,249 @@
+"""The `cmswitch` command line.
+
+    cmswitch models                          list the built-in model zoo
+    cmswitch arch [NAME|FILE]                show a hardware description
+    cmswitch analyze MODEL [--json]          per-operator workload analysis
+    cmswitch import MODEL.onnx -o OUT.mlir   ONNX -> cim IR (+ OUT.weights.npz)
+    cmswitch compile MODEL [--policy P] ...  segment + allocate, emit IR/report
+    cmswitch compare MODEL [--policies ...]  every policy side by side
+
+MODEL is a zoo name or a path to an ``.onnx`` or ``.mlir`` file. A user
+mistake ends in one ``cmswitch: error: ...`` line and exit status 1, never in a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from cmswitch.hardware import Hardware, HardwareError
+from cmswitch.ir import IRError, print_module
+from cmswitch.models import LoadedModel, ModelError, load_model
+
+_console = Console()
+_err = Console(stderr=True)
+
+
+class UsageError(ValueError):
+    """A bad command-line value (user-facing message)."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exception types that are user mistakes, reported as one line."""
+    errors: list[type[BaseException]] = [
+        HardwareError, IRError, ModelError, UsageError, FileNotFoundError,
+    ]  # fmt: skip
+    try:
+        from cmswitch.zoo import ZooError
+
+        errors.append(ZooError)
+    except ImportError:
+        pass
+    try:
+        from cmswitch.lowering.onnx_to_cim import OnnxImportError
+
+        errors.append(OnnxImportError)
+    except ImportError:
+        pass
+    try:
+        from cmswitch.schedule.policies import ScheduleError
+
+        errors.append(ScheduleError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="zoo name (see `cmswitch models`) or a .onnx / .mlir file")
+    p.add_argument("--arch", default=None, help="hardware preset or TOML file (default: dynaplasia)")
+    p.add_argument("--batch", type=int, default=1, help="batch size for zoo models (default 1)")
+    p.add_argument("--seq", type=int, default=64, help="sequence length for zoo transformers")
+    p.add_argument(
+        "--phase", choices=("prefill", "decode"), default="prefill",
+        help="zoo transformers: prefill (L tokens) or one decode step with a KV cache of L",
+    )  # fmt: skip
+    p.add_argument(
+        "--input-shape", action="append", default=[], metavar="NAME=1x3x224x224",
+        help="fix a dynamic ONNX input shape (repeatable)",
+    )  # fmt: skip
+
+
+def _load(args: argparse.Namespace) -> LoadedModel:
+    if args.batch < 1 or args.seq < 1:
+        raise UsageError("--batch and --seq must be >= 1")
+    hw = Hardware.load(args.arch) if args.arch else None
+    shapes = None
+    if args.input_shape:
+        from cmswitch.lowering.onnx_to_cim import parse_input_shapes
+
+        shapes = parse_input_shapes(args.input_shape)
+    return load_model(
+        args.model, hardware=hw, batch=args.batch, seq=args.seq, phase=args.phase,
+        input_shapes=shapes,
+    )  # fmt: skip
+
+
+def _write_json(data: Any, path: str | None) -> None:
+    text = json.dumps(data, indent=2) + "\n"
+    if path is None or path == "-":
+        sys.stdout.write(text)
+    else:
+        Path(path).write_text(text)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from cmswitch import zoo
+
+    models = zoo.list_models()
+    if args.json:
+        _write_json([m.__dict__ for m in models], None)
+        return 0
+    table = Table(title="cmswitch model zoo (built offline, no weights)")
+    for col in ("name", "family", "description"):
+        table.add_column(col)
+    for m in models:
+        table.add_row(m.name, m.family + (" (tiny)" if m.tiny else ""), m.description)
+    _console.print(table)
+    return 0
+
+
+def cmd_arch(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    hw = Hardware.load(args.arch)
+    derived = {
+        "op_cim (MAC/cycle/array)": hw.op_cim,
+        "d_cim (B/cycle/array)": hw.d_cim,
+        "d_main (B/cycle)": hw.d_main,
+        "array_bytes": hw.array_bytes,
+        "write_cycles_per_array": hw.write_cycles_per_array,
+    }
+    if args.json:
+        _write_json({"fields": hw.to_dict(), "derived": derived}, None)
+        return 0
+    table = Table(title=f"hardware {hw.name}")
+    table.add_column("field")
+    table.add_column("value", justify="right")
+    for key, value in hw.to_dict().items():
+        table.add_row(key, str(value))
+    for key, value in derived.items():
+        table.add_row(f"[dim]{key}[/dim]", f"[dim]{value:g}[/dim]")
+    _console.print(table)
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from cmswitch.analysis import analyze, render_table
+    from cmswitch.workload import Workload
+
+    model = _load(args)
+    workload = Workload.from_module(model.module, model.hardware)
+    report = analyze(
+        workload, args.ai, model=model.name, batch=args.batch, seq=args.seq, phase=args.phase
+    )
+    if args.json:
+        _write_json(report, args.output)
+    else:
+        render_table(report, _console, limit=args.limit)
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from cmswitch.lowering.onnx_to_cim import import_onnx, parse_input_shapes
+    from cmswitch.weights import WeightStore
+
+    if not args.model.endswith(".onnx"):
+        raise UsageError(f"{args.model}: `cmswitch import` takes an .onnx file")
+    hw = Hardware.load(args.arch) if args.arch else Hardware.preset("dynaplasia")
+    shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
+    result = import_onnx(args.model, input_shapes=shapes, hardware=hw)
+    text = print_module(result.module, generic=args.generic)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+        if len(result.store):
+            result.store.save(WeightStore.path_for(args.output))
+    if result.missing_weights:
+        _err.print(
+            f"cmswitch: note: {len(result.missing_weights)} weight(s) have no data "
+            "(external data absent); functional simulation will need them"
+        )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cmswitch",
+        description="Dual-mode-aware DNN compiler for computing-in-memory accelerators.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("models", help="list the built-in model zoo")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("arch", help="show a hardware description")
+    p.add_argument("arch", nargs="?", default="dynaplasia", help="preset name or TOML file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_arch)
+
+    p = sub.add_parser("analyze", help="per-operator workload analysis")
+    _add_model_args(p)
+    p.add_argument("--ai", choices=("roofline", "input"), default="roofline")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("-o", "--output", default=None, help="write the JSON here")
+    p.add_argument("--limit", type=int, default=None, help="show at most N operator rows")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("import", help="import an ONNX model into cim IR")
+    p.add_argument("model", help="an .onnx file")
+    p.add_argument("-o", "--output", default=None, help="output .mlir (default: stdout)")
+    p.add_argument("--arch", default=None)
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224")
+    p.add_argument("--generic", action="store_true", help="print the generic op form")
+    p.set_defaults(func=cmd_import)
+
+    try:
+        from cmswitch.compile import add_compile_commands
+    except ImportError:
+        pass
+    else:
+        add_compile_commands(sub, _add_model_args, _load, _write_json, _console)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except _user_errors() as err:
+        message = str(err).strip().splitlines() or [type(err).__name__]
+        _err.print(f"cmswitch: error: {message[0]}", markup=False, highlight=False, soft_wrap=True)
+        for line in message[1:]:
+            _err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        _err.print("cmswitch: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

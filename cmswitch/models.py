@@ -1,0 +1,67 @@
+"""Loading a model from what a user names: a zoo name, an ``.onnx`` file or a
+``.mlir`` file. One entry point for the command line and the Python API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+
+from cmswitch.builder import HARDWARE_ATTR, module_hardware
+from cmswitch.dialects.cim import HardwareAttr
+from cmswitch.hardware import Hardware
+from cmswitch.weights import WeightStore
+
+
+class ModelError(ValueError):
+    """The named model cannot be loaded (user-facing message)."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    module: ModuleOp
+    store: WeightStore
+    hardware: Hardware
+
+
+def load_model(
+    spec: str,
+    *,
+    hardware: Hardware | None = None,
+    batch: int = 1,
+    seq: int = 64,
+    phase: str = "prefill",
+    input_shapes: Mapping[str, Sequence[int]] | None = None,
+) -> LoadedModel:
+    """`spec` is a zoo model name or a path to a ``.onnx`` / ``.mlir`` file.
+
+    `hardware` overrides the chip recorded in a ``.mlir`` file; for zoo and
+    ONNX models it defaults to the ``dynaplasia`` preset. The module always
+    ends up carrying the chip it is compiled for.
+    """
+    path = Path(spec)
+    if spec.endswith(".onnx"):
+        from cmswitch.lowering.onnx_to_cim import import_onnx
+
+        hw = hardware or Hardware.preset("dynaplasia")
+        result = import_onnx(path, input_shapes=input_shapes, hardware=hw)
+        return LoadedModel(path.stem, result.module, result.store, hw)
+    if spec.endswith(".mlir"):
+        from cmswitch.ir import parse_file
+
+        module = parse_file(path)
+        hw = hardware or module_hardware(module, Hardware.preset("dynaplasia"))
+        module.attributes[HARDWARE_ATTR] = HardwareAttr.from_hardware(hw)
+        weights = WeightStore.path_for(path)
+        store = WeightStore.load(weights) if weights.exists() else WeightStore()
+        return LoadedModel(path.stem, module, store, hw)
+    if path.suffix:
+        raise ModelError(f"{spec}: unknown model file type {path.suffix!r} (use .onnx or .mlir)")
+    from cmswitch import zoo
+
+    hw = hardware or Hardware.preset("dynaplasia")
+    module = zoo.build(spec, batch=batch, seq=seq, phase=phase, hardware=hw)
+    return LoadedModel(spec, module, WeightStore(), hw)
