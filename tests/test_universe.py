@@ -32,5 +32,6 @@ def test_entry_point_is_discovered() -> None:
 def test_stock_xdsl_opt_lists_passes() -> None:
     exe = Path(sys.executable).parent / "xdsl-opt"
     out = subprocess.run([str(exe), "--help"], capture_output=True, text=True, check=True).stdout
+    squeezed = "".join(out.split())  # argparse wraps the pass list anywhere
     for key in CMSWITCH_UNIVERSE.all_passes:
-        assert key in out
+        assert key in squeezed
