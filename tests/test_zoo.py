@@ -11,7 +11,7 @@ from io import StringIO
 import numpy as np
 import pytest
 from xdsl.context import Context
-from xdsl.dialects.builtin import Builtin, ModuleOp
+from xdsl.dialects.builtin import Builtin, DenseIntOrFPElementsAttr, ModuleOp
 from xdsl.dialects.func import Func, FuncOp
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -180,8 +180,7 @@ def test_list_models() -> None:
     names = [m.name for m in models]
     assert names[:8] == ["mobilenetv2", "resnet18", "resnet50", "vgg16",
                          "bert-large", "opt-6.7b", "opt-13b", "llama2-7b"]  # fmt: skip
-    assert {m.name for m in models if m.tiny} == {"tiny-cnn", "tiny-bert", "tiny-opt",
-                                                  "tiny-llama"}
+    assert {m.name for m in models if m.tiny} == {"tiny-cnn", "tiny-bert", "tiny-opt", "tiny-llama"}
     assert set(names) == set(CNN_MACS) | set(TRANSFORMERS)
     for m in models:
         assert m.family == ("cnn" if m.name in CNN_MACS else "transformer")
@@ -195,7 +194,7 @@ TINY = [m.name for m in zoo.list_models() if m.tiny]
 @pytest.mark.parametrize("batch,seq", [(1, 1), (1, 7), (3, 16), (2, 33)])
 def test_tiny_models(name: str, batch: int, seq: int) -> None:
     for phase in phases(name):
-        module, wl = build_checked(name, batch, seq, phase)
+        module, _ = build_checked(name, batch, seq, phase)
         if batch == 2:
             roundtrip(module)
 
@@ -207,7 +206,7 @@ BIG = [m.name for m in zoo.list_models() if not m.tiny]
 @pytest.mark.parametrize("batch", [1, 4])
 def test_big_models(name: str, batch: int) -> None:
     for phase in phases(name):
-        module, wl = build_checked(name, batch, 64, phase)
+        module, _ = build_checked(name, batch, 64, phase)
         # 7B-class models are printed and parsed once (llama2-7b decode, batch 1).
         if batch == 1 and (name in CNN_MACS or name == "bert-large"):
             roundtrip(module)
@@ -229,15 +228,23 @@ def test_transformer_structure(name: str) -> None:
         q = by_name["h.0.attn.q_proj"].shape
         assert (q.m, q.n, q.k, q.stationary) == (batch * tokens, d, d, True)
         s = by_name["h.1.attn.scores"].shape
-        assert (s.m, s.n, s.k, s.groups, s.stationary) == (tokens, d // heads, keys,
-                                                           batch * heads, False)
+        assert (s.m, s.n, s.k, s.groups, s.stationary) == (
+            tokens,
+            d // heads,
+            keys,
+            batch * heads,
+            False,
+        )
         c = by_name["h.1.attn.context"].shape
         assert (c.m, c.n, c.k, c.groups) == (tokens, keys, d // heads, batch * heads)
+        up = by_name["h.0.mlp.up_proj" if nffn == 3 else "h.0.mlp.fc1"].shape
+        down = by_name["h.0.mlp.down_proj" if nffn == 3 else "h.0.mlp.fc2"].shape
+        assert (up.n, up.k, down.n, down.k) == (d, ffn, ffn, d)
         head = by_name["lm_head"].shape
         assert (head.m, head.n, head.k) == (batch * tokens, d, vocab)
         func = next(op for op in module.ops if isinstance(op, FuncOp))
         ins = [shape_of(a) for a in func.body.block.args]
-        outs = [tuple(t.get_shape()) for t in func.function_type.outputs]
+        outs = [shape_of(t) for t in func.function_type.outputs]
         assert outs[0] == (batch * tokens, vocab)
         if phase == "decode":
             cache = (batch, heads, seq, d // heads)
@@ -266,10 +273,11 @@ def test_shape_constants() -> None:
     consts = {op.sym.data: op for op in module.walk() if isinstance(op, ConstantOp)}
     for sym, fn in (("rope.cos", np.cos), ("rope.sin", np.sin)):
         value = consts[sym].value
-        assert value is not None
+        assert isinstance(value, DenseIntOrFPElementsAttr)
         got = np.array(value.get_values()).reshape(1, dh)
-        np.testing.assert_allclose(got, fn(6 * np.concatenate([theta, theta]))[None],
-                                   rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            got, fn(6 * np.concatenate([theta, theta]))[None], rtol=1e-6, atol=1e-6
+        )
 
 
 def test_llama_build_is_fast() -> None:

@@ -68,9 +68,7 @@ def info(name: str) -> ModelInfo:
     for model in _MODELS:
         if model.name == name:
             return model
-    raise ZooError(
-        f"unknown model {name!r}; zoo models: {', '.join(m.name for m in _MODELS)}"
-    )
+    raise ZooError(f"unknown model {name!r}; zoo models: {', '.join(m.name for m in _MODELS)}")
 
 
 def build(

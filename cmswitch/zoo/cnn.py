@@ -45,9 +45,7 @@ class _Net:
         pad = kernel // 2 if pad is None else pad
         w = self.b.weight(f"{name}.weight", (out_ch, in_ch // group, kernel, kernel))
         bias = self.b.weight(f"{name}.bias", (out_ch,))
-        op = Conv2dOp(
-            x, w, bias, strides=(stride, stride), pads=(pad, pad, pad, pad), group=group
-        )
+        op = Conv2dOp(x, w, bias, strides=(stride, stride), pads=(pad, pad, pad, pad), group=group)
         return self.b.add(op, label=name)
 
     def relu(self, x: SSAValue) -> SSAValue:

@@ -88,9 +88,7 @@ _OPT_POSITION_OFFSET = 2
 
 
 class _Transformer:
-    def __init__(
-        self, b: GraphBuilder, cfg: TransformerConfig, batch: int, seq: int, decode: bool
-    ):
+    def __init__(self, b: GraphBuilder, cfg: TransformerConfig, batch: int, seq: int, decode: bool):
         self.b, self.cfg, self.batch = b, cfg, batch
         self.decode = decode
         self.tokens = 1 if decode else seq  # new tokens this step
@@ -117,7 +115,7 @@ class _Transformer:
         return self.b.add(LayerNormOp(x, scale, bias, axis, self.cfg.norm_eps))
 
     def rows_of(self, table: SSAValue, start: int, count: int) -> SSAValue:
-        rows, d = shape_of(table)
+        _, d = shape_of(table)
         return self.b.add(SliceOp(table, (start, 0), (start + count, d), (1, 1)))
 
     def split_heads(self, x: SSAValue) -> SSAValue:
@@ -149,8 +147,11 @@ class _Transformer:
     def shared_constants(self) -> dict[str, SSAValue]:
         """Shape-derived constants used by every layer, defined once."""
         c, b = self.cfg, self.b
-        out = {"scale": b.constant("attn.scale", np.array([1.0 / math.sqrt(c.head_dim)],
-                                                            dtype=np.float32))}
+        out = {
+            "scale": b.constant(
+                "attn.scale", np.array([1.0 / math.sqrt(c.head_dim)], dtype=np.float32)
+            )
+        }
         if c.causal and self.tokens > 1:
             # Query t sees keys 0..past+t; later keys get -inf (a large negative).
             q = np.arange(self.tokens)[:, None] + self.past
@@ -228,8 +229,9 @@ class _Transformer:
         add = ElementwiseFn.ADD
         for i in range(c.layers):
             if c.arch == "bert":  # post-norm
-                x = self.norm(self.ew(add, x, self.attention(x, i, consts, new_kv)),
-                              f"h.{i}.attn_norm")
+                x = self.norm(
+                    self.ew(add, x, self.attention(x, i, consts, new_kv)), f"h.{i}.attn_norm"
+                )
                 x = self.norm(self.ew(add, x, self.mlp(x, i)), f"h.{i}.mlp_norm")
             else:  # pre-norm
                 a = self.attention(self.norm(x, f"h.{i}.attn_norm"), i, consts, new_kv)
