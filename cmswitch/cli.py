@@ -53,9 +53,11 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     except ImportError:
         pass
     try:
+        from cmswitch.compile import PolicyError
+        from cmswitch.passes.cim_split import SplitError
         from cmswitch.schedule.policies import ScheduleError
 
-        errors.append(ScheduleError)
+        errors += [ScheduleError, SplitError, PolicyError]
     except ImportError:
         pass
     return tuple(errors)

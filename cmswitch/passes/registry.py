@@ -13,6 +13,13 @@ def _cim_split() -> type[ModulePass]:
     return CimSplitPass
 
 
+def _cim_schedule() -> type[ModulePass]:
+    from cmswitch.passes.cim_schedule import CimSchedulePass
+
+    return CimSchedulePass
+
+
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "cim-split": _cim_split,
+    "cim-schedule": _cim_schedule,
 }

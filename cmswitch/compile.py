@@ -1,0 +1,316 @@
+"""The Python API of the compiler, and the `compile` / `compare` commands.
+
+    from cmswitch.compile import compile_model
+    from cmswitch.models import load_model
+
+    result = compile_model(load_model("llama2-7b", seq=64), ScheduleOptions(policy="cmswitch"))
+    result.schedule.latency_cycles, result.report()
+
+The pipeline is the list of passes in :func:`pipeline`; it is the same one
+``xdsl-opt -p cim-split,cim-schedule{...}`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.passes import ModulePass
+
+from cmswitch.hardware import Hardware
+from cmswitch.ir import make_context, print_module
+from cmswitch.models import LoadedModel
+from cmswitch.passes.cim_schedule import ScheduleOptions, schedule_module
+from cmswitch.passes.cim_split import CimSplitPass
+from cmswitch.schedule.plan import Schedule
+
+BASELINE = "cim-mlc"
+DEFAULT_POLICIES = ("cmswitch", "cim-mlc", "all-compute-dp", "puma", "static:0.25", "static:0.5", "static:0.75")
+
+
+class PolicyError(ValueError):
+    """A bad policy specification (user-facing)."""
+
+
+@dataclass
+class CompileResult:
+    model: str
+    hardware: Hardware
+    options: ScheduleOptions
+    module: ModuleOp
+    schedule: Schedule
+    seconds: float
+    batch: int | None = None
+    seq: int | None = None
+
+    def report(self) -> dict[str, Any]:
+        s = self.schedule
+        data = {
+            "model": self.model,
+            "arch": self.hardware.name,
+            "policy": policy_label(self.options),
+            "cost_model": self.options.cost_model,
+            "ai": self.options.ai,
+            "batch": self.batch,
+            "seq": self.seq,
+            "latency_cycles": s.latency_cycles,
+            "latency_seconds": self.hardware.seconds(s.latency_cycles),
+            "compile_seconds": round(self.seconds, 4),
+        }
+        data.update(s.to_json())
+        data["latency_cycles"] = s.latency_cycles
+        return data
+
+
+def policy_label(options: ScheduleOptions) -> str:
+    if options.policy == "static":
+        return f"static{{compute-fraction={options.compute_fraction:g}}}"
+    return options.policy
+
+
+def pipeline(options: ScheduleOptions) -> list[ModulePass]:
+    """The pass list the compiler runs (what `xdsl-opt -p` would spell)."""
+    from cmswitch.passes.cim_schedule import CimSchedulePass
+
+    return [
+        CimSplitPass(),
+        CimSchedulePass(
+            policy=options.policy,
+            cost_model=options.cost_model,
+            ai=options.ai,
+            compute_fraction=options.compute_fraction,
+            time_limit=options.time_limit,
+        ),
+    ]
+
+
+def compile_model(
+    model: LoadedModel,
+    options: ScheduleOptions = ScheduleOptions(),
+    *,
+    batch: int | None = None,
+    seq: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CompileResult:
+    """Splits, segments and allocates a (copy of the) model's module."""
+    start = time.perf_counter()
+    module = model.module.clone()
+    CimSplitPass().apply(make_context(), module)
+    results = schedule_module(module, options, model.hardware, progress)
+    if not results:
+        raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")
+    seconds = time.perf_counter() - start
+    return CompileResult(
+        model.name, model.hardware, options, module, next(iter(results.values())), seconds,
+        batch, seq,
+    )  # fmt: skip
+
+
+def parse_policy(spec: str, base: ScheduleOptions) -> ScheduleOptions:
+    """`cmswitch`, `cim-mlc`, ..., or `static:F` / `static{compute-fraction=F}`."""
+    from cmswitch.schedule.policies import POLICIES
+
+    name, fraction = spec, None
+    if spec.startswith("static:"):
+        name, fraction = "static", spec.removeprefix("static:")
+    elif spec.startswith("static{") and spec.endswith("}"):
+        key, _, value = spec[len("static{") : -1].partition("=")
+        if key.strip() != "compute-fraction":
+            raise PolicyError(f"unknown static option {key!r} (use compute-fraction=F)")
+        name, fraction = "static", value
+    if name not in POLICIES:
+        raise PolicyError(f"unknown policy {spec!r}; policies: {', '.join(POLICIES)} (static:F)")
+    options = replace(base, policy=name)
+    if fraction is not None:
+        try:
+            value = float(fraction)
+        except ValueError:
+            raise PolicyError(f"static compute fraction {fraction!r} is not a number") from None
+        if not 0.0 < value <= 1.0:
+            raise PolicyError(f"static compute fraction must be in (0, 1], got {value}")
+        options = replace(options, compute_fraction=value)
+    return options
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _progress_bar(console: Console, label: str) -> Progress:
+    return Progress(
+        TextColumn(f"[bold]{label}[/bold]"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} ops"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
+def _run(
+    model: LoadedModel, options: ScheduleOptions, args: argparse.Namespace, console: Console
+) -> CompileResult:
+    with _progress_bar(console, f"{model.name}: {policy_label(options)}") as bar:
+        task = bar.add_task("schedule", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return compile_model(model, options, batch=args.batch, seq=args.seq, progress=progress)
+
+
+def _base_options(args: argparse.Namespace) -> ScheduleOptions:
+    return ScheduleOptions(
+        cost_model=args.cost_model, ai=args.ai, time_limit=args.time_limit
+    )
+
+
+def add_compile_commands(
+    sub: Any,
+    add_model_args: Callable[[argparse.ArgumentParser], None],
+    load: Callable[[argparse.Namespace], LoadedModel],
+    write_json: Callable[[Any, str | None], None],
+    console: Console,
+) -> None:
+    """Registers `compile` and `compare` on the CLI's sub-parsers."""
+    err = Console(stderr=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        add_model_args(p)
+        p.add_argument("--cost-model", choices=("paper", "strict"), default="paper")
+        p.add_argument("--ai", choices=("roofline", "input"), default="roofline")
+        p.add_argument("--time-limit", type=float, default=10.0, help="seconds per MIP")
+
+    def cmd_compile(args: argparse.Namespace) -> int:
+        model = load(args)
+        options = parse_policy(args.policy, _base_options(args))
+        result = _run(model, options, args, err)
+        if args.emit == "cim":
+            from cmswitch.passes.segments import unwrap_segments
+            from xdsl.dialects.func import FuncOp
+
+            for op in result.module.ops:
+                if isinstance(op, FuncOp):
+                    unwrap_segments(op)
+        text = print_module(result.module)
+        if args.output:
+            Path(args.output).write_text(text)
+        if args.report:
+            write_json(result.report(), args.report)
+        hw = result.hardware
+        err.print(
+            f"{model.name} on {hw.name} [{policy_label(options)}, {options.cost_model}]: "
+            f"{result.schedule.latency_cycles:,.0f} cycles "
+            f"({hw.seconds(result.schedule.latency_cycles) * 1e3:.3f} ms at "
+            f"{hw.clock_hz / 1e9:g} GHz), {len(result.schedule.segments)} segments, "
+            f"compiled in {result.seconds:.2f} s",
+            highlight=False,
+        )
+        if not args.output and not args.report:
+            console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        return 0
+
+    p = sub.add_parser("compile", help="segment and allocate a model; emit IR and a report")
+    common(p)
+    p.add_argument("--policy", default="cmswitch", help="cmswitch | cim-mlc | all-compute-dp | puma | static:F")
+    p.add_argument("--emit", choices=("segmented", "cim"), default="segmented",
+                   help="segmented: with cim.segment regions; cim: allocations only")  # fmt: skip
+    p.add_argument("-o", "--output", default=None, help="write the IR here")
+    p.add_argument("--report", default=None, help="write the JSON report here ('-': stdout)")
+    p.set_defaults(func=cmd_compile)
+
+    def cmd_compare(args: argparse.Namespace) -> int:
+        model = load(args)
+        base = _base_options(args)
+        specs = args.policies or list(DEFAULT_POLICIES)
+        options = [parse_policy(spec, base) for spec in specs]
+        results = [_run(model, o, args, err) for o in options]
+        rows = compare_rows(results)
+        if args.json:
+            write_json({"model": model.name, "arch": model.hardware.name, "rows": rows}, args.json)
+        if args.plot:
+            plot_compare(rows, f"{model.name} on {model.hardware.name}", args.plot)
+        render_compare(rows, f"{model.name} on {model.hardware.name}", console)
+        return 0
+
+    p = sub.add_parser("compare", help="compare scheduling policies on one model")
+    common(p)
+    p.add_argument("--policies", nargs="+", default=None,
+                   help=f"default: {' '.join(DEFAULT_POLICIES)}")  # fmt: skip
+    p.add_argument("--json", default=None, help="write the table as JSON here ('-': stdout)")
+    p.add_argument("--plot", default=None, help="write a bar chart (PNG/PDF/SVG) here")
+    p.set_defaults(func=cmd_compare)
+
+
+def compare_rows(results: Sequence[CompileResult]) -> list[dict[str, Any]]:
+    base = next((r for r in results if r.options.policy == BASELINE), None)
+    rows = []
+    for r in results:
+        s = r.schedule
+        memory = [seg.memory_arrays / r.hardware.arrays for seg in s.segments]
+        rows.append(
+            {
+                "policy": policy_label(r.options),
+                "latency_cycles": s.latency_cycles,
+                "latency_seconds": r.hardware.seconds(s.latency_cycles),
+                "speedup_vs_cim_mlc": (
+                    base.schedule.latency_cycles / s.latency_cycles if base else None
+                ),
+                "segments": len(s.segments),
+                "avg_memory_share": sum(memory) / len(memory) if memory else 0.0,
+                "compile_seconds": round(r.seconds, 4),
+            }
+        )
+    return rows
+
+
+def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col, justify in (
+        ("policy", "left"), ("latency (cycles)", "right"), ("latency (ms)", "right"),
+        ("speedup vs cim-mlc", "right"), ("segments", "right"),
+        ("avg memory share", "right"), ("compile (s)", "right"),
+    ):  # fmt: skip
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        speedup = row["speedup_vs_cim_mlc"]
+        table.add_row(
+            row["policy"],
+            f"{row['latency_cycles']:,.0f}",
+            f"{row['latency_seconds'] * 1e3:.3f}",
+            f"{speedup:.3f}x" if speedup is not None else "-",
+            str(row["segments"]),
+            f"{row['avg_memory_share']:.1%}",
+            f"{row['compile_seconds']:.2f}",
+        )
+    console.print(table)
+
+
+def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise PolicyError("--plot needs matplotlib: pip install 'cmswitch[plots]'") from None
+    fig, ax = plt.subplots(figsize=(max(4, len(rows) * 1.1), 3.2))
+    names = [r["policy"] for r in rows]
+    values = [r["speedup_vs_cim_mlc"] or 0.0 for r in rows]
+    ax.bar(range(len(rows)), values, color="#4c72b0")
+    ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("speedup vs cim-mlc")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

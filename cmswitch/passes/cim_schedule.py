@@ -1,0 +1,160 @@
+"""`cim-schedule`: segmentation and compute/memory array allocation.
+
+The IR-facing shell around :mod:`cmswitch.schedule`: it extracts the
+:class:`~cmswitch.workload.Workload` of each function, runs a policy
+(``cmswitch``: exact DP over segments + one HiGHS MIP per distinct segment;
+or a baseline: ``cim-mlc``, ``all-compute-dp``, ``static``, ``puma``) and
+writes the result back:
+
+* every CIM operator gets ``alloc = #cim.alloc<compute = C, mem_in = I,
+  mem_out = O>``;
+* the operators are grouped into ``cim.segment`` regions carrying the arrays
+  in each mode and the cost breakdown in cycles;
+* the module gets ``cim.schedule = {policy, latency_cycles, ...}``.
+
+Operators must fit the chip: run ``cim-split`` first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+from xdsl.context import Context
+from xdsl.dialects import builtin
+from xdsl.dialects.builtin import DictionaryAttr, FloatAttr, StringAttr, f64
+from xdsl.dialects.func import FuncOp
+from xdsl.passes import ModulePass
+
+from cmswitch.builder import module_hardware
+from cmswitch.hardware import Hardware
+from cmswitch.passes.segments import set_alloc, wrap_segments
+from cmswitch.schedule.cost import CostOptions
+from cmswitch.schedule.plan import Schedule
+from cmswitch.schedule.policies import schedule
+from cmswitch.workload import Workload, compute_ops
+
+SCHEDULE_ATTR = "cim.schedule"
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ScheduleOptions:
+    """What `cim-schedule` runs (also the Python API's options)."""
+
+    policy: str = "cmswitch"
+    cost_model: Literal["paper", "strict"] = "paper"
+    ai: Literal["roofline", "input"] = "roofline"
+    compute_fraction: float = 0.5
+    time_limit: float = 10.0
+
+    @property
+    def cost(self) -> CostOptions:
+        return CostOptions(model=self.cost_model, ai=self.ai)
+
+
+def schedule_function(
+    func: FuncOp, hw: Hardware, options: ScheduleOptions, progress: ProgressFn | None = None
+) -> Schedule:
+    """Schedules one function and writes the result into it."""
+    workload = Workload.from_module(func, hw)
+    result = schedule(
+        workload,
+        options.policy,
+        options.cost,
+        compute_fraction=options.compute_fraction,
+        time_limit=options.time_limit,
+        progress=progress,
+    )
+    apply_schedule(func, result)
+    return result
+
+
+def apply_schedule(func: FuncOp, result: Schedule) -> None:
+    """Writes allocations and segments of `result` into `func`."""
+    ops = compute_ops(func)
+    segment_of_op: list[int] = []
+    props: list[tuple[int, int, dict[str, float]]] = []
+    for s, seg in enumerate(result.segments):
+        for i, alloc in zip(range(seg.start, seg.end + 1), seg.allocs, strict=True):
+            set_alloc(ops[i], alloc.compute, alloc.mem_in, alloc.mem_out)
+            segment_of_op.append(s)
+        props.append(
+            (
+                seg.compute_arrays,
+                seg.memory_arrays,
+                {
+                    "intra_cycles": seg.intra_cycles,
+                    "switch_cycles": seg.switch_cycles,
+                    "reload_cycles": seg.reload_cycles,
+                    "writeback_cycles": seg.writeback_cycles,
+                    "vector_cycles": seg.vector_cycles,
+                },
+            )
+        )
+    wrap_segments(func, segment_of_op, props)
+
+
+def schedule_attr(result: Schedule) -> DictionaryAttr:
+    return DictionaryAttr(
+        {
+            "policy": StringAttr(result.policy),
+            "latency_cycles": FloatAttr(result.latency_cycles, f64),
+            "segments": FloatAttr(float(len(result.segments)), f64),
+        }
+    )
+
+
+def schedule_module(
+    module: builtin.ModuleOp,
+    options: ScheduleOptions,
+    hw: Hardware | None = None,
+    progress: ProgressFn | None = None,
+) -> dict[str, Schedule]:
+    """Schedules every function with CIM operators; returns name -> schedule."""
+    hw = hw or module_hardware(module, Hardware.preset("dynaplasia"))
+    results: dict[str, Schedule] = {}
+    for func in [op for op in module.ops if isinstance(op, FuncOp)]:
+        if not compute_ops(func):
+            continue
+        results[func.sym_name.data] = schedule_function(func, hw, options, progress)
+    if results:
+        main = next(iter(results.values()))
+        module.attributes[SCHEDULE_ATTR] = schedule_attr(main)
+    return results
+
+
+@dataclass(frozen=True)
+class CimSchedulePass(ModulePass):
+    """Segment the network and allocate compute/memory arrays per segment.
+
+    Options: `policy` (cmswitch | cim-mlc | all-compute-dp | static | puma),
+    `cost-model` (paper | strict), `ai` (roofline | input),
+    `compute-fraction` (static policy), `time-limit` (seconds per MIP),
+    `arch` (preset or TOML file; default: the module's cim.hardware)."""
+
+    name = "cim-schedule"
+
+    policy: str = "cmswitch"
+    cost_model: str = "paper"
+    ai: str = "roofline"
+    compute_fraction: float = 0.5
+    time_limit: float = 10.0
+    arch: str = ""
+
+    def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
+        if self.cost_model not in ("paper", "strict"):
+            raise ValueError(f"cim-schedule: cost-model must be paper or strict, not {self.cost_model!r}")
+        if self.ai not in ("roofline", "input"):
+            raise ValueError(f"cim-schedule: ai must be roofline or input, not {self.ai!r}")
+        options = ScheduleOptions(
+            policy=self.policy,
+            cost_model=cast(Literal["paper", "strict"], self.cost_model),
+            ai=cast(Literal["roofline", "input"], self.ai),
+            compute_fraction=self.compute_fraction,
+            time_limit=self.time_limit,
+        )
+        hw = Hardware.load(self.arch) if self.arch else None
+        schedule_module(op, options, hw)

@@ -1,0 +1,138 @@
+"""Writing a schedule into the IR: `cim.segment` regions and `#cim.alloc`
+attributes. Shared by the scheduling and duplication passes.
+
+Segments partition a function's operators in program order. A CIM operator
+belongs to the segment that maps it; a vector operator to the segment of the
+CIM operator before it (the first segment before any). Constants are hoisted
+to the function entry: they are not mapped, and every segment may read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from cmswitch.dialects.cim import (
+    AllocationAttr,
+    ComputeOp,
+    ConstantOp,
+    SegmentOp,
+    YieldOp,
+)
+
+
+def unwrap_segments(func: FuncOp) -> None:
+    """Inlines every `cim.segment` of `func` back into the function body."""
+    block = func.body.block
+    for seg in [op for op in block.ops if isinstance(op, SegmentOp)]:
+        inner = seg.body.block
+        yielded = inner.last_op
+        assert isinstance(yielded, YieldOp)
+        values = list(yielded.values)
+        for op in list(inner.ops):
+            if op is yielded:
+                continue
+            op.detach()
+            block.insert_op_before(op, seg)
+        for result, value in zip(seg.outs, values, strict=True):
+            result.replace_by(value)
+        yielded.detach()
+        yielded.erase()
+        seg.detach()
+        seg.erase()
+
+
+def wrap_segments(
+    func: FuncOp,
+    segment_of_op: Sequence[int],
+    props: Sequence[tuple[int, int, dict[str, float]]],
+) -> list[SegmentOp]:
+    """Groups `func`'s operators into segments.
+
+    `segment_of_op[i]` is the segment of the i-th CIM operator (program
+    order, non-decreasing); `props[s]` = (compute arrays, memory arrays, cost
+    breakdown) of segment s. Existing segments are unwrapped first.
+    """
+    unwrap_segments(func)
+    block = func.body.block
+    ops = [op for op in block.ops if not isinstance(op, ReturnOp)]
+    # Hoist constants so that every segment can read them.
+    first = next((op for op in ops if not isinstance(op, ConstantOp)), None)
+    for op in ops:
+        if isinstance(op, ConstantOp) and first is not None:
+            op.detach()
+            block.insert_op_before(op, first)
+    groups: list[list[Operation]] = [[] for _ in props]
+    current, cim_index = 0, 0
+    for op in ops:
+        if isinstance(op, ConstantOp):
+            continue
+        if isinstance(op, ComputeOp):
+            current = segment_of_op[cim_index]
+            cim_index += 1
+        groups[current].append(op)
+    if cim_index != len(segment_of_op):
+        raise ValueError(
+            f"schedule covers {len(segment_of_op)} CIM operators, function has {cim_index}"
+        )
+    segments = []
+    for index, (group, (compute, memory, cost)) in enumerate(zip(groups, props, strict=True)):
+        if not group:
+            continue
+        segments.append(_wrap(block, group, index, compute, memory, cost))
+    return segments
+
+
+def _wrap(
+    block: Block,
+    group: list[Operation],
+    index: int,
+    compute: int,
+    memory: int,
+    cost: dict[str, float],
+) -> SegmentOp:
+    inside = set(group)
+    escaping: list[SSAValue] = [
+        r for op in group for r in op.results if any(u.operation not in inside for u in r.uses)
+    ]
+    body = Block()
+    seg = SegmentOp(index, compute, memory, Region(body), [v.type for v in escaping], cost)
+    block.insert_op_before(seg, group[0])
+    for op in group:
+        op.detach()
+        body.add_op(op)
+    outside_uses = [[u for u in v.uses if u.operation not in inside] for v in escaping]
+    body.add_op(YieldOp(escaping))
+    for result, uses in zip(seg.outs, outside_uses, strict=True):
+        for use in uses:
+            use.operation.operands[use.index] = result
+    return seg
+
+
+def set_alloc(op: ComputeOp, compute: int, mem_in: int, mem_out: int) -> None:
+    op.attributes["alloc"] = AllocationAttr(compute, mem_in, mem_out)
+
+
+def read_segments(func: FuncOp) -> list[tuple[SegmentOp, list[ComputeOp]]]:
+    """The segments of `func` with their CIM operators, in order."""
+    out = []
+    for op in func.body.block.ops:
+        if isinstance(op, SegmentOp):
+            out.append((op, [o for o in op.walk() if isinstance(o, ComputeOp)]))
+    return out
+
+
+def cost_dict(seg: SegmentOp) -> dict[str, float]:
+    if seg.cost is None:
+        return {}
+    return {k: v.value.data for k, v in seg.cost.data.items() if isinstance(v, FloatAttr)}
+
+
+def int_prop(attr: IntegerAttr) -> int:
+    return attr.value.data
+
+
+
