@@ -26,6 +26,7 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     f32,
+    i64,
 
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
