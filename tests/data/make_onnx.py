@@ -1,0 +1,206 @@
+"""Regenerates the ONNX test models in tests/data/onnx/ with real exporters.
+
+Run with a Python that has torch, torchvision, transformers and onnxscript
+(not needed in CI; the outputs are committed):
+
+    python tests/data/make_onnx.py [name ...]
+
+The two torchvision models are saved with external data and the ``.data``
+files are *not* shipped: they stand for "weights absent" and still give the
+real-architecture MAC check. Everything else is small and self-contained.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+OUT = Path(__file__).resolve().parent / "onnx"
+
+
+class TinyCnn(nn.Module):
+    """conv+bn+relu, depthwise conv+bn+relu6, pools, flatten, two linears."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(8)
+        self.dw = nn.Conv2d(8, 8, 3, stride=2, padding=1, groups=8)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.pw = nn.Conv2d(8, 16, 1)
+        self.pool = nn.MaxPool2d(2)
+        self.avg = nn.AvgPool2d(3, stride=1, padding=1)
+        self.fc1 = nn.Linear(16 * 4 * 4, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.bn(self.conv(x)))
+        x = torch.nn.functional.relu6(self.bn2(self.dw(x)))
+        x = torch.nn.functional.hardswish(self.pw(x))
+        x = self.avg(self.pool(x))
+        x = torch.flatten(x, 1)
+        x = torch.nn.functional.gelu(self.fc1(x))
+        return torch.softmax(self.fc2(x), dim=-1)
+
+
+def _randomise_bn(model: nn.Module) -> None:
+    # Non-trivial running statistics so BN folding is actually exercised.
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.num_features, generator=g) * 0.1)
+
+
+def _export(
+    model: nn.Module,
+    args: tuple[torch.Tensor, ...],
+    name: str,
+    *,
+    input_names: list[str],
+    dynamo: bool,
+    opset: int,
+    external: bool = False,
+    dynamic_axes: dict[str, dict[int, str]] | None = None,
+    raw: bool = False,
+) -> None:
+    model.eval()
+    path = OUT / f"{name}.onnx"
+    for stale in (path, path.with_suffix(".onnx.data")):
+        stale.unlink(missing_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if dynamo:
+            prog = torch.onnx.export(
+                model, args, dynamo=True, opset_version=opset, input_names=input_names,
+                optimize=not raw,
+            )
+            assert prog is not None
+            prog.save(str(path), external_data=external)
+        else:
+            torch.onnx.export(
+                model, args, str(path), dynamo=False, opset_version=opset,
+                input_names=input_names, dynamic_axes=dynamic_axes,
+                # raw: keep BatchNormalization etc. as the graph has them
+                do_constant_folding=not raw,
+                training=torch.onnx.TrainingMode.PRESERVE if raw else torch.onnx.TrainingMode.EVAL,
+            )  # fmt: skip
+    proto = onnx.load(str(path))
+    if external:
+        onnx.save(
+            proto, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+            location=f"{name}.onnx.data", size_threshold=1024,
+        )  # fmt: skip
+    else:
+        # Inline every tensor so the file is self-contained.
+        onnx.save(proto, str(path), save_as_external_data=False)
+        path.with_suffix(".onnx.data").unlink(missing_ok=True)
+    print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB, opset "
+          f"{[o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx')]}")
+
+
+def resnet18() -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    _export(torchvision.models.resnet18(), (torch.randn(1, 3, 64, 64),), "resnet18",
+            input_names=["x"], dynamo=False, opset=17, external=True)  # fmt: skip
+
+
+def mobilenet_v2() -> None:
+    import torchvision
+
+    torch.manual_seed(0)
+    _export(torchvision.models.mobilenet_v2(), (torch.randn(1, 3, 64, 64),), "mobilenet_v2",
+            input_names=["x"], dynamo=True, opset=18, external=True)  # fmt: skip
+
+
+def tiny_cnn() -> None:
+    torch.manual_seed(0)
+    m = TinyCnn()
+    _randomise_bn(m)
+    x = torch.randn(1, 3, 16, 16)
+    _export(m, (x,), "tiny_cnn", input_names=["x"], dynamo=False, opset=17)
+    _export(m, (x,), "tiny_cnn_dynamo", input_names=["x"], dynamo=True, opset=18)
+    _export(m, (x,), "tiny_cnn_dynbatch", input_names=["x"], dynamo=False, opset=17,
+            dynamic_axes={"x": {0: "batch"}})  # fmt: skip
+    # Unoptimised exports keep BatchNormalization (the importer folds it).
+    _export(m, (x,), "tiny_cnn_bn", input_names=["x"], dynamo=False, opset=17, raw=True)
+    _export(m, (x,), "tiny_cnn_dynamo_raw", input_names=["x"], dynamo=True, opset=18, raw=True)
+
+
+class _HiddenOnly(nn.Module):
+    """Returns the last hidden state only (no cache objects in the graph)."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        out = self.inner(input_ids=ids, use_cache=False, return_dict=True)
+        return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
+
+def bert() -> None:
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=32)  # fmt: skip
+    m = _HiddenOnly(BertModel(cfg, add_pooling_layer=False))
+    ids = torch.randint(0, 64, (1, 8))
+    _export(m, (ids,), "bert_tiny", input_names=["input_ids"], dynamo=False, opset=17)
+    _export(m, (ids,), "bert_tiny_dynamo", input_names=["input_ids"], dynamo=True, opset=20)
+
+
+def llama() -> None:
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                      num_key_value_heads=2, intermediate_size=64, max_position_embeddings=32)  # fmt: skip
+    m = _HiddenOnly(LlamaForCausalLM(cfg))
+    ids = torch.randint(0, 64, (1, 8))
+    _export(m, (ids,), "llama_tiny", input_names=["input_ids"], dynamo=True, opset=18)
+    try:
+        _export(m, (ids,), "llama_tiny_legacy", input_names=["input_ids"], dynamo=False,
+                opset=17)  # fmt: skip
+    except Exception as err:  # the legacy exporter may not trace new transformers
+        print(f"llama_tiny_legacy: legacy exporter failed: {type(err).__name__}: {err}"[:300])
+
+
+def opt() -> None:
+    from transformers import OPTConfig, OPTModel
+
+    torch.manual_seed(0)
+    cfg = OPTConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                    ffn_dim=64, max_position_embeddings=32, word_embed_proj_dim=32)  # fmt: skip
+    m = _HiddenOnly(OPTModel(cfg))
+    ids = torch.randint(0, 64, (1, 8))
+    _export(m, (ids,), "opt_tiny", input_names=["input_ids"], dynamo=False, opset=17)
+
+
+MODELS: dict[str, Callable[[], None]] = {
+    "tiny_cnn": tiny_cnn,
+    "resnet18": resnet18,
+    "mobilenet_v2": mobilenet_v2,
+    "bert": bert,
+    "llama": llama,
+    "opt": opt,
+}
+
+if __name__ == "__main__":
+    OUT.mkdir(parents=True, exist_ok=True)
+    for key in sys.argv[1:] or list(MODELS):
+        try:
+            MODELS[key]()
+        except Exception as err:
+            print(f"{key}: FAILED: {type(err).__name__}: {err}"[:500])
