@@ -15,7 +15,7 @@ from xdsl.context import Context
 from xdsl.dialects import builtin, func
 from xdsl.parser import Parser
 
-from cmswitch.dialects.cim import CIM, ComputeOp, Conv2dOp, ConstantOp, LinearOp, MatmulOp
+from cmswitch.dialects.cim import CIM, ComputeOp, ConstantOp, Conv2dOp, LinearOp, MatmulOp
 from cmswitch.hardware import Hardware
 from cmswitch.lowering.onnx_to_cim import (
     OnnxImportError,
@@ -295,3 +295,22 @@ def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
         s, e, st = normalise_slice(dim, start, end, step)
         assert 0 <= s <= dim and -1 <= e <= dim
         np.testing.assert_array_equal(slice_nd(x, [s], [e], [st]), w, err_msg=str((start, end, step)))
+
+
+def test_reference_runs_through_segments() -> None:
+    """The executor runs `cim.segment` regions (as the scheduler writes them)."""
+    ort = pytest.importorskip("onnxruntime")
+    from cmswitch.passes.segments import wrap_segments
+    from cmswitch.simulator.reference import run_reference
+
+    result = import_onnx(_path("tiny_cnn"))
+    fn = next(op for op in result.module.ops if isinstance(op, func.FuncOp))
+    n_cim = sum(isinstance(op, ComputeOp) for op in fn.walk())
+    wrap_segments(fn, [k // 2 for k in range(n_cim)], [(1, 1, {})] * ((n_cim + 1) // 2))
+    result.module.verify()
+    assert "cim.segment" in str(result.module)
+    x = np.random.default_rng(1).standard_normal((1, 3, 16, 16)).astype(np.float32)
+    sess = ort.InferenceSession(str(_path("tiny_cnn")), providers=["CPUExecutionProvider"])
+    (want,) = sess.run(None, {"x": x})
+    (got,) = run_reference(result.module, [x], result.store)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

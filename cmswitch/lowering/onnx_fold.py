@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import onnx
-from onnx import helper
+from onnx import helper, numpy_helper
 
 Attrs = dict[str, object]
 
@@ -139,10 +139,10 @@ def fold_node(
 ) -> list[np.ndarray]:
     """Evaluates `node` on constant `inputs` (None for omitted optional
     inputs); raises FoldError if it cannot."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    attrs: Attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     if node.op_type in _FAST and node.domain in ("", "ai.onnx") and len(node.output) == 1:
         attrs = {
-            k: (onnx.numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else v)
+            k: (numpy_helper.to_array(v) if isinstance(v, onnx.TensorProto) else v)
             for k, v in attrs.items()
         }
         try:

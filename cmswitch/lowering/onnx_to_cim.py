@@ -30,16 +30,21 @@ from typing import cast
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
-from xdsl.dialects.builtin import DenseIntOrFPElementsAttr, IntegerType, ModuleOp, TensorType, f32, i64
+from onnx import external_data_helper, helper, numpy_helper
+from xdsl.dialects.builtin import (
+    IntegerType,
+    ModuleOp,
+    TensorType,
+    f32,
+    i64,
+)
 from xdsl.ir import Attribute, SSAValue
 from xdsl.utils.exceptions import VerifyException
 
-from cmswitch.builder import INLINE_LIMIT, GraphBuilder
+from cmswitch.builder import GraphBuilder
 from cmswitch.dialects.cim import (
     BroadcastOp,
     ConcatOp,
-    ConstantOp,
     Conv2dOp,
     ElementwiseFn,
     ElementwiseOp,
@@ -191,7 +196,7 @@ def _initializer(
             return _Absent(tensor.name, tuple(tensor.dims), dtype)
         copy = onnx.TensorProto()
         copy.CopyFrom(tensor)
-        onnx.external_data_helper.load_external_data_for_tensor(copy, str(base))
+        external_data_helper.load_external_data_for_tensor(copy, str(base))
         copy.data_location = onnx.TensorProto.DEFAULT
         del copy.external_data[:]
         return numpy_helper.to_array(copy)
@@ -226,6 +231,12 @@ def import_onnx(
     except VerifyException as err:
         raise OnnxImportError(f"internal error: imported module does not verify: {err}") from None
     return ImportResult(module, builder.store, tuple(importer.missing))
+
+
+_NEVER_FOLD = frozenset(
+    ("RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial")
+)
+"""Ops whose result is not a function of their inputs."""
 
 
 class _Importer:
@@ -352,15 +363,7 @@ class _Importer:
             return self.b.weight(name, data.shape, data.astype(np.float32))
         # Integer (i64) and boolean (i1) constants: index tensors, masks.
         data = data if data.dtype == np.bool_ else data.astype(np.int64)
-        elem = _elem_for_dtype(data.dtype)
-        typ = TensorType(elem, list(data.shape))
-        sym = self.b._unique(name)  # pyright: ignore[reportPrivateUsage]
-        value = None
-        if data.size <= INLINE_LIMIT:
-            value = DenseIntOrFPElementsAttr.from_list(typ, [int(v) for v in data.ravel()])
-        else:
-            self.b.store[sym] = data
-        return self.b.add(ConstantOp(sym, typ, value))
+        return self.b.weight(name, data.shape, data)
 
     def _shape(self, name: str) -> tuple[int, ...]:
         v = self._get(name)
@@ -386,11 +389,11 @@ class _Importer:
         if node.op_type == "Constant":
             self._fold(node, [])
             return
-        if all(not isinstance(v, SSAValue | _Absent) for v in inputs) and node.op_type not in (
-            "RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike",
-        ):  # fmt: skip
-            if self._fold(node, cast(list[np.ndarray | None], inputs)):
-                return
+        foldable = all(not isinstance(v, SSAValue | _Absent) for v in inputs)
+        if foldable and node.op_type not in _NEVER_FOLD and self._fold(
+            node, cast(list[np.ndarray | None], inputs)
+        ):
+            return
         if node.op_type in ("Shape", "Size"):
             # Shapes are static: Shape of anything is a constant.
             shape = np.array(self._shape(node.input[0]), dtype=np.int64)
@@ -1132,7 +1135,7 @@ def _split(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
 
 @_handles("Concat")
 def _concat(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
-    names = [n for n in node.input if n and math.prod(im._shape(n)) > 0 or n == node.input[0]]
+    names = [n for n in node.input if (n and math.prod(im._shape(n)) > 0) or n == node.input[0]]
     rank = len(im._shape(node.input[0]))
     axis = im.axis(int(cast(int, im.attrs(node)["axis"])), rank, node)
     vals = [im._ssa(n) for n in names if math.prod(im._shape(n)) > 0] or [im._ssa(node.input[0])]

@@ -56,8 +56,14 @@ def np_dtype(typ: Any) -> np.dtype:
     return np.dtype(np.int64)
 
 
+def _c(value: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray would turn 0-d arrays into 1-d ones.
+    out = np.asarray(value)
+    return out if out.flags.c_contiguous else out.copy()
+
+
 def _as(value: np.ndarray, typ: Any) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(value).astype(np_dtype(typ), copy=False))
+    return _c(np.asarray(value).astype(np_dtype(typ), copy=False))
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -65,7 +71,7 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 def erf(x: np.ndarray) -> np.ndarray:
     """Exact (libm) erf, elementwise."""
-    return _erf(np.asarray(x, dtype=np.float64)).astype(np.float64)
+    return cast(np.ndarray, _erf(np.asarray(x, dtype=np.float64))).astype(np.float64)
 
 
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -287,8 +293,8 @@ class CimReference(InterpreterFunctions):
     @impl(cim.Conv2dOp)
     def run_conv(self, interp: Interpreter, op: cim.Conv2dOp, args: PythonValues) -> PythonValues:
         strides, pads, dilations, group = op.geometry()
-        bias = args[2] if len(args) > 2 else None
-        y = conv2d(args[0], args[1], bias, strides, pads, dilations, group)
+        x, w, *rest = args
+        y = conv2d(x, w, rest[0] if rest else None, strides, pads, dilations, group)
         return (_as(y, op.output.type),)
 
     @impl(cim.MatmulOp)
@@ -346,12 +352,12 @@ class CimReference(InterpreterFunctions):
     def run_transpose(
         self, interp: Interpreter, op: cim.TransposeOp, args: PythonValues
     ) -> PythonValues:
-        return (np.ascontiguousarray(np.transpose(args[0], ints(op.perm))),)
+        return (_c(np.transpose(args[0], ints(op.perm))),)
 
     @impl(cim.SliceOp)
     def run_slice(self, interp: Interpreter, op: cim.SliceOp, args: PythonValues) -> PythonValues:
         y = slice_nd(args[0], ints(op.starts), ints(op.ends), ints(op.steps))
-        return (np.ascontiguousarray(y),)
+        return (_c(y),)
 
     @impl(cim.ConcatOp)
     def run_concat(self, interp: Interpreter, op: cim.ConcatOp, args: PythonValues) -> PythonValues:
@@ -373,7 +379,7 @@ class CimReference(InterpreterFunctions):
         self, interp: Interpreter, op: cim.BroadcastOp, args: PythonValues
     ) -> PythonValues:
         shape = tuple(cast(TensorType, op.output.type).get_shape())
-        return (np.ascontiguousarray(np.broadcast_to(args[0], shape)),)
+        return (_c(np.broadcast_to(args[0], shape)),)
 
     @impl(cim.PadOp)
     def run_pad(self, interp: Interpreter, op: cim.PadOp, args: PythonValues) -> PythonValues:
