@@ -30,6 +30,7 @@ SHAPES: dict[str, dict[str, tuple[int, ...]]] = {"tiny_cnn_dynbatch": {"x": (2, 
 ABSENT_DATA = ("resnet18", "mobilenet_v2")  # shipped without their .onnx.data
 FUNCTIONAL = (
     "tiny_cnn", "tiny_cnn_dynamo", "tiny_cnn_dynbatch", "tiny_cnn_bn", "tiny_cnn_dynamo_raw",
+    "tiny_ops", "tiny_ops_opset20",
     "bert_tiny", "bert_tiny_dynamo", "llama_tiny", "opt_tiny",
 )  # fmt: skip
 ALL = (*FUNCTIONAL, *ABSENT_DATA)

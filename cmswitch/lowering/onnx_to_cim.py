@@ -299,7 +299,18 @@ class _Importer:
         for out in g.output:
             if out.name not in self.env:
                 raise OnnxImportError(f"graph output {out.name!r} is never produced")
-            outs.append(self._ssa(out.name))
+            value = self._ssa(out.name)
+            dims = out.type.tensor_type.shape.dim
+            declared = [d.dim_value if d.HasField("dim_value") else -1 for d in dims]
+            # A static shape the exporter declared must be the one we inferred.
+            if out.type.tensor_type.HasField("shape") and -1 not in declared and (
+                tuple(declared) != shape_of(value)
+            ):
+                raise OnnxImportError(
+                    f"internal error: graph output {out.name!r} imported with shape "
+                    f"{list(shape_of(value))}, the model declares {declared}"
+                )
+            outs.append(value)
         self.b.output(*outs)
         return self.b
 
@@ -540,7 +551,7 @@ def _unary(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     return [im.add(ElementwiseOp(_UNARY[node.op_type], [x]), node)]
 
 
-@_handles("LeakyRelu", "Elu", "HardSigmoid", "Gelu", "Selu", "Celu")
+@_handles("LeakyRelu", "Elu", "HardSigmoid", "Gelu", "Selu")
 def _param_unary(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     x = im._ssa(node.input[0])
     a = im.attrs(node)
@@ -557,7 +568,32 @@ def _param_unary(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
         approx = approx.decode() if isinstance(approx, bytes) else str(approx)
         fn = ElementwiseFn.GELU_TANH if approx == "tanh" else ElementwiseFn.GELU
         return [im.add(ElementwiseOp(fn, [x]), node)]
-    raise im._unsupported(node, op)
+    # Selu = gamma * elu(x, alpha)
+    alpha = float(cast(float, a.get("alpha", 1.67326319217681884765625)))
+    gamma = float(cast(float, a.get("gamma", 1.05070102214813232421875)))
+    y = im.add(ElementwiseOp(ElementwiseFn.ELU, [x], alpha=alpha), node)
+    g = im._constant(f"{node.output[0]}.gamma", np.array(gamma, np.float32))
+    return [im.add(ElementwiseOp(ElementwiseFn.MUL, [y, g]), node)]
+
+
+@_handles("PRelu")
+def _prelu(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
+    # prelu(x) = relu(x) + slope * min(x, 0)
+    x, slope = im._ssa(node.input[0]), im._ssa(node.input[1])
+    zero = im._constant(f"{node.output[0]}.zero", np.array(0.0, np.float32))
+    pos = im.add(ElementwiseOp(ElementwiseFn.RELU, [x]), node)
+    neg = im.add(ElementwiseOp(ElementwiseFn.MIN, [x, zero]), node)
+    neg = im.add(ElementwiseOp(ElementwiseFn.MUL, [neg, slope]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.ADD, [pos, neg]), node)]
+
+
+@_handles("Mish")
+def _mish(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
+    # mish(x) = x * tanh(softplus(x))
+    x = im._ssa(node.input[0])
+    t = im.add(ElementwiseOp(ElementwiseFn.SOFTPLUS, [x]), node)
+    t = im.add(ElementwiseOp(ElementwiseFn.TANH, [t]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.MUL, [x, t]), node)]
 
 
 @_handles(*_BINARY, *_COMPARE)
@@ -679,6 +715,8 @@ def _static(im: _Importer, name: str) -> bool:
 @_handles("Conv")
 def _conv(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     x = im._ssa(node.input[0])
+    if len(shape_of(x)) == 3:
+        return _conv1d(im, node, x)
     _spatial_2d(im, node, len(shape_of(x)))
     if not _static(im, node.input[1]):
         raise OnnxImportError(
@@ -726,6 +764,45 @@ def _conv(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     return [im.add(
         Conv2dOp(x, w_val, b_val, strides=strides, pads=pads, dilations=dil, group=group), node
     )]  # fmt: skip
+
+
+def _conv1d(im: _Importer, node: onnx.NodeProto, x: SSAValue) -> list[_Value]:
+    """A 1-D convolution as a 2-D one of height 1 (NCL -> NC1L)."""
+    if not _static(im, node.input[1]):
+        raise OnnxImportError(
+            f"node {node.name!r} (op Conv): a run-time (non-constant) weight is not supported"
+        )
+    n, c, length = shape_of(x)
+    a = im.attrs(node)
+    w_name = node.input[1]
+    o, ci, k = im._shape(w_name)
+    stride = int(cast(list[int], a.get("strides", [1]))[0])
+    dil = int(cast(list[int], a.get("dilations", [1]))[0])
+    pads = _conv_pads(im, _as_2d(node), (1, length), (1, k), (1, stride), (1, dil))
+    wv = im._get(w_name)
+    if isinstance(wv, np.ndarray):
+        w4 = im._constant(f"{w_name}.2d", wv.reshape(o, ci, 1, k))
+    else:
+        w4 = im.add(ReshapeOp(im._ssa(w_name), (o, ci, 1, k)), node)
+    bias = _bias(im, node.input[2] if len(node.input) > 2 else "")
+    x4 = im.add(ReshapeOp(x, (n, c, 1, length)), node)
+    group = int(cast(int, a.get("group", 1)))
+    y = im.add(Conv2dOp(x4, w4, bias, strides=(1, stride), pads=pads, dilations=(1, dil),
+                        group=group), node)  # fmt: skip
+    _, oc, _, ol = shape_of(y)
+    return [im.add(ReshapeOp(y, (n, oc, ol)), node)]
+
+
+def _as_2d(node: onnx.NodeProto) -> onnx.NodeProto:
+    """`node` with 1-D pads lifted to 2-D (height 1, no padding)."""
+    clone = onnx.NodeProto()
+    clone.CopyFrom(node)
+    for attr in clone.attribute:
+        if attr.name == "pads" and len(attr.ints) == 2:
+            begin, end = attr.ints
+            del attr.ints[:]
+            attr.ints.extend([0, begin, 0, end])
+    return clone
 
 
 def _single_consumer(im: _Importer, name: str, op_type: str) -> onnx.NodeProto | None:

@@ -49,6 +49,36 @@ class TinyCnn(nn.Module):
         return torch.softmax(self.fc2(x), dim=-1)
 
 
+class TinyOps(nn.Module):
+    """A grab bag of operators beyond the common CNN/transformer set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1d = nn.Conv1d(4, 6, 3, stride=2, padding=1)
+        self.prelu = nn.PReLU(6)
+        self.norm = nn.LayerNorm([6, 4])
+        self.fc = nn.Linear(4, 5)
+        self.v = nn.Parameter(torch.randn(5))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = nn.functional
+        y = self.prelu(self.conv1d(x))  # [1, 6, 4]
+        y = f.mish(y) + f.selu(y) + f.elu(y, 0.5) + f.leaky_relu(y, 0.2) + f.softplus(y)
+        y = self.norm(y) + f.hardsigmoid(y) * torch.tanh(y)
+        a, b = torch.chunk(y, 2, dim=1)  # Split
+        y = torch.cat([b, f.pad(a, (1, 0)).narrow(2, 0, 4)], dim=1)  # Pad, Slice, Concat
+        img = y.reshape(1, 2, 3, 4)
+        pooled = torch.cat([
+            f.max_pool2d(img, 2, stride=2, ceil_mode=True).flatten(),
+            f.avg_pool2d(img, 3, stride=2, padding=1, ceil_mode=True,
+                         count_include_pad=False).flatten(),
+        ])  # fmt: skip
+        z = self.fc(pooled.reshape(-1, 4))  # [5, 5]
+        z = f.gelu(z, approximate="tanh") @ self.v  # 1-D right operand
+        z = torch.where(z > 0, z, z * 0.5)
+        return torch.log_softmax(z, dim=0) + z.amax() + z.sum(dim=0, keepdim=True)
+
+
 def _randomise_bn(model: nn.Module) -> None:
     # Non-trivial running statistics so BN folding is actually exercised.
     g = torch.Generator().manual_seed(1)
@@ -137,6 +167,17 @@ def tiny_cnn() -> None:
     _export(m, (x,), "tiny_cnn_dynamo_raw", input_names=["x"], dynamo=True, opset=18, raw=True)
 
 
+def tiny_ops() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 8)
+    _export(TinyOps(), (x,), "tiny_ops", input_names=["x"], dynamo=False, opset=17)
+    _export(TinyOps(), (x,), "tiny_ops_opset20", input_names=["x"], dynamo=False, opset=20)
+    try:
+        _export(TinyOps(), (x,), "tiny_ops_dynamo", input_names=["x"], dynamo=True, opset=18)
+    except Exception as err:  # torch 2.14's dynamo exporter rejects part of this graph
+        print(f"tiny_ops_dynamo: dynamo exporter failed: {type(err).__name__}"[:300])
+
+
 class _HiddenOnly(nn.Module):
     """Returns the last hidden state only (no cache objects in the graph)."""
 
@@ -190,6 +231,7 @@ def opt() -> None:
 
 MODELS: dict[str, Callable[[], None]] = {
     "tiny_cnn": tiny_cnn,
+    "tiny_ops": tiny_ops,
     "resnet18": resnet18,
     "mobilenet_v2": mobilenet_v2,
     "bert": bert,
