@@ -46,7 +46,9 @@ def onnx_macs(path: Path, input_shapes: dict[str, tuple[int, ...]] | None = None
     model = onnx.load(str(path), load_external_data=False)
     for inp in model.graph.input:
         if input_shapes and inp.name in input_shapes:
-            for dim, size in zip(inp.type.tensor_type.shape.dim, input_shapes[inp.name], strict=True):
+            for dim, size in zip(
+                inp.type.tensor_type.shape.dim, input_shapes[inp.name], strict=True
+            ):
                 dim.Clear()
                 dim.dim_value = size
     inferred = onnx.shape_inference.infer_shapes(model, data_prop=True)
@@ -250,9 +252,7 @@ def test_input_shape_errors() -> None:
         import_onnx(_path("tiny_cnn_dynbatch"), input_shapes={"x": (1, 3, 8, 8)})
 
 
-@pytest.mark.parametrize(
-    "spec", ["x", "x=", "=1x3", "x=1xa", "x=0x3", "x=1x-3", "x=1x3,x=1x3"]
-)
+@pytest.mark.parametrize("spec", ["x", "x=", "=1x3", "x=1xa", "x=0x3", "x=1x-3", "x=1x3,x=1x3"])
 def test_bad_input_shape_spec(spec: str) -> None:
     with pytest.raises(OnnxImportError):
         parse_input_shapes(spec.split(",") if spec.count("=") > 1 else [spec])
@@ -295,7 +295,9 @@ def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
     for (start, end, step), w in zip(cases, want, strict=True):
         s, e, st = normalise_slice(dim, start, end, step)
         assert 0 <= s <= dim and -1 <= e <= dim
-        np.testing.assert_array_equal(slice_nd(x, [s], [e], [st]), w, err_msg=str((start, end, step)))
+        np.testing.assert_array_equal(
+            slice_nd(x, [s], [e], [st]), w, err_msg=str((start, end, step))
+        )
 
 
 def test_reference_runs_through_segments() -> None:

@@ -71,7 +71,12 @@ def close(got: np.ndarray, want: np.ndarray, tol: float = 1e-5) -> None:
 
 def test_linear_with_bias() -> None:
     x, w, bias = rand(2, 3, 5), rand(5, 4), rand(4)
-    (y,) = run([x], lambda b, a: b.add(LinearOp(a[0], b.weight("w", w.shape, w), b.weight("b", bias.shape, bias))))
+    (y,) = run(
+        [x],
+        lambda b, a: b.add(
+            LinearOp(a[0], b.weight("w", w.shape, w), b.weight("b", bias.shape, bias))
+        ),
+    )
     close(y, x @ w + bias)
 
 
@@ -100,9 +105,15 @@ def conv_loops(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None, stride: Se
                     for cc in range(ci):
                         for p in range(kh):
                             for q in range(kw):
-                                acc += w[oc, cc, p, q] * xp[
-                                    b, g * ci + cc, i * stride[0] + p * dil[0], j * stride[1] + q * dil[1]
-                                ]
+                                acc += (
+                                    w[oc, cc, p, q]
+                                    * xp[
+                                        b,
+                                        g * ci + cc,
+                                        i * stride[0] + p * dil[0],
+                                        j * stride[1] + q * dil[1],
+                                    ]
+                                )
                     out[b, oc, i, j] = acc + (bias[oc] if bias is not None else 0.0)
     return out
 
@@ -135,13 +146,25 @@ UNARY: list[tuple[ElementwiseFn, dict[str, float], Callable[[np.ndarray], np.nda
     (ElementwiseFn.RELU, {}, lambda x: np.maximum(x, 0)),
     (ElementwiseFn.LEAKY_RELU, {"alpha": 0.1}, lambda x: np.where(x > 0, x, 0.1 * x)),
     (ElementwiseFn.ELU, {"alpha": 0.7}, lambda x: np.where(x > 0, x, 0.7 * (np.exp(x) - 1))),
-    (ElementwiseFn.CLIP, {"alpha": -0.5, "beta": 0.25}, lambda x: np.minimum(np.maximum(x, -0.5), 0.25)),
+    (
+        ElementwiseFn.CLIP,
+        {"alpha": -0.5, "beta": 0.25},
+        lambda x: np.minimum(np.maximum(x, -0.5), 0.25),
+    ),
     (ElementwiseFn.SIGMOID, {}, lambda x: 1 / (1 + np.exp(-x))),
-    (ElementwiseFn.HARDSIGMOID, {"alpha": 0.3, "beta": 0.4}, lambda x: np.clip(0.3 * x + 0.4, 0, 1)),
+    (
+        ElementwiseFn.HARDSIGMOID,
+        {"alpha": 0.3, "beta": 0.4},
+        lambda x: np.clip(0.3 * x + 0.4, 0, 1),
+    ),
     (ElementwiseFn.HARDSWISH, {}, lambda x: x * np.clip(x + 3, 0, 6) / 6),
     (ElementwiseFn.TANH, {}, np.tanh),
     (ElementwiseFn.GELU, {}, lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2)))),
-    (ElementwiseFn.GELU_TANH, {}, lambda x: 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))),
+    (
+        ElementwiseFn.GELU_TANH,
+        {},
+        lambda x: 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3))),
+    ),
     (ElementwiseFn.SILU, {}, lambda x: x / (1 + np.exp(-x))),
     (ElementwiseFn.SOFTPLUS, {}, lambda x: np.log1p(np.exp(x))),
     (ElementwiseFn.EXP, {}, np.exp),
@@ -160,9 +183,16 @@ UNARY: list[tuple[ElementwiseFn, dict[str, float], Callable[[np.ndarray], np.nda
 
 
 @pytest.mark.parametrize(("fn", "params", "formula"), UNARY, ids=[u[0].value for u in UNARY])
-def test_unary(fn: ElementwiseFn, params: dict[str, float], formula: Callable[[np.ndarray], np.ndarray]) -> None:
+def test_unary(
+    fn: ElementwiseFn, params: dict[str, float], formula: Callable[[np.ndarray], np.ndarray]
+) -> None:
     x = rand(3, 7) * 3
-    positive = fn in (ElementwiseFn.LOG, ElementwiseFn.SQRT, ElementwiseFn.RSQRT, ElementwiseFn.RECIPROCAL)
+    positive = fn in (
+        ElementwiseFn.LOG,
+        ElementwiseFn.SQRT,
+        ElementwiseFn.RSQRT,
+        ElementwiseFn.RECIPROCAL,
+    )
     arg = np.abs(x) + 1 if positive else x
     (y,) = run([arg.astype(np.float32)], lambda b, a: b.add(ElementwiseOp(fn, [a[0]], **params)))
     close(y, formula(x).astype(np.float32), 1e-5)
@@ -194,7 +224,11 @@ def test_compare_where_cast_and_integer_ops() -> None:
         as_int = b.add(ElementwiseOp(ElementwiseFn.CAST, [a[0]], element_type=i64))
         seven = b.weight("seven", (), np.array(7, np.int64))
         neg_three = b.weight("m3", (), np.array(-3, np.int64))
-        div = b.add(ElementwiseOp(ElementwiseFn.DIV, [neg_three, b.weight("two", (), np.array(2, np.int64))]))
+        div = b.add(
+            ElementwiseOp(
+                ElementwiseFn.DIV, [neg_three, b.weight("two", (), np.array(2, np.int64))]
+            )
+        )
         mod = b.add(ElementwiseOp(ElementwiseFn.MOD, [neg_three, seven]))
         return [less, sel, as_int, div, mod]
 
@@ -220,7 +254,11 @@ def test_layernorm_axis(axis: int) -> None:
     scale, bias = rand(*x.shape[axis:]), rand(*x.shape[axis:])
 
     def body(b: GraphBuilder, a: list[SSAValue]) -> SSAValue:
-        return b.add(LayerNormOp(a[0], b.weight("s", scale.shape, scale), b.weight("b", bias.shape, bias), axis, 1e-3))
+        return b.add(
+            LayerNormOp(
+                a[0], b.weight("s", scale.shape, scale), b.weight("b", bias.shape, bias), axis, 1e-3
+            )
+        )
 
     (y,) = run([x], body)
     flat = x.reshape(*x.shape[:axis], -1).astype(np.float64)
@@ -260,7 +298,9 @@ def pool_loops(x: np.ndarray, kind: PoolKind, k: Sequence[int], s: Sequence[int]
 
 @pytest.mark.parametrize("kind", [PoolKind.MAX, PoolKind.AVG])
 @pytest.mark.parametrize("include", [False, True])
-@pytest.mark.parametrize(("k", "s", "pads"), [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 2), (2, 1), (1, 0, 1, 1))])
+@pytest.mark.parametrize(
+    ("k", "s", "pads"), [((2, 2), (2, 2), (0, 0, 0, 0)), ((3, 2), (2, 1), (1, 0, 1, 1))]
+)
 def test_pool_against_loops(kind: PoolKind, include: bool, k: tuple[int, int], s: tuple[int, int],
                             pads: tuple[int, ...]) -> None:  # fmt: skip
     x = rand(2, 3, 6, 5)
@@ -329,7 +369,9 @@ def test_missing_weight_is_a_clear_error() -> None:
     b = GraphBuilder()
     x = b.input("x", (1, 4))
     b.output(b.add(LinearOp(x, b.weight("fc.weight", (4, 2)))))
-    with pytest.raises(ReferenceError, match=r"weight 'fc\.weight' has no data: functional simulation"):
+    with pytest.raises(
+        ReferenceError, match=r"weight 'fc\.weight' has no data: functional simulation"
+    ):
         run_reference(b.module(), [np.zeros((1, 4), np.float32)], b.store)
 
 

@@ -68,7 +68,9 @@ def reshape_target(in_shape: Sequence[int], shape: Sequence[int], allowzero: boo
 
 def _reshape(i: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     x = np.asarray(i[0])
-    return x.reshape(reshape_target(x.shape, np.asarray(i[1]).tolist(), bool(a.get("allowzero", 0))))
+    return x.reshape(
+        reshape_target(x.shape, np.asarray(i[1]).tolist(), bool(a.get("allowzero", 0)))
+    )
 
 
 def _shape(i: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:

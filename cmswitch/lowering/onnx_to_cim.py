@@ -303,8 +303,10 @@ class _Importer:
             dims = out.type.tensor_type.shape.dim
             declared = [d.dim_value if d.HasField("dim_value") else -1 for d in dims]
             # A static shape the exporter declared must be the one we inferred.
-            if out.type.tensor_type.HasField("shape") and -1 not in declared and (
-                tuple(declared) != shape_of(value)
+            if (
+                out.type.tensor_type.HasField("shape")
+                and -1 not in declared
+                and (tuple(declared) != shape_of(value))
             ):
                 raise OnnxImportError(
                     f"internal error: graph output {out.name!r} imported with shape "
@@ -333,7 +335,8 @@ class _Importer:
             if any(not (d.HasField("dim_value") and d.dim_value > 0) for d in dims):
                 raise OnnxImportError(
                     f"input {inp.name!r} has dynamic shape {_dims_text(dims)}: give it with "
-                    f"--input-shape {inp.name}=" + "x".join(
+                    f"--input-shape {inp.name}="
+                    + "x".join(
                         str(d.dim_value) if d.HasField("dim_value") and d.dim_value > 0 else "N"
                         for d in dims
                     )
@@ -401,8 +404,10 @@ class _Importer:
             self._fold(node, [])
             return
         foldable = all(not isinstance(v, SSAValue | _Absent) for v in inputs)
-        if foldable and node.op_type not in _NEVER_FOLD and self._fold(
-            node, cast(list[np.ndarray | None], inputs)
+        if (
+            foldable
+            and node.op_type not in _NEVER_FOLD
+            and self._fold(node, cast(list[np.ndarray | None], inputs))
         ):
             return
         if node.op_type in ("Shape", "Size"):
@@ -557,9 +562,16 @@ def _param_unary(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     a = im.attrs(node)
     op = node.op_type
     if op == "LeakyRelu":
-        return [im.add(ElementwiseOp(ElementwiseFn.LEAKY_RELU, [x], alpha=float(a.get("alpha", 0.01))), node)]  # type: ignore[arg-type]
+        return [
+            im.add(
+                ElementwiseOp(ElementwiseFn.LEAKY_RELU, [x], alpha=float(a.get("alpha", 0.01))),
+                node,
+            )
+        ]  # type: ignore[arg-type]
     if op == "Elu":
-        return [im.add(ElementwiseOp(ElementwiseFn.ELU, [x], alpha=float(a.get("alpha", 1.0))), node)]  # type: ignore[arg-type]
+        return [
+            im.add(ElementwiseOp(ElementwiseFn.ELU, [x], alpha=float(a.get("alpha", 1.0))), node)
+        ]  # type: ignore[arg-type]
     if op == "HardSigmoid":
         return [im.add(ElementwiseOp(ElementwiseFn.HARDSIGMOID, [x], alpha=float(a.get("alpha", 0.2)),  # type: ignore[arg-type]
                                      beta=float(a.get("beta", 0.5))), node)]  # type: ignore[arg-type]  # fmt: skip
@@ -632,9 +644,7 @@ def _clip(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
         if len(node.input) > pos and node.input[pos]:
             c = im._const(node.input[pos])
             if c is None:
-                raise OnnxImportError(
-                    f"node {node.name!r} (op Clip): min/max must be constants"
-                )
+                raise OnnxImportError(f"node {node.name!r} (op Clip): min/max must be constants")
             if pos == 1:
                 lo = float(np.asarray(c).ravel()[0])
             else:
@@ -707,9 +717,7 @@ def _spatial_2d(im: _Importer, node: onnx.NodeProto, rank: int) -> None:
 
 def _static(im: _Importer, name: str) -> bool:
     v = im._get(name)
-    return isinstance(v, np.ndarray | _Absent) or (
-        isinstance(v, SSAValue) and is_static_value(v)
-    )
+    return isinstance(v, np.ndarray | _Absent) or (isinstance(v, SSAValue) and is_static_value(v))
 
 
 @_handles("Conv")
@@ -852,8 +860,10 @@ def _gemm(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
         if len(node.input) > 2 and node.input[2] and beta != 0.0:
             cv = im._get(node.input[2])
             c_shape = im._shape(node.input[2])
-            if math.prod(c_shape) == k and (len(c_shape) == 1 or c_shape[-1] == k) and (
-                isinstance(cv, np.ndarray) and scale_after == 1.0
+            if (
+                math.prod(c_shape) == k
+                and (len(c_shape) == 1 or c_shape[-1] == k)
+                and (isinstance(cv, np.ndarray) and scale_after == 1.0)
             ):
                 bias = im._constant(f"{node.input[2]}.gemm", (cv.reshape(k) * beta).astype(np.float32)) \
                     if beta != 1.0 or cv.ndim != 1 else im._ssa(node.input[2])  # fmt: skip
@@ -998,7 +1008,9 @@ def _batchnorm(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
         gamma, beta, mean, var = (cast(np.ndarray, p).astype(np.float64) for p in parts)
         s = gamma / np.sqrt(var + eps)
         sc = im._constant(f"{node.output[0]}.scale", s.reshape(bshape).astype(np.float32))
-        sh = im._constant(f"{node.output[0]}.shift", (beta - mean * s).reshape(bshape).astype(np.float32))
+        sh = im._constant(
+            f"{node.output[0]}.shift", (beta - mean * s).reshape(bshape).astype(np.float32)
+        )
     elif all(isinstance(p, np.ndarray | _Absent) for p in parts):
         sc = im.b.weight(f"{node.output[0]}.scale", bshape)
         sh = im.b.weight(f"{node.output[0]}.shift", bshape)
@@ -1016,7 +1028,9 @@ def _batchnorm(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
 @_handles("MaxPool", "AveragePool")
 def _pool(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     if len(node.output) > 1 and im.used(node.output[1]):
-        raise OnnxImportError(f"node {node.name!r} (op MaxPool): the Indices output is not supported")
+        raise OnnxImportError(
+            f"node {node.name!r} (op MaxPool): the Indices output is not supported"
+        )
     x = im._ssa(node.input[0])
     shape = shape_of(x)
     _spatial_2d(im, node, len(shape))
@@ -1025,7 +1039,9 @@ def _pool(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     strides = [int(v) for v in cast(list[int], a.get("strides", [1, 1]))]
     dil = [int(v) for v in cast(list[int], a.get("dilations", [1, 1]))]
     if dil != [1, 1]:
-        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): dilated pooling is not supported")
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}): dilated pooling is not supported"
+        )
     pads = _conv_pads(im, node, shape[2:], k, strides, dil)
     if int(cast(int, a.get("ceil_mode", 0))):
         for ax in range(2):
@@ -1156,8 +1172,16 @@ def _slice(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     else:
         starts = im._ints(node, 1, "starts")
         ends = im._ints(node, 2, "ends")
-        axes = im._ints(node, 3, "axes") if len(node.input) > 3 and node.input[3] else list(range(len(starts)))
-        steps = im._ints(node, 4, "steps") if len(node.input) > 4 and node.input[4] else [1] * len(starts)
+        axes = (
+            im._ints(node, 3, "axes")
+            if len(node.input) > 3 and node.input[3]
+            else list(range(len(starts)))
+        )
+        steps = (
+            im._ints(node, 4, "steps")
+            if len(node.input) > 4 and node.input[4]
+            else [1] * len(starts)
+        )
     s_all, e_all, st_all = [0] * rank, list(shape), [1] * rank
     for start, end, ax, step in zip(starts, ends, axes, steps, strict=True):
         ax = im.axis(ax, rank, node)
@@ -1273,7 +1297,9 @@ def _pad(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
         if len(node.input) > 2 and node.input[2]:
             cv = im._const(node.input[2])
             if cv is None:
-                raise OnnxImportError(f"node {node.name!r} (op Pad): constant_value must be constant")
+                raise OnnxImportError(
+                    f"node {node.name!r} (op Pad): constant_value must be constant"
+                )
             value = float(np.asarray(cv).ravel()[0]) if cv.size else 0.0
     if len(node.input) > 3 and node.input[3]:
         axes = [im.axis(ax, rank, node) for ax in im._ints(node, 3, "axes")]

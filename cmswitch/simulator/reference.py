@@ -93,9 +93,15 @@ _UNARY: dict[ElementwiseFn, Callable[[np.ndarray, float | None, float | None], n
     ElementwiseFn.IDENTITY: lambda x, a, b: x,
     ElementwiseFn.CAST: lambda x, a, b: x,
     ElementwiseFn.RELU: lambda x, a, b: np.maximum(x, 0),
-    ElementwiseFn.LEAKY_RELU: lambda x, a, b: np.where(x >= 0, x, (0.01 if a is None else a) * _f(x)),
-    ElementwiseFn.ELU: lambda x, a, b: np.where(x > 0, x, (1.0 if a is None else a) * np.expm1(_f(x))),
-    ElementwiseFn.CLIP: lambda x, a, b: np.clip(x, -np.inf if a is None else a, np.inf if b is None else b),
+    ElementwiseFn.LEAKY_RELU: lambda x, a, b: np.where(
+        x >= 0, x, (0.01 if a is None else a) * _f(x)
+    ),
+    ElementwiseFn.ELU: lambda x, a, b: np.where(
+        x > 0, x, (1.0 if a is None else a) * np.expm1(_f(x))
+    ),
+    ElementwiseFn.CLIP: lambda x, a, b: np.clip(
+        x, -np.inf if a is None else a, np.inf if b is None else b
+    ),
     ElementwiseFn.SIGMOID: lambda x, a, b: 1.0 / (1.0 + np.exp(-_f(x))),
     ElementwiseFn.HARDSIGMOID: lambda x, a, b: np.clip(
         (0.2 if a is None else a) * _f(x) + (0.5 if b is None else b), 0.0, 1.0
@@ -103,8 +109,8 @@ _UNARY: dict[ElementwiseFn, Callable[[np.ndarray, float | None, float | None], n
     ElementwiseFn.HARDSWISH: lambda x, a, b: _f(x) * np.clip(_f(x) / 6.0 + 0.5, 0.0, 1.0),
     ElementwiseFn.TANH: lambda x, a, b: np.tanh(_f(x)),
     ElementwiseFn.GELU: lambda x, a, b: 0.5 * _f(x) * (1.0 + erf(_f(x) / math.sqrt(2.0))),
-    ElementwiseFn.GELU_TANH: lambda x, a, b: 0.5 * _f(x) * (
-        1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (_f(x) + 0.044715 * _f(x) ** 3))
+    ElementwiseFn.GELU_TANH: lambda x, a, b: (
+        0.5 * _f(x) * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (_f(x) + 0.044715 * _f(x) ** 3)))
     ),
     ElementwiseFn.SILU: lambda x, a, b: _f(x) / (1.0 + np.exp(-_f(x))),
     ElementwiseFn.SOFTPLUS: lambda x, a, b: np.logaddexp(0.0, _f(x)),
@@ -264,7 +270,9 @@ class CimReference(InterpreterFunctions):
         self.store = store if store is not None else WeightStore()
 
     @impl(cim.ConstantOp)
-    def run_constant(self, interp: Interpreter, op: cim.ConstantOp, args: PythonValues) -> PythonValues:
+    def run_constant(
+        self, interp: Interpreter, op: cim.ConstantOp, args: PythonValues
+    ) -> PythonValues:
         typ = op.result.type
         shape = tuple(cast(TensorType, typ).get_shape())
         sym = op.sym.data
@@ -316,7 +324,9 @@ class CimReference(InterpreterFunctions):
         return (_as(y, op.output.type),)
 
     @impl(cim.SoftmaxOp)
-    def run_softmax(self, interp: Interpreter, op: cim.SoftmaxOp, args: PythonValues) -> PythonValues:
+    def run_softmax(
+        self, interp: Interpreter, op: cim.SoftmaxOp, args: PythonValues
+    ) -> PythonValues:
         return (_as(softmax(args[0], op.axis.value.data), op.output.type),)
 
     @impl(cim.LayerNormOp)
@@ -327,7 +337,9 @@ class CimReference(InterpreterFunctions):
         return (_as(y, op.output.type),)
 
     @impl(cim.RMSNormOp)
-    def run_rmsnorm(self, interp: Interpreter, op: cim.RMSNormOp, args: PythonValues) -> PythonValues:
+    def run_rmsnorm(
+        self, interp: Interpreter, op: cim.RMSNormOp, args: PythonValues
+    ) -> PythonValues:
         return (_as(rmsnorm(args[0], args[1], op.epsilon.value.data), op.output.type),)
 
     @impl(cim.PoolOp)
@@ -344,7 +356,9 @@ class CimReference(InterpreterFunctions):
         return (_as(y, op.output.type),)
 
     @impl(cim.ReshapeOp)
-    def run_reshape(self, interp: Interpreter, op: cim.ReshapeOp, args: PythonValues) -> PythonValues:
+    def run_reshape(
+        self, interp: Interpreter, op: cim.ReshapeOp, args: PythonValues
+    ) -> PythonValues:
         shape = tuple(cast(TensorType, op.output.type).get_shape())
         return (np.reshape(args[0], shape),)
 
@@ -391,7 +405,9 @@ class CimReference(InterpreterFunctions):
         return (_as(y, op.output.type),)
 
     @impl(cim.SegmentOp)
-    def run_segment(self, interp: Interpreter, op: cim.SegmentOp, args: PythonValues) -> PythonValues:
+    def run_segment(
+        self, interp: Interpreter, op: cim.SegmentOp, args: PythonValues
+    ) -> PythonValues:
         return interp.run_ssacfg_region(op.body, (), f"segment{op.index.value.data}")
 
     @impl_terminator(cim.YieldOp)
@@ -437,9 +453,7 @@ def run_reference(
     else:
         values = list(inputs)
     if len(values) != len(block_args):
-        raise ReferenceError(
-            f"@{function} takes {len(block_args)} input(s), {len(values)} given"
-        )
+        raise ReferenceError(f"@{function} takes {len(block_args)} input(s), {len(values)} given")
     args = []
     for k, (arg, value) in enumerate(zip(block_args, values, strict=True)):
         want = tuple(cast(TensorType, arg.type).get_shape())

@@ -110,7 +110,11 @@ def _export(
         warnings.simplefilter("ignore")
         if dynamo:
             prog = torch.onnx.export(
-                model, args, dynamo=True, opset_version=opset, input_names=input_names,
+                model,
+                args,
+                dynamo=True,
+                opset_version=opset,
+                input_names=input_names,
                 optimize=not raw,
             )
             assert prog is not None
@@ -133,8 +137,10 @@ def _export(
         # Inline every tensor so the file is self-contained.
         onnx.save(proto, str(path), save_as_external_data=False)
         path.with_suffix(".onnx.data").unlink(missing_ok=True)
-    print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB, opset "
-          f"{[o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx')]}")
+    print(
+        f"{path.name}: {path.stat().st_size / 1024:.0f} KiB, opset "
+        f"{[o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx')]}"
+    )
 
 
 def resnet18() -> None:
