@@ -1,0 +1,398 @@
+"""Step 2: allocation inside one segment by mixed-integer programming (spec 5).
+
+Variables per operator i (counts, not array ids): ``c_i`` compute arrays,
+``mi_i`` / ``mo_i`` memory arrays used as input / output buffer; per internal
+edge (i, j) ``s_ij`` output arrays of i reused in place as input arrays of j;
+in the ``strict`` model continuous bandwidth shares ``d_i``. Constraints are
+Eq. 6-8 with the errata fixed (``<=``; a producer's output arrays are reused by
+its consumers at most once in total, likewise a consumer's input arrays):
+
+    c_i >= min_arrays_i,  sum_j s_ij <= mo_i,  sum_i s_ij <= mi_j,
+    s_ij <= ceil(bytes_ij / array_bytes),  sum(c + mi + mo) - sum s <= N.
+
+The pipeline objective (Eq. 9, 10) is linearised with a throughput variable
+``u`` (``t`` scaled to arrays so HiGHS sees coefficients near 1):
+``u * OP_i / OP_max <= c_i`` and ``u * OP_i / OP_max <= (Mem_i D_cim + d_i) AI_i / OP_cim``.
+
+**How reload enters.** The segment's own cost is ``T (1 + F) + W max_i c_i +
+vector`` (see :mod:`cost`); the reload term makes duplication a trade-off and
+``1/u`` is not linear, so the solver enumerates the reload cap ``R``
+(``c_i <= R``) exactly: solve max ``u`` at cap R, read the largest ``c_i`` the
+solution actually uses (``R_act``: every cap in ``[R_act, R]`` has the same
+optimal period), evaluate the true cost with the cost model, and continue with
+cap ``R_act - 1``. It stops when even the cheapest possible reload plus the
+current (only growing) period cannot beat the best, and never tries caps whose
+reload alone exceeds the best minus the unconstrained period. The result is
+exact w.r.t. the cost model up to HiGHS's relative gap (1e-7). A second MIP
+then keeps the chosen period and reload and minimises the arrays used, so
+switches and write-backs into later segments are not inflated by idle buffers.
+
+Results are memoised by a segment signature (operator shapes, byte counts,
+vector work and internal edges, relative to the segment start) and by the
+allocation mode, so a transformer's repeated block is solved once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass
+
+import highspy
+
+from cmswitch.schedule.cost import (
+    CostOptions,
+    capacity_ok,
+    fill_factor,
+    local_cost,
+    resident_bytes,
+    segment_period,
+    segment_vector_work,
+    stationary_weight_bytes,
+    vector_cycles,
+)
+from cmswitch.schedule.plan import OpAlloc
+from cmswitch.workload import Workload
+
+_GAP = 1e-7
+_TIE = 1e-9
+
+
+@dataclass(frozen=True)
+class AllocMode:
+    """Which arrays a segment may use.
+
+    ``memory=False`` keeps every array in compute mode (CIM-MLC, PUMA);
+    ``compute_cap`` / ``memory_cap`` bound the segment's compute / memory
+    arrays (the static-ratio baseline)."""
+
+    memory: bool = True
+    compute_cap: int | None = None
+    memory_cap: int | None = None
+
+
+DUAL = AllocMode()
+ALL_COMPUTE = AllocMode(memory=False)
+
+
+@dataclass(frozen=True)
+class SegmentSolution:
+    """An allocation relative to the segment start, with its own cost."""
+
+    allocs: tuple[OpAlloc, ...]
+    shared: tuple[tuple[int, int, int], ...]
+    local: float
+    gap: float
+
+    @property
+    def compute_arrays(self) -> int:
+        return sum(a.compute for a in self.allocs)
+
+    @property
+    def memory_arrays(self) -> int:
+        return sum(a.memory for a in self.allocs) - sum(s for _, _, s in self.shared)
+
+
+@contextlib.contextmanager
+def quiet_fd1() -> Iterator[None]:
+    """Silence HiGHS's banner, printed on the C-level stdout (TOOLCHAIN 6)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _new_highs(time_limit: float) -> highspy.Highs:
+    with quiet_fd1():
+        h = highspy.Highs()
+        h.silent()
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", _GAP)
+    h.setOptionValue("threads", 1)
+    return h
+
+
+def internal_edges(workload: Workload, start: int, end: int) -> tuple[tuple[int, int, float], ...]:
+    """Edges inside the segment, relative to its start, sorted."""
+    out = []
+    for c in range(start, end + 1):
+        for p in workload.ops[c].preds:
+            if start <= p <= end:
+                out.append((p - start, c - start, workload.edges.get((p, c), 0.0)))
+    return tuple(sorted(out))
+
+
+def signature(workload: Workload, start: int, end: int) -> Hashable:
+    ops = tuple(
+        (o.shape, o.min_arrays, o.weight_bytes, o.input_bytes, o.output_bytes, o.vector_work)
+        for o in workload.ops[start : end + 1]
+    )
+    return (ops, internal_edges(workload, start, end))
+
+
+@dataclass
+class _Raw:
+    allocs: tuple[OpAlloc, ...]
+    shared: tuple[tuple[int, int, int], ...]
+    u: float
+    gap: float
+
+
+class SegmentSolver:
+    """Solves (and memoises) segment allocations of one workload."""
+
+    def __init__(self, workload: Workload, opts: CostOptions, time_limit: float = 10.0) -> None:
+        self.workload = workload
+        self.opts = opts
+        self.time_limit = time_limit
+        self._cache: dict[Hashable, SegmentSolution | None] = {}
+        self.mips_solved = 0
+        self.cache_hits = 0
+        self.worst_gap = 0.0
+        self.time_limited = 0
+        self.seconds = 0.0
+
+    # ------------------------------------------------------------------ public
+    def feasible_quick(self, start: int, end: int, mode: AllocMode) -> bool:
+        """Necessary conditions, checked before any MIP."""
+        wl, hw = self.workload, self.workload.hardware
+        need = sum(o.min_arrays for o in wl.ops[start : end + 1])
+        budget = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
+        if need > budget:
+            return False
+        if self.opts.model == "strict":
+            spare = hw.arrays - need if mode.memory else 0
+            if mode.memory_cap is not None:
+                spare = min(spare, mode.memory_cap)
+            if not capacity_ok(wl, start, end, spare):
+                return False
+        return True
+
+    def solve(self, start: int, end: int, mode: AllocMode = DUAL) -> SegmentSolution | None:
+        """The allocation minimising intra + reload + vector, or None if the
+        segment cannot be mapped in this mode."""
+        if not self.feasible_quick(start, end, mode):
+            return None
+        key = (signature(self.workload, start, end), mode)
+        if key in self._cache:
+            self.cache_hits += 1
+            return self._cache[key]
+        t0 = time.perf_counter()
+        sol = self._solve(start, end, mode)
+        self.seconds += time.perf_counter() - t0
+        self._cache[key] = sol
+        return sol
+
+    # ---------------------------------------------------------------- private
+    def _solve(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
+        wl, opts, hw = self.workload, self.opts, self.workload.hardware
+        ops = wl.ops[start : end + 1]
+        w = hw.write_cycles_per_array
+        fill = 1.0 + fill_factor(wl, start, end)
+        vec = vector_cycles(segment_vector_work(wl, start, end), hw)
+        bw_floor = (
+            stationary_weight_bytes(wl, start, end) / hw.external_bw_bytes
+            if opts.model == "strict"
+            else 0.0
+        )
+        r0 = max(o.min_arrays for o in ops)
+        top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
+        op_max = max(o.macs for o in ops)
+
+        def cost_of(raw: _Raw) -> float:
+            return local_cost(wl, start, end, raw.allocs, opts)
+
+        def bound(lo: int, hi: int, t_lb: float) -> float:
+            # every cap R in [lo, hi]: T(R) >= t_lb and >= OP_max / (R OP_cim)
+            t = max(t_lb, op_max / (hi * hw.op_cim))
+            return t * fill + max(lo * w, bw_floor) + vec
+
+        model = self._mip(start, end, mode, top, None)
+        raw = model.run()
+        if raw is None:
+            return None
+        best_cost, best = cost_of(raw), raw
+        # Branch and bound over reload caps: an interval [lo, hi] of caps not
+        # yet covered, with a lower bound on the period of every cap in it.
+        t_top = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
+        todo = [(r0, max(a.compute for a in raw.allocs) - 1, t_top)]
+        while todo:
+            todo = [x for x in todo if x[0] <= x[1]]
+            if not todo:
+                break
+            todo.sort(key=lambda x: bound(*x))
+            lo, hi, t_lb = todo.pop(0)
+            if bound(lo, hi, t_lb) >= best_cost * (1.0 - 1e-12):
+                continue
+            mid = (lo + hi + 1) // 2
+            model.set_cap(mid)
+            raw = model.run()
+            if raw is None:  # caps <= mid infeasible
+                todo.append((mid + 1, hi, t_lb))
+                continue
+            c = cost_of(raw)
+            if c < best_cost:
+                best_cost, best = c, raw
+            t_mid = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
+            todo.append((lo, max(a.compute for a in raw.allocs) - 1, t_mid))
+            todo.append((mid + 1, hi, t_lb))
+        cost, raw = best_cost, best
+        # Second pass: same period and reload, fewest arrays.
+        r_best = max(a.compute for a in raw.allocs)
+        lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
+        if lean is not None and cost_of(lean) <= cost * (1.0 + _TIE):
+            n_lean = sum(a.compute + a.memory for a in lean.allocs) - sum(s for *_, s in lean.shared)
+            n_raw = sum(a.compute + a.memory for a in raw.allocs) - sum(s for *_, s in raw.shared)
+            if n_lean <= n_raw:
+                cost, raw = cost_of(lean), lean
+        return SegmentSolution(raw.allocs, raw.shared, cost, raw.gap)
+
+    def _mip(
+        self, start: int, end: int, mode: AllocMode, reload_cap: int, u_floor: float | None
+    ) -> _Model:
+        """Model: max u (u_floor None) or min arrays subject to u >= u_floor."""
+        wl, opts, hw = self.workload, self.opts, self.workload.hardware
+        ops = wl.ops[start : end + 1]
+        n = len(ops)
+        edges = internal_edges(wl, start, end)
+        op_max = max(o.macs for o in ops)
+        h = _new_highs(self.time_limit)
+        big = float(hw.arrays)
+        c = [h.addIntegral(lb=o.min_arrays, ub=min(reload_cap, hw.arrays)) for o in ops]
+        u = h.addVariable(lb=0.0 if u_floor is None else u_floor, ub=highspy.kHighsInf)
+        arrays_used = h.qsum(c)
+        mi: list[highspy.highs_var] = []
+        mo: list[highspy.highs_var] = []
+        s: list[highspy.highs_var] = []
+        if mode.memory:
+            mi = [h.addIntegral(lb=0, ub=big) for _ in ops]
+            mo = [h.addIntegral(lb=0, ub=big) for _ in ops]
+            s = [
+                h.addIntegral(lb=0, ub=min(big, math.ceil(b / hw.array_bytes)))
+                for (_, _, b) in edges
+            ]
+            for i in range(n):
+                outs = [s[e] for e, (p, _, _) in enumerate(edges) if p == i]
+                ins = [s[e] for e, (_, q, _) in enumerate(edges) if q == i]
+                if outs:
+                    h.addConstr(h.qsum(outs) <= mo[i])
+                if ins:
+                    h.addConstr(h.qsum(ins) <= mi[i])
+            mem_total = h.qsum(mi) + h.qsum(mo) - (h.qsum(s) if s else 0)
+            arrays_used = arrays_used + mem_total
+            if mode.memory_cap is not None:
+                h.addConstr(mem_total <= mode.memory_cap)
+        h.addConstr(arrays_used <= hw.arrays)
+        if mode.compute_cap is not None:
+            h.addConstr(h.qsum(c) <= mode.compute_cap)
+        d: list[highspy.highs_var] = []
+        if opts.model == "strict":
+            d = [h.addVariable(lb=0.0, ub=hw.d_main) for _ in ops]
+            h.addConstr(h.qsum(d) <= hw.d_main)
+            res = resident_bytes(wl, start, end) - hw.buffer_bytes
+            if res > 0:
+                if not mode.memory:  # excluded by feasible_quick; keep the MIP honest
+                    h.addConstr(u <= -1.0)
+                else:
+                    h.addConstr(mem_total * float(hw.array_bytes) >= res)
+        for i, o in enumerate(ops):
+            r = o.macs / op_max
+            k = o.ai(opts.ai) / hw.op_cim
+            h.addConstr(u * r <= c[i])
+            lhs = u * r - (mi[i] + mo[i]) * (hw.d_cim * k) if mode.memory else u * r
+            if d:
+                h.addConstr(lhs - d[i] * k <= 0)
+            else:
+                h.addConstr(lhs <= hw.d_main * k)
+        return _Model(self, h, c, mi, mo, s, u, edges, maximize_u=u_floor is None, objective=arrays_used)
+
+
+class _Model:
+    """One segment MIP whose reload cap (upper bound of every c_i) can change."""
+
+    def __init__(
+        self,
+        solver: SegmentSolver,
+        h: highspy.Highs,
+        c: list[highspy.highs_var],
+        mi: list[highspy.highs_var],
+        mo: list[highspy.highs_var],
+        s: list[highspy.highs_var],
+        u: highspy.highs_var,
+        edges: tuple[tuple[int, int, float], ...],
+        *,
+        maximize_u: bool,
+        objective: highspy.highs_linear_expression,
+    ) -> None:
+        self.solver, self.h, self.c, self.mi, self.mo, self.s, self.u = solver, h, c, mi, mo, s, u
+        self.edges = edges
+        self.infeasible = False
+        self.lbs = _lower_bounds(h, c)
+        if maximize_u:
+            h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+            h.changeColCost(u.index, 1.0)
+        else:
+            h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+            for v in (*c, *mi, *mo):
+                h.changeColCost(v.index, 1.0)
+            for v in s:
+                h.changeColCost(v.index, -1.0)
+
+    def set_cap(self, cap: int) -> None:
+        for v, lb in zip(self.c, self.lbs):
+            if cap < lb:
+                self.infeasible = True
+                return
+            self.h.changeColBounds(v.index, lb, float(cap))
+        self.infeasible = False
+
+    def run(self) -> _Raw | None:
+        if self.infeasible:
+            return None
+        h, sv = self.h, self.solver
+        h.run()
+        sv.mips_solved += 1
+        status = h.getModelStatus()
+        info = h.getInfo()
+        if status == highspy.HighsModelStatus.kOptimal:
+            gap = max(0.0, float(info.mip_gap))
+        elif status == highspy.HighsModelStatus.kTimeLimit and info.primal_solution_status == 2:
+            sv.time_limited += 1
+            gap = float(info.mip_gap)
+        else:
+            return None
+        if gap > _GAP:
+            sv.worst_gap = max(sv.worst_gap, gap)
+        else:
+            gap = 0.0
+        sol = h.getSolution().col_value
+
+        def iv(v: highspy.highs_var) -> int:
+            return int(round(sol[v.index]))
+
+        n = len(self.c)
+        allocs = tuple(
+            OpAlloc(iv(self.c[i]), iv(self.mi[i]) if self.mi else 0, iv(self.mo[i]) if self.mo else 0)
+            for i in range(n)
+        )
+        shared = tuple(
+            (p, q, iv(self.s[e]))
+            for e, (p, q, _) in enumerate(self.edges)
+            if self.s and iv(self.s[e]) > 0
+        )
+        return _Raw(allocs, shared, float(sol[self.u.index]), gap)
+
+
+def _lower_bounds(h: highspy.Highs, cols: list[highspy.highs_var]) -> list[float]:
+    lp = h.getLp()
+    return [float(lp.col_lower_[v.index]) for v in cols]

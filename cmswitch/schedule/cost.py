@@ -1,0 +1,241 @@
+"""The one cost model every scheduling policy is measured with (spec 2-5).
+
+All values are cycles. ``hw`` is the only source of hardware constants.
+
+Operator latency (paper Eq. 10)::
+
+    L_i = OP_i / min(c_i * OP_cim, (Mem_i * D_cim + d_i) * AI_i)
+
+with ``d_i = D_main`` in the ``paper`` model (every operator sees the full
+main-memory bandwidth) and, in the ``strict`` model, continuous shares
+``d_i >= 0, sum d_i <= D_main`` chosen to minimise the segment period.
+
+Decisions where the spec is loose (documented here once):
+
+* **Pipeline.** A segment's operators run concurrently as a pipeline whose
+  period is the slowest operator, ``T = max_i L_i``. The pipeline unit is one
+  row of an operator's M dimension (a token, an output pixel); a stage running
+  at the common period spends at most ``T / M_i`` on one row, so the fill is
+  ``T * F`` where ``F`` is the largest sum of ``1 / M_i`` over a dependency
+  path inside the segment, excluding the path's last operator (a single
+  operator has no fill). ``T_intra = T * (1 + F)``: the fill scales with the
+  period, so minimising ``T`` minimises ``T_intra`` and the MIP stays linear.
+* **Vector unit.** Non-CIM work after each CIM operator costs
+  ``vector_work / vector_elems_per_cycle`` and is *added* to its segment, not
+  overlapped with the pipeline (one shared vector unit, conservatively
+  serial); reported separately as ``vector_cycles``.
+* **Weight reload (Eq. 2).** ``W * max_i c_i`` over every operator of the
+  segment (arrays of one operator are programmed one after another, different
+  operators in parallel), ``W`` = cycles to program one array. Operators with a
+  run-time operand (``stationary=False``: attention's K, V) program that
+  operand into their ``c_i`` arrays the same way once per run, so they enter
+  the same max: their write is costed, never free. The ``strict`` model also
+  bounds the reload below by the segment's stationary weight bytes / external
+  bandwidth.
+* **Mode switch (Eq. 1).** Only arrays *used* in one mode by the previous
+  segment and needed in the other mode by this one switch at the boundary;
+  arrays idle in the previous segment are switched in its shadow. With
+  ``C, M`` the compute / memory arrays used::
+
+      switch = L_m2c * max(0, C - (N - M')) + L_c2m * max(0, M - (N - C'))
+
+* **Write-back (Eq. 4).** When this segment has fewer memory arrays than the
+  previous one, the previous segment's results still needed later (edges
+  leaving it forward) are written to main memory, at most as many bytes as
+  the memory arrays given up held: ``min(live, (M' - M) * array_bytes) / ext_bw``.
+* **Strict capacity.** Intermediate tensors passed inside a segment stay on
+  chip: their bytes must fit ``memory arrays * array_bytes + buffer_bytes``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from cmswitch.hardware import Hardware
+from cmswitch.schedule.plan import OpAlloc
+from cmswitch.workload import CimOpInfo, Workload
+
+CostModel = Literal["paper", "strict"]
+
+
+@dataclass(frozen=True)
+class CostOptions:
+    model: CostModel = "paper"
+    ai: Literal["roofline", "input"] = "roofline"
+
+    def __post_init__(self) -> None:
+        if self.model not in ("paper", "strict"):
+            raise ValueError(f"unknown cost model {self.model!r}; choose paper or strict")
+        if self.ai not in ("roofline", "input"):
+            raise ValueError(f"unknown arithmetic intensity {self.ai!r}; choose roofline or input")
+
+
+def op_latency(
+    op: CimOpInfo,
+    compute: int,
+    memory: int,
+    hw: Hardware,
+    opts: CostOptions = CostOptions(),
+    d_main_share: float | None = None,
+) -> float:
+    """Eq. 10. ``d_main_share`` defaults to the full D_main (paper model)."""
+    d = hw.d_main if d_main_share is None else d_main_share
+    rate = min(compute * hw.op_cim, (memory * hw.d_cim + d) * op.ai(opts.ai))
+    return op.macs / rate if rate > 0 else math.inf
+
+
+def fill_factor(workload: Workload, start: int, end: int) -> float:
+    """F of the module docstring: max over paths inside the segment of the
+    sum of 1/M_i, the path's last operator excluded."""
+    w: dict[int, float] = {}
+    best = 0.0
+    for j in range(start, end + 1):
+        acc = 0.0
+        for p in workload.ops[j].preds:
+            if start <= p < j:
+                acc = max(acc, w[p] + 1.0 / workload.ops[p].shape.m)
+        w[j] = acc
+        best = max(best, acc)
+    return best
+
+
+def segment_period(
+    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+) -> float:
+    """T = max_i L_i; in the strict model with the best bandwidth shares."""
+    hw = workload.hardware
+    ops = workload.ops[start : end + 1]
+    if opts.model == "paper":
+        return max(op_latency(o, a.compute, a.memory, hw, opts) for o, a in zip(ops, allocs))
+    # strict: T >= OP_i / (c_i OP_cim) and the shares needed at period T,
+    # d_i = max(0, OP_i / (AI_i T) - Mem_i D_cim), must sum to <= D_main.
+    t_c = max(o.macs / (a.compute * hw.op_cim) if a.compute > 0 else math.inf
+              for o, a in zip(ops, allocs))
+    need = [(o.macs / o.ai(opts.ai), a.memory * hw.d_cim) for o, a in zip(ops, allocs)]
+
+    def excess(t: float) -> float:
+        return sum(max(0.0, q / t - b) for q, b in need) - hw.d_main
+
+    if math.isinf(t_c) or excess(t_c) <= 0:
+        return t_c
+    lo, hi = t_c, max(t_c, sum(q for q, _ in need) / hw.d_main)
+    while excess(hi) > 0:  # guard against rounding at the upper end
+        hi *= 1.0 + 1e-12
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if excess(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-14 * hi:
+            break
+    return hi
+
+
+def intra_latency(
+    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+) -> float:
+    """Pipeline fill + period: T * (1 + F)."""
+    return segment_period(workload, start, end, allocs, opts) * (1.0 + fill_factor(workload, start, end))
+
+
+def stationary_weight_bytes(workload: Workload, start: int, end: int) -> float:
+    return sum(o.weight_bytes for o in workload.ops[start : end + 1] if o.stationary)
+
+
+def reload_cost(
+    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+) -> float:
+    """Eq. 2 (max over operators of c_l * write latency); strict adds the
+    external-bandwidth bound on the stationary weight bytes."""
+    hw = workload.hardware
+    r = float(max(a.compute for a in allocs) * hw.write_cycles_per_array)
+    if opts.model == "strict":
+        r = max(r, stationary_weight_bytes(workload, start, end) / hw.external_bw_bytes)
+    return r
+
+
+def switch_cost(
+    hw: Hardware, prev_compute: int, prev_memory: int, compute: int, memory: int
+) -> float:
+    """Eq. 1 with idle arrays switched in the previous segment's shadow."""
+    n = hw.arrays
+    m2c = max(0, compute - (n - prev_memory))
+    c2m = max(0, memory - (n - prev_compute))
+    return float(hw.switch_m2c_cycles * m2c + hw.switch_c2m_cycles * c2m)
+
+
+def live_bytes(workload: Workload, start: int, end: int) -> float:
+    """Bytes produced in O_start..O_end and consumed after O_end."""
+    succ = _edge_index(workload)[0]
+    total = 0.0
+    for p in range(start, end + 1):
+        total += max((b for c, b in succ[p] if c > end), default=0.0)
+    return total
+
+
+def writeback_cost(
+    workload: Workload, prev_start: int, prev_end: int, prev_memory: int, memory: int
+) -> float:
+    """Eq. 4: only when this segment has fewer memory arrays than the last."""
+    if memory >= prev_memory:
+        return 0.0
+    hw = workload.hardware
+    held = (prev_memory - memory) * hw.array_bytes
+    return min(live_bytes(workload, prev_start, prev_end), held) / hw.external_bw_bytes
+
+
+def vector_cycles(work: float, hw: Hardware) -> float:
+    return work / hw.vector_elems_per_cycle
+
+
+def segment_vector_work(workload: Workload, start: int, end: int) -> int:
+    return sum(o.vector_work for o in workload.ops[start : end + 1])
+
+
+def resident_bytes(workload: Workload, start: int, end: int) -> float:
+    """Bytes of intermediate tensors passed inside the segment (strict capacity)."""
+    pred = _edge_index(workload)[1]
+    return sum(b for c in range(start, end + 1) for p, b in pred[c] if p >= start)
+
+
+_INDEX: dict[int, tuple[Workload, list[list[tuple[int, float]]], list[list[tuple[int, float]]]]] = {}
+
+
+def _edge_index(
+    workload: Workload,
+) -> tuple[list[list[tuple[int, float]]], list[list[tuple[int, float]]]]:
+    """Successor / predecessor lists with bytes, built once per workload
+    (the DP asks for live bytes thousands of times)."""
+    hit = _INDEX.get(id(workload))
+    if hit is not None and hit[0] is workload:
+        return hit[1], hit[2]
+    n = len(workload.ops)
+    succ: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    pred: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    for (p, c), b in workload.edges.items():
+        succ[p].append((c, b))
+        pred[c].append((p, b))
+    if len(_INDEX) > 16:
+        _INDEX.clear()
+    _INDEX[id(workload)] = (workload, succ, pred)
+    return succ, pred
+
+
+def capacity_ok(workload: Workload, start: int, end: int, memory_arrays: int) -> bool:
+    hw = workload.hardware
+    return resident_bytes(workload, start, end) <= memory_arrays * hw.array_bytes + hw.buffer_bytes
+
+
+def local_cost(
+    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+) -> float:
+    """What a segment costs on its own: intra + reload + vector."""
+    return (
+        intra_latency(workload, start, end, allocs, opts)
+        + reload_cost(workload, start, end, allocs, opts)
+        + vector_cycles(segment_vector_work(workload, start, end), workload.hardware)
+    )

@@ -1,0 +1,375 @@
+"""Scheduling policies on one cost model: CMSwitch and its baselines.
+
+Every policy produces segments and per-operator array counts; :func:`evaluate`
+then costs the plan with :mod:`cmswitch.schedule.cost`, so no policy is costed
+differently from another.
+
+* ``cmswitch``: exact DP over segments (:mod:`segment`) whose candidate plans
+  per segment are the dual-mode MIP optimum, the all-compute optimum and the
+  static-ratio optimum (:mod:`allocate`), then :func:`duplicate`. Because the
+  DP state carries the plan, the switch / write-back costs a dual-mode plan
+  would add are weighed against the all-compute plan exactly; and because its
+  candidate set contains every baseline's, CMSwitch is never slower than
+  ``all-compute-dp`` (hence ``cim-mlc`` and ``puma``, which it dominates) or
+  ``static`` under this cost model.
+* ``all-compute-dp``: the same exact DP, all arrays in compute mode.
+* ``cim-mlc``: all compute; greedy segmentation appending operators while
+  their minimum arrays fit; then :func:`duplicate` (CIM-MLC's knapsack-style
+  use of left-over arrays).
+* ``static``: exact DP where every segment has at most floor(F * N) compute
+  arrays and the rest memory (F = ``compute_fraction``), as the paper's
+  fixed-ratio sweep.
+* ``puma``: one operator per segment (no cross-operator pipelining), all
+  compute, each operator with its optimal duplication.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cmswitch.schedule.allocate import (
+    ALL_COMPUTE,
+    DUAL,
+    AllocMode,
+    SegmentSolution,
+    SegmentSolver,
+)
+from cmswitch.schedule.cost import (
+    CostOptions,
+    capacity_ok,
+    intra_latency,
+    reload_cost,
+    segment_period,
+    segment_vector_work,
+    switch_cost,
+    vector_cycles,
+    writeback_cost,
+)
+from cmswitch.schedule.plan import OpAlloc, Schedule, SegmentPlan, SolverStats
+from cmswitch.schedule.segment import Key, segment_dp
+from cmswitch.workload import Workload
+
+POLICIES: tuple[str, ...] = ("cmswitch", "cim-mlc", "all-compute-dp", "static", "puma")
+
+Progress = Callable[[int, int], None]
+PlanItem = (
+    SegmentPlan
+    | tuple[int, int, Sequence[OpAlloc], Sequence[tuple[int, int, int]]]
+    | tuple[int, int, Sequence[OpAlloc], Sequence[tuple[int, int, int]], float]
+)
+
+
+class ScheduleError(ValueError):
+    """The workload cannot be scheduled as asked. The message is user-facing."""
+
+
+@dataclass(frozen=True)
+class _Seg:
+    start: int
+    end: int
+    allocs: tuple[OpAlloc, ...]
+    shared: tuple[tuple[int, int, int], ...]
+    gap: float = 0.0
+
+    @property
+    def compute(self) -> int:
+        return sum(a.compute for a in self.allocs)
+
+    @property
+    def memory(self) -> int:
+        return sum(a.memory for a in self.allocs) - sum(s for *_, s in self.shared)
+
+
+# ----------------------------------------------------------------- evaluation
+def _as_seg(item: PlanItem | _Seg) -> _Seg:
+    if isinstance(item, _Seg):
+        return item
+    if isinstance(item, SegmentPlan):
+        return _Seg(item.start, item.end, tuple(item.allocs), tuple(item.shared), item.gap)
+    gap = float(item[4]) if len(item) > 4 else 0.0  # type: ignore[misc]
+    return _Seg(item[0], item[1], tuple(item[2]), tuple(tuple(s) for s in item[3]), gap)  # type: ignore[misc]
+
+
+def _validate(workload: Workload, segs: Sequence[_Seg], opts: CostOptions) -> None:
+    hw = workload.hardware
+    expect = 0
+    for seg in segs:
+        where = f"segment {seg.start}..{seg.end}"
+        if seg.start != expect or seg.end < seg.start or seg.end >= len(workload):
+            raise ScheduleError(
+                f"{where}: segments must cover operators 0..{len(workload) - 1} in order"
+            )
+        expect = seg.end + 1
+        if len(seg.allocs) != seg.end - seg.start + 1:
+            raise ScheduleError(f"{where}: needs one allocation per operator")
+        for i, a in zip(range(seg.start, seg.end + 1), seg.allocs, strict=True):
+            op = workload.ops[i]
+            if a.compute < op.min_arrays or a.mem_in < 0 or a.mem_out < 0:
+                raise ScheduleError(
+                    f"{where}: operator {op.name} gets {a.compute} compute arrays, needs "
+                    f">= {op.min_arrays} (and non-negative memory arrays)"
+                )
+        out_use: dict[int, int] = {}
+        in_use: dict[int, int] = {}
+        for p, c, s in seg.shared:
+            if not (seg.start <= p < c <= seg.end) or p not in workload.ops[c].preds or s < 0:
+                raise ScheduleError(f"{where}: shared arrays ({p}, {c}) are not an internal edge")
+            if s > math.ceil(workload.edges.get((p, c), 0.0) / hw.array_bytes):
+                raise ScheduleError(f"{where}: shares more arrays ({p}, {c}) than the data needs")
+            out_use[p] = out_use.get(p, 0) + s
+            in_use[c] = in_use.get(c, 0) + s
+        for p, s in out_use.items():
+            if s > seg.allocs[p - seg.start].mem_out:
+                raise ScheduleError(f"{where}: operator {p} shares more output arrays than it has")
+        for c, s in in_use.items():
+            if s > seg.allocs[c - seg.start].mem_in:
+                raise ScheduleError(f"{where}: operator {c} reuses more input arrays than it has")
+        if seg.compute + seg.memory > hw.arrays:
+            raise ScheduleError(
+                f"{where}: uses {seg.compute + seg.memory} arrays, the chip has {hw.arrays}"
+            )
+        if opts.model == "strict" and not capacity_ok(workload, seg.start, seg.end, seg.memory):
+            raise ScheduleError(f"{where}: intermediate data exceeds on-chip capacity (strict model)")
+    if expect != len(workload):
+        raise ScheduleError(f"segments must cover operators 0..{len(workload) - 1}")
+
+
+def _inter(workload: Workload, prev: _Seg | None, seg: _Seg) -> tuple[float, float]:
+    if prev is None:
+        return 0.0, 0.0
+    sw = switch_cost(workload.hardware, prev.compute, prev.memory, seg.compute, seg.memory)
+    wb = writeback_cost(workload, prev.start, prev.end, prev.memory, seg.memory)
+    return sw, wb
+
+
+def _local(workload: Workload, seg: _Seg, opts: CostOptions) -> tuple[float, float, float]:
+    hw = workload.hardware
+    return (
+        intra_latency(workload, seg.start, seg.end, seg.allocs, opts),
+        reload_cost(workload, seg.start, seg.end, seg.allocs, opts),
+        vector_cycles(segment_vector_work(workload, seg.start, seg.end), hw),
+    )
+
+
+def evaluate(
+    workload: Workload,
+    segments_and_allocs: Sequence[PlanItem] | Sequence[_Seg],
+    options: CostOptions = CostOptions(),
+    *,
+    policy: str = "custom",
+    stats: SolverStats | None = None,
+) -> Schedule:
+    """Cost a given plan with the one cost model. Each item is a SegmentPlan
+    or (start, end, allocs, shared[, gap]). The workload's leading vector
+    work is charged to the first segment."""
+    segs = [_as_seg(x) for x in segments_and_allocs]
+    _validate(workload, segs, options)
+    hw = workload.hardware
+    plans: list[SegmentPlan] = []
+    prev: _Seg | None = None
+    for k, seg in enumerate(segs):
+        intra, reload, vec = _local(workload, seg, options)
+        if k == 0:
+            vec += vector_cycles(workload.leading_vector_work, hw)
+        sw, wb = _inter(workload, prev, seg)
+        plans.append(
+            SegmentPlan(seg.start, seg.end, seg.allocs, seg.shared, intra, sw, reload, wb, vec, seg.gap)
+        )
+        prev = seg
+    latency = sum(p.total_cycles for p in plans)
+    if not plans:
+        latency = vector_cycles(workload.leading_vector_work, hw)
+    return Schedule(policy, tuple(plans), latency, stats or SolverStats(), workload)
+
+
+# ---------------------------------------------------------------- duplication
+def duplicate(
+    workload: Workload, schedule: Schedule, options: CostOptions = CostOptions()
+) -> Schedule:
+    """Give left-over arrays to compute-bound operators as weight copies,
+    greedily, while the schedule's total latency (intra + reload of the
+    segment, switches around it) strictly drops. Never makes it slower."""
+    hw = workload.hardware
+    segs = [_as_seg(s) for s in schedule.segments]
+
+    def around(k: int, seg: _Seg) -> float:
+        intra, reload, _ = _local(workload, seg, options)
+        cost = intra + reload + sum(_inter(workload, segs[k - 1] if k else None, seg))
+        if k + 1 < len(segs):
+            cost += sum(_inter(workload, seg, segs[k + 1]))
+        return cost
+
+    for k in range(len(segs)):
+        while True:
+            seg = segs[k]
+            free = hw.arrays - seg.compute - seg.memory
+            if free <= 0:
+                break
+            base = around(k, seg)
+            period = segment_period(workload, seg.start, seg.end, seg.allocs, options)
+            ops = workload.ops[seg.start : seg.end + 1]
+            bottleneck = [
+                i for i, (o, a) in enumerate(zip(ops, seg.allocs))
+                if o.macs / (a.compute * hw.op_cim) >= period * (1 - 1e-9)
+            ]
+            moves = [[i] for i in range(len(ops))]
+            if 1 < len(bottleneck) <= free:
+                moves.append(bottleneck)
+            best: tuple[float, _Seg] | None = None
+            for move in moves:
+                allocs = list(seg.allocs)
+                for i in move:
+                    a = allocs[i]
+                    allocs[i] = OpAlloc(a.compute + 1, a.mem_in, a.mem_out)
+                cand = _Seg(seg.start, seg.end, tuple(allocs), seg.shared, seg.gap)
+                c = around(k, cand)
+                if c < base * (1 - 1e-12) and (best is None or c < best[0]):
+                    best = (c, cand)
+            if best is None:
+                break
+            segs[k] = best[1]
+    return evaluate(workload, segs, options, policy=schedule.policy, stats=schedule.stats)
+
+
+# ------------------------------------------------------------------- policies
+def _check_fits(workload: Workload, cap: int, what: str) -> None:
+    for op in workload.ops:
+        if op.min_arrays > cap:
+            raise ScheduleError(
+                f"operator {op.name} needs {op.min_arrays} compute arrays but {what} "
+                f"has {cap}; split it first"
+            )
+
+
+def _max_len(workload: Workload, cap: int) -> Callable[[int], int]:
+    """Longest run from i whose minimum arrays fit `cap`."""
+    mins = [o.min_arrays for o in workload.ops]
+    lens: list[int] = []
+    for i in range(len(mins)):
+        j, total = i, 0
+        while j < len(mins) and total + mins[j] <= cap:
+            total += mins[j]
+            j += 1
+        lens.append(max(j - i, 1))
+    return lambda i: lens[i]
+
+
+def _dp(
+    workload: Workload,
+    solver: SegmentSolver,
+    modes: Sequence[AllocMode],
+    cap: int,
+    progress: Progress | None,
+) -> list[_Seg]:
+    n = len(workload)
+    max_len = _max_len(workload, cap)
+    total = sum(max_len(i) for i in range(n))
+    done = 0
+    sols: dict[tuple[int, int], list[SegmentSolution]] = {}
+
+    def candidates(i: int, j: int) -> list[float]:
+        nonlocal done
+        found: list[SegmentSolution] = []
+        for m in modes:
+            s = solver.solve(i, j, m)
+            if s is not None and all(s.allocs != f.allocs or s.shared != f.shared for f in found):
+                found.append(s)
+        sols[(i, j)] = found
+        done += 1
+        if progress is not None:
+            progress(done, total)
+        return [s.local for s in found]
+
+    def seg_of(key: Key) -> _Seg:
+        s = sols[(key[0], key[1])][key[2]]
+        shared = tuple((p + key[0], c + key[0], k) for p, c, k in s.shared)
+        return _Seg(key[0], key[1], s.allocs, shared, s.gap)
+
+    def inter(prev: Key | None, key: Key) -> float:
+        return sum(_inter(workload, seg_of(prev) if prev else None, seg_of(key)))
+
+    try:
+        result = segment_dp(n, candidates, inter, max_len)
+    except ValueError:
+        raise ScheduleError(
+            "no feasible segmentation: some operator cannot be mapped under this policy"
+        ) from None
+    return [seg_of(k) for k in result.path]
+
+
+def _greedy_cim_mlc(workload: Workload, opts: CostOptions) -> list[_Seg]:
+    hw = workload.hardware
+    segs: list[_Seg] = []
+    i, n = 0, len(workload)
+    while i < n:
+        j, used = i, workload.ops[i].min_arrays
+        while j + 1 < n and used + workload.ops[j + 1].min_arrays <= hw.arrays and (
+            opts.model != "strict" or capacity_ok(workload, i, j + 1, 0)
+        ):
+            j += 1
+            used += workload.ops[j].min_arrays
+        allocs = tuple(OpAlloc(o.min_arrays) for o in workload.ops[i : j + 1])
+        segs.append(_Seg(i, j, allocs, ()))
+        i = j + 1
+    return segs
+
+
+def schedule(
+    workload: Workload,
+    policy: str = "cmswitch",
+    options: CostOptions = CostOptions(),
+    *,
+    compute_fraction: float = 0.5,
+    time_limit: float = 10.0,
+    progress: Progress | None = None,
+) -> Schedule:
+    """Schedule `workload` with `policy`. ``compute_fraction`` is the static
+    policy's F (CMSwitch also considers that plan); ``time_limit`` bounds each
+    MIP in seconds (best incumbent and its gap are kept)."""
+    if policy not in POLICIES:
+        raise ScheduleError(f"unknown policy {policy!r}; policies: {', '.join(POLICIES)}")
+    if not 0.0 <= compute_fraction <= 1.0:
+        raise ScheduleError(f"compute fraction {compute_fraction} is not within [0, 1]")
+    if time_limit <= 0:
+        raise ScheduleError(f"time limit {time_limit} must be positive")
+    t0 = time.perf_counter()
+    hw = workload.hardware
+    _check_fits(workload, hw.arrays, "the chip")
+    solver = SegmentSolver(workload, options, time_limit)
+    c_static = math.floor(compute_fraction * hw.arrays)
+    static = AllocMode(memory=True, compute_cap=c_static, memory_cap=hw.arrays - c_static)
+
+    segs: list[_Seg]
+    if policy == "cmswitch":
+        segs = _dp(workload, solver, (DUAL, ALL_COMPUTE, static), hw.arrays, progress)
+    elif policy == "all-compute-dp":
+        segs = _dp(workload, solver, (ALL_COMPUTE,), hw.arrays, progress)
+    elif policy == "static":
+        _check_fits(workload, c_static, f"the static compute share ({compute_fraction:g})")
+        segs = _dp(workload, solver, (static,), c_static, progress)
+    elif policy == "puma":
+        segs = []
+        for i in range(len(workload)):
+            s = solver.solve(i, i, ALL_COMPUTE)
+            if s is None:  # cannot happen after _check_fits; kept as a clear error
+                raise ScheduleError(f"operator {workload.ops[i].name} cannot be mapped")
+            segs.append(_Seg(i, i, s.allocs, (), s.gap))
+            if progress is not None:
+                progress(i + 1, len(workload))
+    else:  # cim-mlc
+        segs = _greedy_cim_mlc(workload, options)
+        if progress is not None:
+            progress(len(workload), len(workload))
+
+    stats = lambda: SolverStats(  # noqa: E731 - read after the solves
+        solver.mips_solved, solver.cache_hits, solver.worst_gap, solver.time_limited,
+        time.perf_counter() - t0,
+    )
+    result = evaluate(workload, segs, options, policy=policy, stats=stats())
+    if policy in ("cmswitch", "cim-mlc"):
+        result = duplicate(workload, result, options)
+        result = Schedule(policy, result.segments, result.latency_cycles, stats(), workload)
+    return result

@@ -1,0 +1,170 @@
+"""Segment MIPs against brute force over every count vector on tiny chips.
+
+The brute force enumerates every (c_i, mi_i, mo_i, s_ij) satisfying the
+constraints of spec section 5 directly (no MIP, no bounds), costs each distinct
+(compute, memory) vector with the cost model and keeps the minimum of
+intra + reload + vector: the quantity the solver claims to minimise."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from cmswitch.dialects.cim import MatmulShape
+from cmswitch.hardware import Hardware
+from cmswitch.schedule.allocate import ALL_COMPUTE, DUAL, AllocMode, SegmentSolver
+from cmswitch.schedule.cost import CostOptions, capacity_ok, local_cost
+from cmswitch.schedule.plan import OpAlloc
+from cmswitch.workload import Workload
+
+BASE = Hardware.preset("dynaplasia")
+
+
+def tiny(arrays: int, write_row: int = 1) -> Hardware:
+    # 32 x 32 arrays: 128 bytes, 4 weights per row, 16 MAC/cycle, 4 B/cycle;
+    # D_main = 4 + 8/8 = 5 B/cycle; programming an array takes 32 * write_row.
+    return dataclasses.replace(
+        BASE, arrays=arrays, rows=32, cols=32, buffer_bytes=256, internal_bw_bits=8,
+        external_bw_bytes=4, write_cycles_per_row=write_row,
+    )
+
+
+def random_workload(rng: random.Random, hw: Hardware, n: int) -> Workload:
+    while True:
+        shapes = [
+            MatmulShape(rng.randint(1, 40), rng.randint(1, 64), rng.randint(1, 8),
+                        stationary=rng.random() < 0.8)
+            for _ in range(n)
+        ]
+        if sum(hw.min_arrays(s.n, s.k) for s in shapes) <= hw.arrays:
+            break
+    edges: dict[tuple[int, int], float] = {}
+    for c in range(1, n):
+        for p in range(c):
+            if p == c - 1 or rng.random() < 0.3:
+                edges[(p, c)] = shapes[p].output_elems * hw.act_bytes
+    vec = [rng.choice([0, 0, 64, 1000]) for _ in range(n)]
+    return Workload.from_ops(hw, shapes, edges, vec)
+
+
+def _bounded(ranges: list[range], limit: int, acc: int = 0) -> Iterator[tuple[int, ...]]:
+    """Tuples from `ranges` whose sum stays <= limit."""
+    if not ranges:
+        yield ()
+        return
+    for v in ranges[0]:
+        if acc + v > limit:
+            break
+        for rest in _bounded(ranges[1:], limit, acc + v):
+            yield (v, *rest)
+
+
+def brute_force(wl: Workload, mode: AllocMode, opts: CostOptions) -> float:
+    hw, n, big = wl.hardware, len(wl), wl.hardware.arrays
+    edges = [(p, c, math.ceil(b / hw.array_bytes)) for (p, c), b in wl.edges.items()]
+    max_share = sum(e for *_, e in edges) if mode.memory else 0
+    ccap = big if mode.compute_cap is None else mode.compute_cap
+    mcap = big if mode.memory_cap is None else mode.memory_cap
+    ranges: list[range] = []
+    for o in wl.ops:
+        ranges.append(range(o.min_arrays, big + 1))
+        ranges += [range(big + 1), range(big + 1)] if mode.memory else [range(1), range(1)]
+    seen: dict[tuple[tuple[int, ...], tuple[int, ...]], float] = {}
+    best = math.inf
+    for v in _bounded(ranges, big + max_share):
+        c, mi, mo = v[0::3], v[1::3], v[2::3]
+        if sum(c) > ccap:
+            continue
+        for s in itertools.product(*[range(min(e, mo[p], mi[q]) + 1) for p, q, e in edges]):
+            if any(sum(x for (p, _, _), x in zip(edges, s) if p == i) > mo[i] for i in range(n)):
+                continue
+            if any(sum(x for (_, q, _), x in zip(edges, s) if q == i) > mi[i] for i in range(n)):
+                continue
+            memory = sum(mi) + sum(mo) - sum(s)
+            if sum(c) + memory > big or memory > mcap:
+                continue
+            if opts.model == "strict" and not capacity_ok(wl, 0, n - 1, memory):
+                continue
+            key = (c, tuple(a + b for a, b in zip(mi, mo)))
+            if key not in seen:
+                allocs = [OpAlloc(ci, m, 0) for ci, m in zip(*key)]
+                seen[key] = local_cost(wl, 0, n - 1, allocs, opts)
+            best = min(best, seen[key])
+            break  # any feasible sharing gives the same cost
+    return best
+
+
+CASES = [(seed, n, arrays) for seed in range(10) for n, arrays in ((1, 10), (2, 8), (3, 6), (3, 7))]
+
+
+@pytest.mark.parametrize(("seed", "n", "arrays"), CASES)
+@pytest.mark.parametrize("model", ["paper", "strict"])
+def test_mip_equals_brute_force(seed: int, n: int, arrays: int, model: str) -> None:
+    rng = random.Random(1000 * seed + 10 * n + (model == "strict"))
+    hw = tiny(arrays, write_row=rng.choice([1, 1, 20]))
+    wl = random_workload(rng, hw, n)
+    opts = CostOptions(model=model, ai=rng.choice(["roofline", "input"]))  # type: ignore[arg-type]
+    c_static = rng.randint(max(o.min_arrays for o in wl.ops), arrays)
+    modes = [DUAL, ALL_COMPUTE, AllocMode(True, c_static, arrays - c_static)]
+    solver = SegmentSolver(wl, opts)
+    for mode in modes:
+        expect = brute_force(wl, mode, opts)
+        got = solver.solve(0, n - 1, mode)
+        if math.isinf(expect):
+            assert got is None, mode
+            continue
+        assert got is not None, mode
+        assert got.local == pytest.approx(expect, rel=1e-6), mode
+        # the returned allocation really costs what it claims and is legal
+        assert local_cost(wl, 0, n - 1, got.allocs, opts) == pytest.approx(got.local, rel=1e-9)
+        assert got.compute_arrays + got.memory_arrays <= arrays
+        assert all(a.compute >= o.min_arrays for a, o in zip(got.allocs, wl.ops))
+        if not mode.memory:
+            assert got.memory_arrays == 0
+
+
+@pytest.mark.parametrize("preset", ["dynaplasia", "prime"])
+@pytest.mark.parametrize("shape", [MatmulShape(64, 640, 400), MatmulShape(1, 4096, 120),
+                                   MatmulShape(3136, 576, 64)])
+def test_single_op_full_chip_reload_tradeoff(preset: str, shape: MatmulShape) -> None:
+    """A single operator on a real preset: brute force over (c, Mem) on the
+    whole chip. On PRIME weight writes are so slow that duplication never
+    pays; the MIP must find that, not maximise throughput."""
+    hw = Hardware.preset(preset)
+    wl = Workload.from_ops(hw, [shape])
+    opts = CostOptions()
+    m0 = wl.ops[0].min_arrays
+    expect = min(
+        local_cost(wl, 0, 0, [OpAlloc(c, mem, 0)], opts)
+        for c in range(m0, hw.arrays + 1)
+        for mem in range(hw.arrays - c + 1)
+    )
+    got = SegmentSolver(wl, opts).solve(0, 0)
+    assert got is not None
+    assert got.local == pytest.approx(expect, rel=1e-6)
+    if preset == "prime":
+        assert got.allocs[0].compute == m0
+
+
+def test_infeasible_segment_is_none() -> None:
+    hw = tiny(6)
+    wl = Workload.from_ops(hw, [MatmulShape(4, 64, 8), MatmulShape(4, 8, 8)])  # 4 + 2 arrays
+    solver = SegmentSolver(wl, CostOptions())
+    assert solver.solve(0, 1, AllocMode(True, 5, 1)) is None
+    assert solver.solve(0, 1) is not None
+
+
+def test_memo_by_signature() -> None:
+    hw = tiny(8)
+    shape = MatmulShape(8, 32, 4)
+    wl = Workload.from_ops(hw, [shape] * 6)
+    solver = SegmentSolver(wl, CostOptions())
+    first = solver.solve(1, 2)
+    mips = solver.mips_solved
+    assert solver.solve(3, 4) == first
+    assert solver.mips_solved == mips and solver.cache_hits == 1

@@ -1,0 +1,126 @@
+"""The cost model against hand-computed values of the spec's equations on the
+DynaPlasia preset (op_cim 1600 MAC/cycle, d_cim 40 B/cycle, D_main 132 B/cycle,
+320 cycles to program an array, 96 arrays, 12800-byte arrays)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cmswitch.dialects.cim import MatmulShape
+from cmswitch.hardware import Hardware
+from cmswitch.schedule.cost import (
+    CostOptions,
+    fill_factor,
+    intra_latency,
+    live_bytes,
+    op_latency,
+    reload_cost,
+    segment_period,
+    switch_cost,
+    vector_cycles,
+    writeback_cost,
+)
+from cmswitch.schedule.plan import OpAlloc
+from cmswitch.workload import Workload
+
+HW = Hardware.preset("dynaplasia")
+PAPER = CostOptions()
+STRICT = CostOptions(model="strict")
+# M=64, N=640, K=400: 16 384 000 MACs; bytes in 40 960 + weights 256 000 +
+# out 25 600 = 322 560; min arrays ceil(640/320) * ceil(400/40) = 20.
+SHAPE = MatmulShape(64, 640, 400)
+MACS, BYTES = 64 * 640 * 400, 40960 + 256000 + 25600
+
+
+def chain(n: int = 3, hw: Hardware = HW) -> Workload:
+    return Workload.from_ops(hw, [SHAPE] * n, vector_work=[6400] + [0] * (n - 1))
+
+
+def test_preset_derived_values_used_by_the_model() -> None:
+    assert (HW.op_cim, HW.d_cim, HW.d_main, HW.write_cycles_per_array) == (1600, 40, 132, 320)
+    assert chain().ops[0].min_arrays == 20
+
+
+def test_eq10_bandwidth_bound_roofline() -> None:
+    op = chain().ops[0]
+    # roofline AI = MACS / BYTES, so a bandwidth-bound op takes BYTES / bandwidth
+    assert op_latency(op, 20, 0, HW, PAPER) == pytest.approx(BYTES / 132)
+    assert op_latency(op, 20, 10, HW, PAPER) == pytest.approx(BYTES / (10 * 40 + 132))
+    # with 20 memory arrays bandwidth (932 B/cycle * AI) exceeds 20 * 1600 MAC/cycle
+    assert op_latency(op, 20, 20, HW, PAPER) == pytest.approx(MACS / (20 * 1600))
+    assert op_latency(op, 40, 100, HW, PAPER) == pytest.approx(MACS / (40 * 1600))
+
+
+def test_eq10_input_ai_is_k() -> None:
+    op = chain().ops[0]
+    opts = CostOptions(ai="input")
+    # AI = K = 400: bandwidth 132 * 400 = 52 800 > 32 000 MAC/cycle of 20 arrays
+    assert op_latency(op, 20, 0, HW, opts) == pytest.approx(MACS / 32000)
+    assert op_latency(op, 40, 0, HW, opts) == pytest.approx(MACS / 52800)
+
+
+def test_pipeline_fill_and_period() -> None:
+    wl = chain(3)
+    allocs = [OpAlloc(20, 0, 0), OpAlloc(20, 0, 20), OpAlloc(40, 20, 0)]
+    # L = BYTES/132, MACS/32000, MACS/64000 -> period is the first
+    period = BYTES / 132
+    assert segment_period(wl, 0, 2, allocs, PAPER) == pytest.approx(period)
+    # fill: path 0 -> 1 -> 2, last op excluded: 1/64 + 1/64
+    assert fill_factor(wl, 0, 2) == pytest.approx(2 / 64)
+    assert fill_factor(wl, 1, 1) == 0.0
+    assert intra_latency(wl, 0, 2, allocs, PAPER) == pytest.approx(period * (1 + 2 / 64))
+
+
+def test_strict_shares_main_bandwidth() -> None:
+    # two independent identical ops, both bandwidth bound without memory:
+    # paper: each gets 132 B/cycle; strict: they split it, T = 2 * BYTES / 132
+    wl = Workload.from_ops(HW, [SHAPE, SHAPE], edges={})
+    allocs = [OpAlloc(20), OpAlloc(20)]
+    assert segment_period(wl, 0, 1, allocs, PAPER) == pytest.approx(BYTES / 132)
+    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(2 * BYTES / 132, rel=1e-9)
+    # one op with 20 memory arrays needs no main bandwidth: the other gets it all
+    allocs = [OpAlloc(20, 20, 0), OpAlloc(20)]
+    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(BYTES / 132, rel=1e-9)
+
+
+def test_reload_eq2_and_bandwidth_bound() -> None:
+    wl = chain(2)
+    allocs = [OpAlloc(20), OpAlloc(35)]
+    assert reload_cost(wl, 0, 1, allocs, PAPER) == 35 * 320
+    slow = dataclasses.replace(HW, external_bw_bytes=8)
+    wl_slow = chain(2, slow)
+    # strict: 2 * 256 000 weight bytes / 8 B/cycle = 64 000 > 35 * 320
+    assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(64000)
+    assert reload_cost(wl_slow, 0, 1, allocs, PAPER) == 35 * 320
+
+
+def test_switch_eq1_idle_arrays_free() -> None:
+    # previous: 60 compute, 30 memory (6 idle); next: 80 compute, 10 memory.
+    # 80 - (96 - 30) = 14 memory arrays must become compute; none the other way.
+    assert switch_cost(HW, 60, 30, 80, 10) == 14
+    assert switch_cost(HW, 80, 10, 60, 30) == 30 - (96 - 80)
+    assert switch_cost(HW, 0, 0, 96, 0) == 0
+    prime = Hardware.preset("prime")  # 10 cycles per switch each way
+    assert switch_cost(prime, 0, 256, 10, 246) == 100
+
+
+def test_writeback_eq4() -> None:
+    wl = chain(3)
+    # op0's 25 600-byte output is consumed by op1, after segment [0, 0]
+    assert live_bytes(wl, 0, 0) == 25600
+    assert live_bytes(wl, 0, 2) == 0
+    assert writeback_cost(wl, 0, 0, 5, 2) == pytest.approx(25600 / 128)
+    # giving up one array only spills what it held
+    assert writeback_cost(wl, 0, 0, 5, 4) == pytest.approx(12800 / 128)
+    assert writeback_cost(wl, 0, 0, 5, 5) == 0.0
+
+
+def test_vector_cycles() -> None:
+    assert vector_cycles(6400, HW) == 100
+
+
+def test_options_validated() -> None:
+    with pytest.raises(ValueError, match="cost model"):
+        CostOptions(model="fancy")  # type: ignore[arg-type]
