@@ -3,8 +3,9 @@ attributes. Shared by the scheduling and duplication passes.
 
 Segments partition a function's operators in program order. A CIM operator
 belongs to the segment that maps it; a vector operator to the segment of the
-CIM operator before it (the first segment before any). Constants are hoisted
-to the function entry: they are not mapped, and every segment may read them.
+CIM operator before it (the first segment before any). Compile-time values
+(constants and slices of them) are hoisted to the function entry: they are
+not mapped, and every segment may read them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from cmswitch.dialects.cim import (
     AllocationAttr,
     ComputeOp,
     ConstantOp,
+    LayoutOp,
     SegmentOp,
     YieldOp,
+    is_static_value,
 )
 
 
@@ -38,7 +41,7 @@ def unwrap_segments(func: FuncOp) -> None:
             op.detach()
             block.insert_op_before(op, seg)
         for result, value in zip(seg.outs, values, strict=True):
-            result.replace_by(value)
+            result.replace_all_uses_with(value)
         yielded.detach()
         yielded.erase()
         seg.detach()
@@ -59,16 +62,18 @@ def wrap_segments(
     unwrap_segments(func)
     block = func.body.block
     ops = [op for op in block.ops if not isinstance(op, ReturnOp)]
-    # Hoist constants so that every segment can read them.
-    first = next((op for op in ops if not isinstance(op, ConstantOp)), None)
+    # Hoist compile-time values (constants, and weight slices made by
+    # cim-split) so that every segment can read them as weights.
+    static = {op for op in ops if _is_static(op)}
+    first = next((op for op in ops if op not in static), None)
     for op in ops:
-        if isinstance(op, ConstantOp) and first is not None:
+        if op in static and first is not None:
             op.detach()
             block.insert_op_before(op, first)
     groups: list[list[Operation]] = [[] for _ in props]
     current, cim_index = 0, 0
     for op in ops:
-        if isinstance(op, ConstantOp):
+        if op in static:
             continue
         if isinstance(op, ComputeOp):
             current = segment_of_op[cim_index]
@@ -84,6 +89,12 @@ def wrap_segments(
             continue
         segments.append(_wrap(block, group, index, compute, memory, cost))
     return segments
+
+
+def _is_static(op: Operation) -> bool:
+    if isinstance(op, ConstantOp):
+        return True
+    return isinstance(op, LayoutOp) and len(op.results) == 1 and is_static_value(op.results[0])
 
 
 def _wrap(
