@@ -29,16 +29,26 @@ def tiny(arrays: int, write_row: int = 1) -> Hardware:
     # 32 x 32 arrays: 128 bytes, 4 weights per row, 16 MAC/cycle, 4 B/cycle;
     # D_main = 4 + 8/8 = 5 B/cycle; programming an array takes 32 * write_row.
     return dataclasses.replace(
-        BASE, arrays=arrays, rows=32, cols=32, buffer_bytes=256, internal_bw_bits=8,
-        external_bw_bytes=4, write_cycles_per_row=write_row,
+        BASE,
+        arrays=arrays,
+        rows=32,
+        cols=32,
+        buffer_bytes=256,
+        internal_bw_bits=8,
+        external_bw_bytes=4,
+        write_cycles_per_row=write_row,
     )
 
 
 def random_workload(rng: random.Random, hw: Hardware, n: int) -> Workload:
     while True:
         shapes = [
-            MatmulShape(rng.randint(1, 40), rng.randint(1, 64), rng.randint(1, 8),
-                        stationary=rng.random() < 0.8)
+            MatmulShape(
+                rng.randint(1, 40),
+                rng.randint(1, 64),
+                rng.randint(1, 8),
+                stationary=rng.random() < 0.8,
+            )
             for _ in range(n)
         ]
         if sum(hw.min_arrays(s.n, s.k) for s in shapes) <= hw.arrays:
@@ -81,18 +91,24 @@ def brute_force(wl: Workload, mode: AllocMode, opts: CostOptions) -> float:
         if sum(c) > ccap:
             continue
         for s in itertools.product(*[range(min(e, mo[p], mi[q]) + 1) for p, q, e in edges]):
-            if any(sum(x for (p, _, _), x in zip(edges, s) if p == i) > mo[i] for i in range(n)):
+            if any(
+                sum(x for (p, _, _), x in zip(edges, s, strict=False) if p == i) > mo[i]
+                for i in range(n)
+            ):
                 continue
-            if any(sum(x for (_, q, _), x in zip(edges, s) if q == i) > mi[i] for i in range(n)):
+            if any(
+                sum(x for (_, q, _), x in zip(edges, s, strict=False) if q == i) > mi[i]
+                for i in range(n)
+            ):
                 continue
             memory = sum(mi) + sum(mo) - sum(s)
             if sum(c) + memory > big or memory > mcap:
                 continue
             if opts.model == "strict" and not capacity_ok(wl, 0, n - 1, memory):
                 continue
-            key = (c, tuple(a + b for a, b in zip(mi, mo)))
+            key = (c, tuple(a + b for a, b in zip(mi, mo, strict=False)))
             if key not in seen:
-                allocs = [OpAlloc(ci, m, 0) for ci, m in zip(*key)]
+                allocs = [OpAlloc(ci, m, 0) for ci, m in zip(*key, strict=False)]
                 seen[key] = local_cost(wl, 0, n - 1, allocs, opts)
             best = min(best, seen[key])
             break  # any feasible sharing gives the same cost
@@ -123,14 +139,15 @@ def test_mip_equals_brute_force(seed: int, n: int, arrays: int, model: str) -> N
         # the returned allocation really costs what it claims and is legal
         assert local_cost(wl, 0, n - 1, got.allocs, opts) == pytest.approx(got.local, rel=1e-9)
         assert got.compute_arrays + got.memory_arrays <= arrays
-        assert all(a.compute >= o.min_arrays for a, o in zip(got.allocs, wl.ops))
+        assert all(a.compute >= o.min_arrays for a, o in zip(got.allocs, wl.ops, strict=False))
         if not mode.memory:
             assert got.memory_arrays == 0
 
 
 @pytest.mark.parametrize("preset", ["dynaplasia", "prime"])
-@pytest.mark.parametrize("shape", [MatmulShape(64, 640, 400), MatmulShape(1, 4096, 120),
-                                   MatmulShape(3136, 576, 64)])
+@pytest.mark.parametrize(
+    "shape", [MatmulShape(64, 640, 400), MatmulShape(1, 4096, 120), MatmulShape(3136, 576, 64)]
+)
 def test_single_op_full_chip_reload_tradeoff(preset: str, shape: MatmulShape) -> None:
     """A single operator on a real preset: brute force over (c, Mem) on the
     whole chip. On PRIME weight writes are so slow that duplication never

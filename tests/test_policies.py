@@ -27,7 +27,13 @@ from cmswitch.workload import Workload
 
 DYNA = Hardware.preset("dynaplasia")
 TINY = dataclasses.replace(
-    DYNA, arrays=16, rows=32, cols=32, buffer_bytes=512, internal_bw_bits=8, external_bw_bytes=8,
+    DYNA,
+    arrays=16,
+    rows=32,
+    cols=32,
+    buffer_bytes=512,
+    internal_bw_bits=8,
+    external_bw_bytes=8,
 )
 
 
@@ -37,8 +43,11 @@ def workloads(draw: st.DrawFn) -> Workload:
     n = draw(st.integers(1, 6))
     shapes = [
         MatmulShape(
-            draw(st.integers(1, 96)), draw(st.integers(1, 96)), draw(st.integers(1, 16)),
-            draw(st.integers(1, 2)), draw(st.booleans()) or i == 0,
+            draw(st.integers(1, 96)),
+            draw(st.integers(1, 96)),
+            draw(st.integers(1, 16)),
+            draw(st.integers(1, 2)),
+            draw(st.booleans()) or i == 0,
         )
         for i in range(n)
     ]
@@ -61,7 +70,7 @@ def check_legal(wl: Workload, sched: Schedule) -> None:
     assert covered == list(range(len(wl)))
     for seg in sched.segments:
         assert len(seg.allocs) == seg.end - seg.start + 1
-        for i, a in zip(range(seg.start, seg.end + 1), seg.allocs):
+        for i, a in zip(range(seg.start, seg.end + 1), seg.allocs, strict=False):
             assert a.compute >= wl.ops[i].min_arrays
             assert a.mem_in >= 0 and a.mem_out >= 0
         used = sum(a.compute + a.mem_in + a.mem_out for a in seg.allocs)
@@ -78,8 +87,12 @@ def check_legal(wl: Workload, sched: Schedule) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(wl=workloads(), model=st.sampled_from(["paper", "strict"]),
-       ai=st.sampled_from(["roofline", "input"]), frac=st.sampled_from([0.5, 0.75]))
+@given(
+    wl=workloads(),
+    model=st.sampled_from(["paper", "strict"]),
+    ai=st.sampled_from(["roofline", "input"]),
+    frac=st.sampled_from([0.5, 0.75]),
+)
 def test_cmswitch_never_slower_than_any_baseline(
     wl: Workload, model: str, ai: str, frac: float
 ) -> None:
@@ -156,9 +169,16 @@ def test_empty_workload_and_json() -> None:
     s = schedule(wl, progress=lambda d, t: calls.append((d, t)))
     assert calls and calls[-1][0] == calls[-1][1]
     js = s.to_json()
-    assert js["latency_cycles"] == pytest.approx(sum(
-        seg["intra_cycles"] + seg["switch_cycles"] + seg["reload_cycles"]
-        + seg["writeback_cycles"] + seg["vector_cycles"] for seg in js["segments"]))
+    assert js["latency_cycles"] == pytest.approx(
+        sum(
+            seg["intra_cycles"]
+            + seg["switch_cycles"]
+            + seg["reload_cycles"]
+            + seg["writeback_cycles"]
+            + seg["vector_cycles"]
+            for seg in js["segments"]
+        )
+    )
     assert js["segments"][0]["ops"][0] == "op0"
     assert {"compute", "mem_in", "mem_out"} <= set(js["segments"][0]["allocs"][0])
     assert sum(seg["vector_cycles"] for seg in js["segments"]) == pytest.approx(704 / 64)
@@ -166,9 +186,13 @@ def test_empty_workload_and_json() -> None:
 
 def test_repeated_blocks_are_solved_once_and_fast() -> None:
     """A 24-layer transformer-like chain: the memo keeps MIPs independent of depth."""
-    block = [MatmulShape(64, 320, 640), MatmulShape(64, 640, 320),
-             MatmulShape(64, 64, 64, 4, False), MatmulShape(64, 320, 1200),
-             MatmulShape(64, 1200, 320)]
+    block = [
+        MatmulShape(64, 320, 640),
+        MatmulShape(64, 640, 320),
+        MatmulShape(64, 64, 64, 4, False),
+        MatmulShape(64, 320, 1200),
+        MatmulShape(64, 1200, 320),
+    ]
 
     def model(layers: int) -> Workload:
         return Workload.from_ops(DYNA, block * layers, vector_work=[0, 4096, 0, 8192, 0] * layers)

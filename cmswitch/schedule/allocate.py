@@ -251,7 +251,9 @@ class SegmentSolver:
         r_best = max(a.compute for a in raw.allocs)
         lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
         if lean is not None and cost_of(lean) <= cost * (1.0 + _TIE):
-            n_lean = sum(a.compute + a.memory for a in lean.allocs) - sum(s for *_, s in lean.shared)
+            n_lean = sum(a.compute + a.memory for a in lean.allocs) - sum(
+                s for *_, s in lean.shared
+            )
             n_raw = sum(a.compute + a.memory for a in raw.allocs) - sum(s for *_, s in raw.shared)
             if n_lean <= n_raw:
                 cost, raw = cost_of(lean), lean
@@ -274,6 +276,7 @@ class SegmentSolver:
         mi: list[highspy.highs_var] = []
         mo: list[highspy.highs_var] = []
         s: list[highspy.highs_var] = []
+        mem_total: highspy.highs_linear_expression | float = 0.0
         if mode.memory:
             mi = [h.addIntegral(lb=0, ub=big) for _ in ops]
             mo = [h.addIntegral(lb=0, ub=big) for _ in ops]
@@ -301,8 +304,8 @@ class SegmentSolver:
             h.addConstr(h.qsum(d) <= hw.d_main)
             res = resident_bytes(wl, start, end) - hw.buffer_bytes
             if res > 0:
-                if not mode.memory:  # excluded by feasible_quick; keep the MIP honest
-                    h.addConstr(u <= -1.0)
+                if isinstance(mem_total, float):  # no memory mode: cannot hold it
+                    h.addConstr(u <= -1.0)  # (feasible_quick excludes this case)
                 else:
                     h.addConstr(mem_total * float(hw.array_bytes) >= res)
         for i, o in enumerate(ops):
@@ -314,7 +317,9 @@ class SegmentSolver:
                 h.addConstr(lhs - d[i] * k <= 0)
             else:
                 h.addConstr(lhs <= hw.d_main * k)
-        return _Model(self, h, c, mi, mo, s, u, edges, maximize_u=u_floor is None, objective=arrays_used)
+        return _Model(
+            self, h, c, mi, mo, s, u, edges, maximize_u=u_floor is None, objective=arrays_used
+        )
 
 
 class _Model:
@@ -349,7 +354,7 @@ class _Model:
                 h.changeColCost(v.index, -1.0)
 
     def set_cap(self, cap: int) -> None:
-        for v, lb in zip(self.c, self.lbs):
+        for v, lb in zip(self.c, self.lbs, strict=False):
             if cap < lb:
                 self.infeasible = True
                 return
@@ -378,11 +383,13 @@ class _Model:
         sol = h.getSolution().col_value
 
         def iv(v: highspy.highs_var) -> int:
-            return int(round(sol[v.index]))
+            return round(sol[v.index])
 
         n = len(self.c)
         allocs = tuple(
-            OpAlloc(iv(self.c[i]), iv(self.mi[i]) if self.mi else 0, iv(self.mo[i]) if self.mo else 0)
+            OpAlloc(
+                iv(self.c[i]), iv(self.mi[i]) if self.mi else 0, iv(self.mo[i]) if self.mo else 0
+            )
             for i in range(n)
         )
         shared = tuple(

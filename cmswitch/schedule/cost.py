@@ -73,12 +73,16 @@ class CostOptions:
             raise ValueError(f"unknown arithmetic intensity {self.ai!r}; choose roofline or input")
 
 
+DEFAULT_OPTIONS = CostOptions()
+"""The default options (a frozen singleton, safe as an argument default)."""
+
+
 def op_latency(
     op: CimOpInfo,
     compute: int,
     memory: int,
     hw: Hardware,
-    opts: CostOptions = CostOptions(),
+    opts: CostOptions = DEFAULT_OPTIONS,
     d_main_share: float | None = None,
 ) -> float:
     """Eq. 10. ``d_main_share`` defaults to the full D_main (paper model)."""
@@ -109,12 +113,18 @@ def segment_period(
     hw = workload.hardware
     ops = workload.ops[start : end + 1]
     if opts.model == "paper":
-        return max(op_latency(o, a.compute, a.memory, hw, opts) for o, a in zip(ops, allocs))
+        return max(
+            op_latency(o, a.compute, a.memory, hw, opts) for o, a in zip(ops, allocs, strict=False)
+        )
     # strict: T >= OP_i / (c_i OP_cim) and the shares needed at period T,
     # d_i = max(0, OP_i / (AI_i T) - Mem_i D_cim), must sum to <= D_main.
-    t_c = max(o.macs / (a.compute * hw.op_cim) if a.compute > 0 else math.inf
-              for o, a in zip(ops, allocs))
-    need = [(o.macs / o.ai(opts.ai), a.memory * hw.d_cim) for o, a in zip(ops, allocs)]
+    t_c = max(
+        o.macs / (a.compute * hw.op_cim) if a.compute > 0 else math.inf
+        for o, a in zip(ops, allocs, strict=False)
+    )
+    need = [
+        (o.macs / o.ai(opts.ai), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
+    ]
 
     def excess(t: float) -> float:
         return sum(max(0.0, q / t - b) for q, b in need) - hw.d_main
@@ -139,7 +149,9 @@ def intra_latency(
     workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
 ) -> float:
     """Pipeline fill + period: T * (1 + F)."""
-    return segment_period(workload, start, end, allocs, opts) * (1.0 + fill_factor(workload, start, end))
+    return segment_period(workload, start, end, allocs, opts) * (
+        1.0 + fill_factor(workload, start, end)
+    )
 
 
 def stationary_weight_bytes(workload: Workload, start: int, end: int) -> float:
@@ -202,7 +214,9 @@ def resident_bytes(workload: Workload, start: int, end: int) -> float:
     return sum(b for c in range(start, end + 1) for p, b in pred[c] if p >= start)
 
 
-_INDEX: dict[int, tuple[Workload, list[list[tuple[int, float]]], list[list[tuple[int, float]]]]] = {}
+_INDEX: dict[
+    int, tuple[Workload, list[list[tuple[int, float]]], list[list[tuple[int, float]]]]
+] = {}
 
 
 def _edge_index(

@@ -38,12 +38,16 @@ from cmswitch.schedule.allocate import (
     SegmentSolver,
 )
 from cmswitch.schedule.cost import (
+    DEFAULT_OPTIONS,
     CostOptions,
     capacity_ok,
+    fill_factor,
     intra_latency,
+    live_bytes,
     reload_cost,
     segment_period,
     segment_vector_work,
+    stationary_weight_bytes,
     switch_cost,
     vector_cycles,
     writeback_cost,
@@ -132,7 +136,9 @@ def _validate(workload: Workload, segs: Sequence[_Seg], opts: CostOptions) -> No
                 f"{where}: uses {seg.compute + seg.memory} arrays, the chip has {hw.arrays}"
             )
         if opts.model == "strict" and not capacity_ok(workload, seg.start, seg.end, seg.memory):
-            raise ScheduleError(f"{where}: intermediate data exceeds on-chip capacity (strict model)")
+            raise ScheduleError(
+                f"{where}: intermediate data exceeds on-chip capacity (strict model)"
+            )
     if expect != len(workload):
         raise ScheduleError(f"segments must cover operators 0..{len(workload) - 1}")
 
@@ -157,7 +163,7 @@ def _local(workload: Workload, seg: _Seg, opts: CostOptions) -> tuple[float, flo
 def evaluate(
     workload: Workload,
     segments_and_allocs: Sequence[PlanItem] | Sequence[_Seg],
-    options: CostOptions = CostOptions(),
+    options: CostOptions = DEFAULT_OPTIONS,
     *,
     policy: str = "custom",
     stats: SolverStats | None = None,
@@ -176,7 +182,9 @@ def evaluate(
             vec += vector_cycles(workload.leading_vector_work, hw)
         sw, wb = _inter(workload, prev, seg)
         plans.append(
-            SegmentPlan(seg.start, seg.end, seg.allocs, seg.shared, intra, sw, reload, wb, vec, seg.gap)
+            SegmentPlan(
+                seg.start, seg.end, seg.allocs, seg.shared, intra, sw, reload, wb, vec, seg.gap
+            )
         )
         prev = seg
     latency = sum(p.total_cycles for p in plans)
@@ -187,7 +195,7 @@ def evaluate(
 
 # ---------------------------------------------------------------- duplication
 def duplicate(
-    workload: Workload, schedule: Schedule, options: CostOptions = CostOptions()
+    workload: Workload, schedule: Schedule, options: CostOptions = DEFAULT_OPTIONS
 ) -> Schedule:
     """Give left-over arrays to compute-bound operators as weight copies,
     greedily, while the schedule's total latency (intra + reload of the
@@ -212,7 +220,8 @@ def duplicate(
             period = segment_period(workload, seg.start, seg.end, seg.allocs, options)
             ops = workload.ops[seg.start : seg.end + 1]
             bottleneck = [
-                i for i, (o, a) in enumerate(zip(ops, seg.allocs))
+                i
+                for i, (o, a) in enumerate(zip(ops, seg.allocs, strict=False))
                 if o.macs / (a.compute * hw.op_cim) >= period * (1 - 1e-9)
             ]
             moves = [[i] for i in range(len(ops))]
@@ -291,13 +300,50 @@ def _dp(
     def inter(prev: Key | None, key: Key) -> float:
         return sum(_inter(workload, seg_of(prev) if prev else None, seg_of(key)))
 
+    lower, max_out = _bounds(workload, solver.opts)
     try:
-        result = segment_dp(n, candidates, inter, max_len)
+        result = segment_dp(n, candidates, inter, max_len, lower, max_out)
     except ValueError:
         raise ScheduleError(
             "no feasible segmentation: some operator cannot be mapped under this policy"
         ) from None
+    if progress is not None:  # pruned segments are never solved: report completion
+        progress(total, total)
     return [seg_of(k) for k in result.path]
+
+
+def _bounds(
+    workload: Workload, opts: CostOptions
+) -> tuple[Callable[[int, int], float], Callable[[Key], float]]:
+    """Cheap DP pruning bounds (see segment_dp), valid for every mode.
+
+    Local cost >= T_lb (1 + F) + reload_lb + vector, where T_lb uses only the
+    compute side: sum_i c_i <= N and c_i >= OP_i / (T OP_cim) give
+    T >= sum OP / (N OP_cim); c_i <= N - sum of the others' minima gives
+    T >= OP_i / ((N - others) OP_cim). Any inter cost leaving a segment is at
+    most N switches plus writing back all its live bytes."""
+    hw = workload.hardware
+    ops = workload.ops
+    w = hw.write_cycles_per_array
+
+    def lower(i: int, j: int) -> float:
+        seg = ops[i : j + 1]
+        mins = sum(o.min_arrays for o in seg)
+        t = sum(o.macs for o in seg) / (hw.arrays * hw.op_cim)
+        for o in seg:
+            t = max(t, o.macs / ((hw.arrays - mins + o.min_arrays) * hw.op_cim))
+        reload = max(o.min_arrays for o in seg) * w
+        if opts.model == "strict":
+            reload = max(reload, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
+        vec = vector_cycles(segment_vector_work(workload, i, j), hw)
+        return (t * (1.0 + fill_factor(workload, i, j)) + reload + vec) * (1.0 - 1e-9)
+
+    switch_max = hw.arrays * max(hw.switch_c2m_cycles, hw.switch_m2c_cycles)
+
+    def max_out(key: Key) -> float:
+        return switch_max + live_bytes(workload, key[0], key[1]) / hw.external_bw_bytes
+
+    return lower, max_out
 
 
 def _greedy_cim_mlc(workload: Workload, opts: CostOptions) -> list[_Seg]:
@@ -306,8 +352,10 @@ def _greedy_cim_mlc(workload: Workload, opts: CostOptions) -> list[_Seg]:
     i, n = 0, len(workload)
     while i < n:
         j, used = i, workload.ops[i].min_arrays
-        while j + 1 < n and used + workload.ops[j + 1].min_arrays <= hw.arrays and (
-            opts.model != "strict" or capacity_ok(workload, i, j + 1, 0)
+        while (
+            j + 1 < n
+            and used + workload.ops[j + 1].min_arrays <= hw.arrays
+            and (opts.model != "strict" or capacity_ok(workload, i, j + 1, 0))
         ):
             j += 1
             used += workload.ops[j].min_arrays
@@ -320,7 +368,7 @@ def _greedy_cim_mlc(workload: Workload, opts: CostOptions) -> list[_Seg]:
 def schedule(
     workload: Workload,
     policy: str = "cmswitch",
-    options: CostOptions = CostOptions(),
+    options: CostOptions = DEFAULT_OPTIONS,
     *,
     compute_fraction: float = 0.5,
     time_limit: float = 10.0,
@@ -365,7 +413,10 @@ def schedule(
             progress(len(workload), len(workload))
 
     stats = lambda: SolverStats(  # noqa: E731 - read after the solves
-        solver.mips_solved, solver.cache_hits, solver.worst_gap, solver.time_limited,
+        solver.mips_solved,
+        solver.cache_hits,
+        solver.worst_gap,
+        solver.time_limited,
         time.perf_counter() - t0,
     )
     result = evaluate(workload, segs, options, policy=policy, stats=stats())

@@ -40,47 +40,68 @@ def segment_dp(
     candidates: Callable[[int, int], Sequence[float] | None],
     inter: Callable[[Key | None, Key], float],
     max_len: Callable[[int], int] | None = None,
+    lower: Callable[[int, int], float] | None = None,
+    max_out: Callable[[Key], float] | None = None,
 ) -> DpResult:
     """Exact minimum over segmentations and per-segment candidates.
 
     ``candidates(i, j)`` returns the local costs of the candidate plans of
     segment O_i..O_j (empty or None: infeasible). ``max_len(i)`` bounds the
-    length of segments starting at i (segments beyond it are not asked for);
-    without it every length is tried. Raises ValueError if no segmentation
-    exists."""
+    length of segments starting at i (longer ones are never asked for).
+
+    Optional pruning, still exact: ``lower(i, j)`` is a lower bound on every
+    candidate's local cost and ``max_out(key)`` an upper bound on any inter
+    cost leaving plan ``key``. A segment (i, j) is then not solved at all when
+    ``min best ending at i-1 + lower(i, j) >= best[Y] + max_out(Y)`` for an
+    already solved Y ending at j: whatever follows it, Y does at least as
+    well. Segments ending at j are visited shortest first so that cheap ones
+    set the bound. Raises ValueError if no segmentation exists."""
     if n == 0:
         return DpResult(0.0, ())
     ending: list[list[Key]] = [[] for _ in range(n)]
     best: dict[Key, float] = {}
     back: dict[Key, Key | None] = {}
-    local: dict[Key, float] = {}
-    for i in range(n):
-        limit = n if max_len is None else min(n, i + max_len(i))
-        for j in range(i, limit):
+    floor_at: list[float] = [math.inf] * n  # min best over plans ending at j
+    # first_start[j]: smallest i whose segments reach j (keeps the DP near-linear)
+    first_start = list(range(n))
+    if max_len is None:
+        first_start = [0] * n
+    else:
+        for i in range(n - 1, -1, -1):
+            for j in range(i, min(n, i + max_len(i))):
+                first_start[j] = i
+    for j in range(n):
+        bound = math.inf
+        for i in range(j, first_start[j] - 1, -1):
+            if max_len is not None and j - i + 1 > max_len(i):
+                continue
+            prefix = 0.0 if i == 0 else floor_at[i - 1]
+            if math.isinf(prefix):
+                continue
+            if lower is not None and max_out is not None and prefix + lower(i, j) >= bound:
+                continue
             costs = candidates(i, j)
             if not costs:
                 continue
             for a, cost in enumerate(costs):
-                local[(i, j, a)] = cost
-                ending[j].append((i, j, a))
-    for j in range(n):
-        for key in ending[j]:
-            i = key[0]
-            if i == 0:
-                best[key] = local[key] + inter(None, key)
-                back[key] = None
-                continue
-            val, arg = math.inf, None
-            for prev in ending[i - 1]:
-                if prev not in best:
-                    continue
-                v = best[prev] + inter(prev, key)
-                if v < val:
-                    val, arg = v, prev
-            if arg is not None:
-                best[key] = local[key] + val
+                key = (i, j, a)
+                if i == 0:
+                    val, arg = inter(None, key), None
+                else:
+                    val, arg = math.inf, None
+                    for prev in ending[i - 1]:
+                        v = best[prev] + inter(prev, key)
+                        if v < val:
+                            val, arg = v, prev
+                    if arg is None:
+                        continue
+                best[key] = cost + val
                 back[key] = arg
-    finals = [k for k in ending[n - 1] if k in best]
+                ending[j].append(key)
+                floor_at[j] = min(floor_at[j], best[key])
+                if max_out is not None:
+                    bound = min(bound, best[key] + max_out(key))
+    finals = ending[n - 1]
     if not finals:
         raise ValueError("no feasible segmentation")
     last = min(finals, key=lambda k: best[k])
