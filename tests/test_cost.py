@@ -124,3 +124,16 @@ def test_vector_cycles() -> None:
 def test_options_validated() -> None:
     with pytest.raises(ValueError, match="cost model"):
         CostOptions(model="fancy")  # type: ignore[arg-type]
+
+
+def test_dynamic_operand_write_is_costed() -> None:
+    # Q K^T-like op: the run-time operand is programmed into its arrays like a
+    # weight (Eq. 2 max), so it is never free; strict adds no DRAM bound for it
+    qk = MatmulShape(64, 128, 64, groups=4, stationary=False)
+    wl = Workload.from_ops(HW, [SHAPE, qk])
+    assert wl.ops[1].min_arrays == 8  # 2 arrays per head (64 columns > 40)
+    allocs = [OpAlloc(20), OpAlloc(40)]
+    assert reload_cost(wl, 0, 1, allocs, PAPER) == 40 * 320
+    slow = dataclasses.replace(HW, external_bw_bytes=1)
+    wl_slow = Workload.from_ops(slow, [SHAPE, qk])
+    assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(256000 / 1)

@@ -276,7 +276,7 @@ class SegmentSolver:
         mi: list[highspy.highs_var] = []
         mo: list[highspy.highs_var] = []
         s: list[highspy.highs_var] = []
-        mem_total: highspy.highs_linear_expression | float = 0.0
+        mem_expr: highspy.highs_linear_expression | None = None
         if mode.memory:
             mi = [h.addIntegral(lb=0, ub=big) for _ in ops]
             mo = [h.addIntegral(lb=0, ub=big) for _ in ops]
@@ -292,6 +292,7 @@ class SegmentSolver:
                 if ins:
                     h.addConstr(h.qsum(ins) <= mi[i])
             mem_total = h.qsum(mi) + h.qsum(mo) - (h.qsum(s) if s else 0)
+            mem_expr = mem_total
             arrays_used = arrays_used + mem_total
             if mode.memory_cap is not None:
                 h.addConstr(mem_total <= mode.memory_cap)
@@ -304,10 +305,10 @@ class SegmentSolver:
             h.addConstr(h.qsum(d) <= hw.d_main)
             res = resident_bytes(wl, start, end) - hw.buffer_bytes
             if res > 0:
-                if isinstance(mem_total, float):  # no memory mode: cannot hold it
+                if mem_expr is None:  # no memory mode: cannot hold it
                     h.addConstr(u <= -1.0)  # (feasible_quick excludes this case)
                 else:
-                    h.addConstr(mem_total * float(hw.array_bytes) >= res)
+                    h.addConstr(mem_expr >= res / hw.array_bytes)
         for i, o in enumerate(ops):
             r = o.macs / op_max
             k = o.ai(opts.ai) / hw.op_cim
