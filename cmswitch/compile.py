@@ -13,6 +13,7 @@ The pipeline is the list of passes in :func:`pipeline`; it is the same one
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -75,12 +76,20 @@ def policy_label(options: ScheduleOptions) -> str:
     return options.policy
 
 
-def pipeline(options: ScheduleOptions) -> list[ModulePass]:
+def split_budget(hw: Hardware, options: ScheduleOptions) -> int:
+    """Arrays an operator must fit: the chip, or the static policy's compute
+    share (a fixed ratio leaves only that many arrays to hold weights)."""
+    if options.policy == "static":
+        return max(1, math.floor(options.compute_fraction * hw.arrays))
+    return 0
+
+
+def pipeline(options: ScheduleOptions, hw: Hardware) -> list[ModulePass]:
     """The pass list the compiler runs (what `xdsl-opt -p` would spell)."""
     from cmswitch.passes.cim_schedule import CimSchedulePass
 
     return [
-        CimSplitPass(),
+        CimSplitPass(max_arrays=split_budget(hw, options)),
         CimSchedulePass(
             policy=options.policy,
             cost_model=options.cost_model,
@@ -102,7 +111,7 @@ def compile_model(
     """Splits, segments and allocates a (copy of the) model's module."""
     start = time.perf_counter()
     module = model.module.clone()
-    CimSplitPass().apply(make_context(), module)
+    CimSplitPass(max_arrays=split_budget(model.hardware, options)).apply(make_context(), module)
     results = schedule_module(module, options, model.hardware, progress)
     if not results:
         raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")

@@ -21,7 +21,7 @@ operator too large along several dimensions is split along each in turn.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.context import Context
 from xdsl.dialects import builtin
@@ -243,16 +243,23 @@ class SplitMatmul(RewritePattern):
 class CimSplitPass(ModulePass):
     """Split CIM operators whose weights do not fit the chip into sub-operators
     that do. The chip is the module's ``cim.hardware`` unless `arch` names a
-    preset or TOML file."""
+    preset or TOML file; `max-arrays` lowers the budget an operator must fit."""
 
     name = "cim-split"
 
     arch: str = ""
+    max_arrays: int = 0
+    """Split to fit this many arrays instead of the whole chip (0: the chip);
+    the static-ratio baseline splits to fit its compute share."""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         hw = Hardware.load(self.arch) if self.arch else module_hardware(
             op, Hardware.preset("dynaplasia")
         )
+        if self.max_arrays < 0:
+            raise SplitError("cim-split: max-arrays must be >= 0")
+        if 0 < self.max_arrays < hw.arrays:
+            hw = replace(hw, arrays=self.max_arrays)
         PatternRewriteWalker(
             GreedyRewritePatternApplier([SplitLinear(hw), SplitConv(hw), SplitMatmul(hw)]),
             apply_recursively=True,
