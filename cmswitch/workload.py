@@ -183,8 +183,17 @@ def _dynamic_operands(op: ComputeOp) -> list[SSAValue]:
 
 
 def _extract(func: FuncOp, hw: Hardware) -> Workload:
-    # sources[v] = CIM operators whose results flow into value v.
-    sources: dict[SSAValue, frozenset[int]] = {}
+    """Walks `func` in program order.
+
+    Vector ops are attached to their *host*, the last CIM operator before
+    them (their work is charged there and their results live in its
+    segment). So a value is "produced" by one CIM operator: its own, or the
+    host of the vector op that made it. Every operand read by a CIM operator
+    or by a vector op hosted elsewhere is an edge producer -> reader carrying
+    the operand's bytes; a residual stream thus shows as an edge from one
+    block's host to the next, not as edges from every earlier layer.
+    """
+    producer: dict[SSAValue, int] = {}
     ops: list[dict[str, object]] = []
     edges: dict[tuple[int, int], float] = {}
     leading = 0
@@ -192,19 +201,18 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
     pending: dict[int, SegmentOp] = {}
     ab, wb = hw.act_bytes, hw.weight_bytes
 
-    def src(v: SSAValue) -> frozenset[int]:
-        return sources.get(v, frozenset())
+    def read(v: SSAValue, reader: int) -> None:
+        p = producer.get(v)
+        if p is None or p == reader:
+            return
+        edges[(p, reader)] = max(edges.get((p, reader), 0.0), numel(shape_of(v)) * ab)
 
     for op in func.walk():
         if isinstance(op, ComputeOp):
             i = len(ops)
             shape = op.matmul_shape()
-            preds: set[int] = set()
             for v in _dynamic_operands(op):
-                preds |= src(v)
-            out_bytes = numel(shape_of(op.results[0])) * ab
-            for p in preds:
-                edges[(p, i)] = float(ops[p]["output_bytes"])  # type: ignore[arg-type]
+                read(v, i)
             ops.append(
                 {
                     "index": i,
@@ -214,18 +222,15 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                     "min_arrays": hw.min_arrays(shape.n, shape.k, shape.groups),
                     "weight_bytes": shape.matrix_elems * wb,
                     "input_bytes": shape.input_elems * ab,
-                    "output_bytes": out_bytes,
-                    "preds": tuple(sorted(preds)),
+                    "output_bytes": numel(shape_of(op.results[0])) * ab,
                     "vector_work": 0,
-                    "live_out": False,
                 }
             )
-            sources[op.results[0]] = frozenset({i})
+            producer[op.results[0]] = i
         elif isinstance(op, ConstantOp):
             continue
         elif isinstance(op, ReturnOp):
-            for v in op.operands:
-                returned |= src(v)
+            returned |= {producer[v] for v in op.operands if v in producer}
         elif isinstance(op, SegmentOp):
             # The walk visits a segment before its body: its results carry
             # what its yield carries, resolved when the yield is reached.
@@ -233,21 +238,30 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
         elif isinstance(op, YieldOp) and id(op) in pending:
             seg = pending.pop(id(op))
             for r, v in zip(seg.outs, op.values, strict=True):
-                sources[r] = src(v)
+                if v in producer:
+                    producer[r] = producer[v]
         else:
-            merged: frozenset[int] = frozenset()
-            for v in op.operands:
-                merged |= src(v)
-            for r in op.results:
-                sources[r] = merged
-            if isinstance(op, VectorOp):
-                if ops:
-                    ops[-1]["vector_work"] = int(ops[-1]["vector_work"]) + op.vector_work()  # type: ignore[arg-type]
-                else:
+            host = len(ops) - 1 if ops else None
+            if host is None:
+                if isinstance(op, VectorOp):
                     leading += op.vector_work()
+                continue
+            for v in op.operands:
+                read(v, host)
+            if any(v in producer for v in op.operands):
+                for r in op.results:
+                    producer[r] = host
+            if isinstance(op, VectorOp):
+                ops[host]["vector_work"] = int(ops[host]["vector_work"]) + op.vector_work()  # type: ignore[arg-type]
+    preds: dict[int, set[int]] = {}
+    for p, c in edges:
+        preds.setdefault(c, set()).add(p)
     infos = tuple(
-        CimOpInfo(**{**d, "live_out": d["index"] in returned})  # type: ignore[arg-type]
+        CimOpInfo(  # type: ignore[arg-type]
+            **d,
+            preds=tuple(sorted(preds.get(int(d["index"]), ()))),  # type: ignore[arg-type]
+            live_out=d["index"] in returned,
+        )
         for d in ops
     )
     return Workload(hw, infos, edges, leading, func.sym_name.data)
-
