@@ -43,6 +43,12 @@ def load_model(
     ends up carrying the chip it is compiled for.
     """
     path = Path(spec)
+    from cmswitch import zoo
+
+    if spec in {m.name for m in zoo.list_models()}:
+        hw = hardware or Hardware.preset("dynaplasia")
+        module = zoo.build(spec, batch=batch, seq=seq, phase=phase, hardware=hw)
+        return LoadedModel(spec, module, WeightStore(), hw)
     if spec.endswith(".onnx"):
         from cmswitch.lowering.onnx_to_cim import import_onnx
 
@@ -58,10 +64,10 @@ def load_model(
         weights = WeightStore.path_for(path)
         store = WeightStore.load(weights) if weights.exists() else WeightStore()
         return LoadedModel(path.stem, module, store, hw)
-    if path.suffix:
-        raise ModelError(f"{spec}: unknown model file type {path.suffix!r} (use .onnx or .mlir)")
-    from cmswitch import zoo
-
-    hw = hardware or Hardware.preset("dynaplasia")
-    module = zoo.build(spec, batch=batch, seq=seq, phase=phase, hardware=hw)
-    return LoadedModel(spec, module, WeightStore(), hw)
+    if path.suffix and path.suffix not in (".", ""):
+        raise ModelError(
+            f"{spec}: not a zoo model (see `cmswitch models`) nor an .onnx / .mlir file"
+        )
+    # Let the zoo name the models it knows.
+    zoo.build(spec, batch=batch, seq=seq, phase=phase)
+    raise ModelError(f"{spec}: unknown model")
