@@ -27,7 +27,6 @@ from xdsl.dialects.builtin import (
     TensorType,
     f32,
     i64,
-
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue

@@ -102,13 +102,14 @@ def pipeline(options: ScheduleOptions, hw: Hardware) -> list[ModulePass]:
 
 def compile_model(
     model: LoadedModel,
-    options: ScheduleOptions = ScheduleOptions(),
+    options: ScheduleOptions | None = None,
     *,
     batch: int | None = None,
     seq: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CompileResult:
     """Splits, segments and allocates a (copy of the) model's module."""
+    options = options or ScheduleOptions()
     start = time.perf_counter()
     module = model.module.clone()
     CimSplitPass(max_arrays=split_budget(model.hardware, options)).apply(make_context(), module)
@@ -202,8 +203,9 @@ def add_compile_commands(
         options = parse_policy(args.policy, _base_options(args))
         result = _run(model, options, args, err)
         if args.emit == "cim":
-            from cmswitch.passes.segments import unwrap_segments
             from xdsl.dialects.func import FuncOp
+
+            from cmswitch.passes.segments import unwrap_segments
 
             for op in result.module.ops:
                 if isinstance(op, FuncOp):

@@ -35,7 +35,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import auto
-from typing import ClassVar, cast
+from typing import cast
 
 from xdsl.dialects.builtin import (
     DenseArrayBase,
