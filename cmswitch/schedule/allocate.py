@@ -44,6 +44,7 @@ from dataclasses import dataclass
 
 import highspy
 
+from cmswitch.schedule import plan
 from cmswitch.schedule.cost import (
     CostOptions,
     capacity_ok,
@@ -90,11 +91,11 @@ class SegmentSolution:
 
     @property
     def compute_arrays(self) -> int:
-        return sum(a.compute for a in self.allocs)
+        return plan.compute_arrays(self.allocs)
 
     @property
     def memory_arrays(self) -> int:
-        return sum(a.memory for a in self.allocs) - sum(s for _, _, s in self.shared)
+        return plan.memory_arrays(self.allocs, self.shared)
 
 
 @contextlib.contextmanager

@@ -31,6 +31,15 @@ class OpAlloc:
         return self.mem_in + self.mem_out
 
 
+def compute_arrays(allocs: tuple[OpAlloc, ...]) -> int:
+    return sum(a.compute for a in allocs)
+
+
+def memory_arrays(allocs: tuple[OpAlloc, ...], shared: tuple[tuple[int, int, int], ...]) -> int:
+    """Distinct memory-mode arrays: buffers minus the in-place reused ones."""
+    return sum(a.memory for a in allocs) - sum(s for _, _, s in shared)
+
+
 @dataclass(frozen=True)
 class SegmentPlan:
     """One segment O_start..O_end (inclusive) and its costs in cycles.
@@ -56,12 +65,11 @@ class SegmentPlan:
 
     @property
     def compute_arrays(self) -> int:
-        return sum(a.compute for a in self.allocs)
+        return compute_arrays(self.allocs)
 
     @property
     def memory_arrays(self) -> int:
-        """Distinct memory-mode arrays: buffers minus the in-place reused ones."""
-        return sum(a.memory for a in self.allocs) - sum(s for _, _, s in self.shared)
+        return memory_arrays(self.allocs, self.shared)
 
     @property
     def total_cycles(self) -> float:
