@@ -30,7 +30,15 @@ from cmswitch.models import load_model
 from cmswitch.passes.cim_schedule import ScheduleOptions
 
 MODELS = ("mobilenetv2", "resnet18", "vgg16", "bert-large", "opt-6.7b", "opt-13b", "llama2-7b")
-POLICIES = ("cmswitch", "cim-mlc", "all-compute-dp", "puma", "static:0.25", "static:0.5", "static:0.75")
+POLICIES = (
+    "cmswitch",
+    "cim-mlc",
+    "all-compute-dp",
+    "puma",
+    "static:0.25",
+    "static:0.5",
+    "static:0.75",
+)
 CNNS = {"mobilenetv2", "resnet18", "resnet50", "vgg16"}
 PAPER = {  # spec section 7: average speedup over CIM-MLC (range)
     "bert-large": "1.17 (1.02-1.25)",
@@ -90,7 +98,9 @@ def main() -> int:
                 f"(x{point['compile_ratio']:.1f} cim-mlc)",
                 highlight=False,
             )
-    table = Table(title=f"cmswitch vs cim-mlc on {hw.name} ({args.cost_model} cost model, seq {args.seq})")
+    table = Table(
+        title=f"cmswitch vs cim-mlc on {hw.name} ({args.cost_model} cost model, seq {args.seq})"
+    )
     for col in ("model", "speedups by batch", "mean", "paper", "best baseline"):
         table.add_column(col)
     per_model: dict[str, list[float]] = {}
@@ -103,7 +113,9 @@ def main() -> int:
             for p in rows if p["model"] == name
             for pol, r in p["policies"].items() if pol != "cmswitch"
         )[1]  # fmt: skip
-        table.add_row(name, " ".join(f"{s:.2f}" for s in sp), f"{mean:.3f}", PAPER.get(name, "-"), best)
+        table.add_row(
+            name, " ".join(f"{s:.2f}" for s in sp), f"{mean:.3f}", PAPER.get(name, "-"), best
+        )
     console.print(table)
     all_sp = [p["speedup"] for p in rows]
     geomean = math.exp(sum(math.log(s) for s in all_sp) / len(all_sp))

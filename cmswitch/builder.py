@@ -172,6 +172,3 @@ def module_hardware(module: ModuleOp, default: Hardware | None = None) -> Hardwa
     if default is not None:
         return default
     raise ValueError("module has no cim.hardware attribute and no hardware was given")
-
-
-

@@ -68,7 +68,9 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="zoo name (see `cmswitch models`) or a .onnx / .mlir file")
-    p.add_argument("--arch", default=None, help="hardware preset or TOML file (default: dynaplasia)")
+    p.add_argument(
+        "--arch", default=None, help="hardware preset or TOML file (default: dynaplasia)"
+    )
     p.add_argument("--batch", type=int, default=1, help="batch size for zoo models (default 1)")
     p.add_argument("--seq", type=int, default=64, help="sequence length for zoo transformers")
     p.add_argument(

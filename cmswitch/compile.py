@@ -33,7 +33,15 @@ from cmswitch.passes.cim_split import CimSplitPass
 from cmswitch.schedule.plan import Schedule
 
 BASELINE = "cim-mlc"
-DEFAULT_POLICIES = ("cmswitch", "cim-mlc", "all-compute-dp", "puma", "static:0.25", "static:0.5", "static:0.75")
+DEFAULT_POLICIES = (
+    "cmswitch",
+    "cim-mlc",
+    "all-compute-dp",
+    "puma",
+    "static:0.25",
+    "static:0.5",
+    "static:0.75",
+)
 
 
 class PolicyError(ValueError):
@@ -59,6 +67,7 @@ class CompileResult:
             "policy": policy_label(self.options),
             "cost_model": self.options.cost_model,
             "ai": self.options.ai,
+            "solver": self.options.solver,
             "batch": self.batch,
             "seq": self.seq,
             "latency_cycles": s.latency_cycles,
@@ -96,6 +105,7 @@ def pipeline(options: ScheduleOptions, hw: Hardware) -> list[ModulePass]:
             ai=options.ai,
             compute_fraction=options.compute_fraction,
             time_limit=options.time_limit,
+            solver=options.solver,
         ),
     ]
 
@@ -178,7 +188,7 @@ def _run(
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     return ScheduleOptions(
-        cost_model=args.cost_model, ai=args.ai, time_limit=args.time_limit
+        cost_model=args.cost_model, ai=args.ai, time_limit=args.time_limit, solver=args.solver
     )
 
 
@@ -197,6 +207,9 @@ def add_compile_commands(
         p.add_argument("--cost-model", choices=("paper", "strict"), default="paper")
         p.add_argument("--ai", choices=("roofline", "input"), default="roofline")
         p.add_argument("--time-limit", type=float, default=10.0, help="seconds per MIP")
+        p.add_argument("--solver", choices=("auto", "mip"), default="auto",
+                       help="auto: segments in closed form where exact, else HiGHS; "
+                       "mip: HiGHS MIP for every segment")  # fmt: skip
 
     def cmd_compile(args: argparse.Namespace) -> int:
         model = load(args)
@@ -230,7 +243,9 @@ def add_compile_commands(
 
     p = sub.add_parser("compile", help="segment and allocate a model; emit IR and a report")
     common(p)
-    p.add_argument("--policy", default="cmswitch", help="cmswitch | cim-mlc | all-compute-dp | puma | static:F")
+    p.add_argument(
+        "--policy", default="cmswitch", help="cmswitch | cim-mlc | all-compute-dp | puma | static:F"
+    )
     p.add_argument("--emit", choices=("segmented", "cim"), default="segmented",
                    help="segmented: with cim.segment regions; cim: allocations only")  # fmt: skip
     p.add_argument("-o", "--output", default=None, help="write the IR here")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import tomllib
 from dataclasses import dataclass, fields
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -183,46 +184,46 @@ class Hardware:
             )
 
     # ----------------------------------------------------------- derived rates
-    @property
+    @cached_property
     def cells_per_weight(self) -> int:
         return self.weight_bits // self.cell_bits
 
-    @property
+    @cached_property
     def weights_per_row(self) -> int:
         """Weights (output columns) one array row holds."""
         return self.cols // self.cells_per_weight
 
-    @property
+    @cached_property
     def array_bytes(self) -> int:
         """Capacity of one array in memory mode."""
         return self.rows * self.cols * self.cell_bits // 8
 
-    @property
+    @cached_property
     def op_cim(self) -> float:
         """MACs per cycle of one compute-mode array: all rows x weight columns
         in parallel, inputs fed bit-serially (one activation bit per cycle)."""
         return self.rows * self.weights_per_row / self.act_bits
 
-    @property
+    @cached_property
     def d_cim(self) -> float:
         """Bytes per cycle one memory-mode array delivers: one row per cycle."""
         return self.cols * self.cell_bits / 8
 
-    @property
+    @cached_property
     def d_main(self) -> float:
         """Bytes per cycle from main memory plus the fixed buffer."""
         return self.external_bw_bytes + self.internal_bw_bits / 8
 
-    @property
+    @cached_property
     def write_cycles_per_array(self) -> int:
         """Cycles to program one array with weights (row by row)."""
         return self.rows * self.write_cycles_per_row
 
-    @property
+    @cached_property
     def act_bytes(self) -> float:
         return self.act_bits / 8
 
-    @property
+    @cached_property
     def weight_bytes(self) -> float:
         return self.weight_bits / 8
 

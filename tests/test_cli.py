@@ -120,7 +120,9 @@ def test_analyze_json_keys_and_totals() -> None:
     assert report["totals"]["macs"] == sum(o["macs"] for o in report["ops"])
 
 
-@pytest.mark.parametrize("command", [["models"], ["arch", "prime"], ["analyze", "tiny-bert", "--seq", "16"]])
+@pytest.mark.parametrize(
+    "command", [["models"], ["arch", "prime"], ["analyze", "tiny-bert", "--seq", "16"]]
+)
 def test_tables_render(command: list[str]) -> None:
     proc = run(*command)
     assert proc.returncode == 0, proc.stderr

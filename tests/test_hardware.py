@@ -47,9 +47,7 @@ def test_min_arrays_formula() -> None:
     assert hw.min_arrays(400, 10, 3) == 3 * 2
 
 
-@given(
-    n=st.integers(1, 2000), k=st.integers(1, 2000), groups=st.integers(1, 64)
-)
+@given(n=st.integers(1, 2000), k=st.integers(1, 2000), groups=st.integers(1, 64))
 def test_min_arrays_holds_every_weight(n: int, k: int, groups: int) -> None:
     hw = Hardware.preset("dynaplasia")
     arrays = hw.min_arrays(n, k, groups)
@@ -82,7 +80,10 @@ def _write(tmp_path: Path, text: str) -> Path:
         (("cols = 320", 'cols = "wide"'), "field 'cols' must be an integer"),
         (("arrays = 96", "arrays = 96\ncolour = 1"), "unknown field 'colour'"),
         (("arrays = 96\n", ""), "missing field 'arrays'"),
-        (("cell_bits = 1", "cell_bits = 3"), "'weight_bits' (8) must be a multiple of 'cell_bits' (3)"),
+        (
+            ("cell_bits = 1", "cell_bits = 3"),
+            "'weight_bits' (8) must be a multiple of 'cell_bits' (3)",
+        ),
         (("arrays = 96", "arrays = [96"), "not valid TOML"),
     ],
 )

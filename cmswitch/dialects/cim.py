@@ -445,9 +445,7 @@ class LinearOp(ComputeOp):
     def __init__(self, input: SSAValue, weight: SSAValue, bias: SSAValue | None = None):
         out = self.infer_shape(shape_of(input), shape_of(weight))
         elem = cast(TensorType, input.type).element_type
-        super().__init__(
-            operands=[input, weight, bias], result_types=[TensorType(elem, out)]
-        )
+        super().__init__(operands=[input, weight, bias], result_types=[TensorType(elem, out)])
 
     @staticmethod
     def infer_shape(x: Sequence[int], w: Sequence[int]) -> tuple[int, ...]:
@@ -517,9 +515,7 @@ class Conv2dOp(ComputeOp):
         dilations: Sequence[int] = (1, 1),
         group: int = 1,
     ):
-        out = self.infer_shape(
-            shape_of(input), shape_of(weight), strides, pads, dilations, group
-        )
+        out = self.infer_shape(shape_of(input), shape_of(weight), strides, pads, dilations, group)
         elem = cast(TensorType, input.type).element_type
         super().__init__(
             operands=[input, weight, bias],
@@ -602,9 +598,7 @@ class MatmulOp(ComputeOp):
 
     traits = traits_def(Pure())
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)"
-    )
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)"
 
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
         out = self.infer_shape(shape_of(lhs), shape_of(rhs))
@@ -835,9 +829,7 @@ class LayerNormOp(VectorOp):
         "type($bias) `->` type($output)"
     )
 
-    def __init__(
-        self, input: SSAValue, scale: SSAValue, bias: SSAValue, axis: int, epsilon: float
-    ):
+    def __init__(self, input: SSAValue, scale: SSAValue, bias: SSAValue, axis: int, epsilon: float):
         super().__init__(
             operands=[input, scale, bias],
             result_types=[input.type],
@@ -1033,9 +1025,7 @@ class ReduceOp(VectorOp):
     def verify_(self) -> None:
         _check_result(
             self,
-            self.infer_shape(
-                shape_of(self.input), ints(self.axes), bool(self.keepdims.value.data)
-            ),
+            self.infer_shape(shape_of(self.input), ints(self.axes), bool(self.keepdims.value.data)),
         )
 
     def vector_work(self) -> int:
@@ -1367,9 +1357,7 @@ class SegmentOp(IRDLOperation):
             "memory_arrays": IntegerAttr(memory_arrays, i64),
         }
         if cost is not None:
-            props["cost"] = DictionaryAttr(
-                {k: FloatAttr(float(v), f64) for k, v in cost.items()}
-            )
+            props["cost"] = DictionaryAttr({k: FloatAttr(float(v), f64) for k, v in cost.items()})
         super().__init__(result_types=[result_types], properties=props, regions=[body])
 
     def verify_(self) -> None:

@@ -49,6 +49,7 @@ class ScheduleOptions:
     ai: Literal["roofline", "input"] = "roofline"
     compute_fraction: float = 0.5
     time_limit: float = 10.0
+    solver: Literal["auto", "mip"] = "auto"
 
     @property
     def cost(self) -> CostOptions:
@@ -66,6 +67,7 @@ def schedule_function(
         options.cost,
         compute_fraction=options.compute_fraction,
         time_limit=options.time_limit,
+        solver=options.solver,
         progress=progress,
     )
     apply_schedule(func, result)
@@ -133,7 +135,9 @@ class CimSchedulePass(ModulePass):
     Options: `policy` (cmswitch | cim-mlc | all-compute-dp | static | puma),
     `cost-model` (paper | strict), `ai` (roofline | input),
     `compute-fraction` (static policy), `time-limit` (seconds per MIP),
-    `arch` (preset or TOML file; default: the module's cim.hardware)."""
+    `solver` (auto: closed form where exact, else HiGHS | mip: HiGHS for
+    every segment), `arch` (preset or TOML file; default: the module's
+    cim.hardware)."""
 
     name = "cim-schedule"
 
@@ -142,11 +146,16 @@ class CimSchedulePass(ModulePass):
     ai: str = "roofline"
     compute_fraction: float = 0.5
     time_limit: float = 10.0
+    solver: str = "auto"
     arch: str = ""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         if self.cost_model not in ("paper", "strict"):
-            raise ValueError(f"cim-schedule: cost-model must be paper or strict, not {self.cost_model!r}")
+            raise ValueError(
+                f"cim-schedule: cost-model must be paper or strict, not {self.cost_model!r}"
+            )
+        if self.solver not in ("auto", "mip"):
+            raise ValueError(f"cim-schedule: solver must be auto or mip, not {self.solver!r}")
         if self.ai not in ("roofline", "input"):
             raise ValueError(f"cim-schedule: ai must be roofline or input, not {self.ai!r}")
         options = ScheduleOptions(
@@ -155,6 +164,7 @@ class CimSchedulePass(ModulePass):
             ai=cast(Literal["roofline", "input"], self.ai),
             compute_fraction=self.compute_fraction,
             time_limit=self.time_limit,
+            solver=cast(Literal["auto", "mip"], self.solver),
         )
         hw = Hardware.load(self.arch) if self.arch else None
         schedule_module(op, options, hw)

@@ -253,8 +253,10 @@ class CimSplitPass(ModulePass):
     the static-ratio baseline splits to fit its compute share."""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        hw = Hardware.load(self.arch) if self.arch else module_hardware(
-            op, Hardware.preset("dynaplasia")
+        hw = (
+            Hardware.load(self.arch)
+            if self.arch
+            else module_hardware(op, Hardware.preset("dynaplasia"))
         )
         if self.max_arrays < 0:
             raise SplitError("cim-split: max-arrays must be >= 0")

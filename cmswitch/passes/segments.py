@@ -144,6 +144,3 @@ def cost_dict(seg: SegmentOp) -> dict[str, float]:
 
 def int_prop(attr: IntegerAttr) -> int:
     return attr.value.data
-
-
-

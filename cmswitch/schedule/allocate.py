@@ -27,6 +27,20 @@ exact w.r.t. the cost model up to HiGHS's relative gap (1e-7). A second MIP
 then keeps the chosen period and reload and minimises the arrays used, so
 switches and write-backs into later segments are not inflated by idle buffers.
 
+**Paper model: usually no MIP at all.** With ``d_i = D_main`` the fewest
+arrays an operator needs for a period ``T`` are closed-form and feasibility is
+monotone in ``T`` (:mod:`closed_form` has the argument). The best period
+``T*`` is then a binary search over breakpoints, deciding the in-place
+sharing by two bounds on a b-matching (one max-flow); under a reload cap ``R``
+the best period is exactly ``max(T*, OP_max / (R OP_cim))``, so the reload
+trade-off is a scan over ``R``; the leanest allocation at the chosen period is
+closed-form too. Where the matching bounds cannot decide (odd cycles with
+tight budgets), the MIP above decides instead: one MIP for ``T*`` and one for
+the leanest sharing. The ``strict`` model (bandwidth shares couple the
+operators) always uses the MIP branch and bound. ``SegmentSolver(closed_form=
+False)`` (``--solver mip``) uses it for both models; tests check that the two
+agree.
+
 Results are memoised by a segment signature (operator shapes, byte counts,
 vector work and internal edges, relative to the segment start) and by the
 allocation mode, so a transformer's repeated block is solved once.
@@ -44,7 +58,7 @@ from dataclasses import dataclass
 
 import highspy
 
-from cmswitch.schedule import plan
+from cmswitch.schedule import closed_form, plan
 from cmswitch.schedule.cost import (
     CostOptions,
     capacity_ok,
@@ -152,12 +166,21 @@ class _Raw:
 class SegmentSolver:
     """Solves (and memoises) segment allocations of one workload."""
 
-    def __init__(self, workload: Workload, opts: CostOptions, time_limit: float = 10.0) -> None:
+    def __init__(
+        self,
+        workload: Workload,
+        opts: CostOptions,
+        time_limit: float = 10.0,
+        *,
+        closed_form: bool = True,
+    ) -> None:
         self.workload = workload
         self.opts = opts
         self.time_limit = time_limit
+        self.closed_form = closed_form
         self._cache: dict[Hashable, SegmentSolution | None] = {}
         self.mips_solved = 0
+        self.closed_form_solved = 0
         self.cache_hits = 0
         self.worst_gap = 0.0
         self.time_limited = 0
@@ -196,6 +219,79 @@ class SegmentSolver:
 
     # ---------------------------------------------------------------- private
     def _solve(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
+        if self.closed_form and self.opts.model == "paper":
+            return self._solve_paper(start, end, mode)
+        return self._solve_bnb(start, end, mode)
+
+    def _solve_paper(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
+        """Paper model: T* by :mod:`closed_form` (a MIP only when its matching
+        bounds cannot decide), then a scan over reload caps."""
+        wl, opts, hw = self.workload, self.opts, self.workload.hardware
+        ops = wl.ops[start : end + 1]
+        top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
+        r0 = max(o.min_arrays for o in ops)
+        if r0 > top:
+            return None
+        edges = (
+            tuple(
+                (p, c, math.ceil(b / hw.array_bytes))
+                for p, c, b in internal_edges(wl, start, end)
+                if b > 0
+            )
+            if mode.memory
+            else ()
+        )
+        lim = closed_form.Limits(
+            hw.arrays,
+            top,
+            0 if not mode.memory else hw.arrays if mode.memory_cap is None else mode.memory_cap,
+            mode.memory,
+        )
+        gap = 0.0
+        t_star = closed_form.min_period(ops, edges, hw, opts, lim)
+        if t_star is None:
+            return None
+        mips_before = self.mips_solved
+        if math.isnan(t_star):
+            first = self._mip(start, end, mode, top, None).run()
+            if first is None:
+                return None
+            t_star = segment_period(wl, start, end, first.allocs, opts)
+            gap = first.gap
+        fill = 1.0 + fill_factor(wl, start, end)
+        vec = vector_cycles(segment_vector_work(wl, start, end), hw)
+        w = hw.write_cycles_per_array
+        op_max = max(o.macs for o in ops)
+        best: tuple[float, float] | None = None  # (cost, period)
+        for cap in range(r0, top + 1):
+            t = max(t_star, op_max / (cap * hw.op_cim))
+            cost = t * fill + w * max(closed_form.need_compute(o, t, hw) for o in ops) + vec
+            if best is None or cost < best[0] * (1.0 - 1e-12):
+                best = (cost, t)
+            if t <= t_star:  # larger caps: same period, no smaller reload
+                break
+        assert best is not None
+        t_best = best[1]
+        lean = closed_form.lean_allocation(ops, edges, t_best, hw, opts, lim)
+        if lean is not None:
+            allocs, shared = lean
+        else:
+            cap = max(closed_form.need_compute(o, t_best, hw) for o in ops)
+            u = op_max / (t_best * hw.op_cim)
+            raw = self._mip(start, end, mode, cap, u * (1.0 - _TIE)).run()
+            if raw is None:  # numerical corner: the throughput MIP at this cap
+                model = self._mip(start, end, mode, top, None)
+                model.set_cap(cap)
+                raw = model.run()
+            if raw is None:
+                return None
+            gap = max(gap, raw.gap)
+            allocs, shared = raw.allocs, raw.shared
+        if self.mips_solved == mips_before:
+            self.closed_form_solved += 1
+        return SegmentSolution(allocs, shared, local_cost(wl, start, end, allocs, opts), gap)
+
+    def _solve_bnb(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         w = hw.write_cycles_per_array
@@ -344,6 +440,7 @@ class _Model:
         self.solver, self.h, self.c, self.mi, self.mo, self.s, self.u = solver, h, c, mi, mo, s, u
         self.edges = edges
         self.infeasible = False
+        self.no_presolve = False
         self.lbs = _lower_bounds(h, c)
         if maximize_u:
             h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -383,6 +480,18 @@ class _Model:
         else:
             gap = 0.0
         sol = h.getSolution().col_value
+        if any(math.isnan(x) for x in sol):
+            # HiGHS 1.x can leave a presolve-removed column undefined in an
+            # "optimal" solution; solve this model again without presolve.
+            if self.no_presolve:
+                return None
+            h.setOptionValue("presolve", "off")
+            self.no_presolve = True
+            try:
+                return self.run()
+            finally:
+                h.setOptionValue("presolve", "choose")
+                self.no_presolve = False
 
         def iv(v: highspy.highs_var) -> int:
             return round(sol[v.index])

@@ -190,14 +190,22 @@ def live_bytes(workload: Workload, start: int, end: int) -> float:
 
 
 def writeback_cost(
-    workload: Workload, prev_start: int, prev_end: int, prev_memory: int, memory: int
+    workload: Workload,
+    prev_start: int,
+    prev_end: int,
+    prev_memory: int,
+    memory: int,
+    live: float | None = None,
 ) -> float:
-    """Eq. 4: only when this segment has fewer memory arrays than the last."""
+    """Eq. 4: only when this segment has fewer memory arrays than the last.
+    ``live`` is ``live_bytes`` of the previous segment, if already known."""
     if memory >= prev_memory:
         return 0.0
     hw = workload.hardware
     held = (prev_memory - memory) * hw.array_bytes
-    return min(live_bytes(workload, prev_start, prev_end), held) / hw.external_bw_bytes
+    if live is None:
+        live = live_bytes(workload, prev_start, prev_end)
+    return min(live, held) / hw.external_bw_bytes
 
 
 def vector_cycles(work: float, hw: Hardware) -> float:

@@ -86,6 +86,8 @@ class SegmentPlan:
 class SolverStats:
     mips_solved: int = 0
     cache_hits: int = 0
+    closed_form: int = 0
+    """Segments solved exactly without a MIP (paper model, see allocate)."""
     worst_gap: float = 0.0
     time_limited: int = 0
     seconds: float = 0.0
@@ -141,6 +143,7 @@ class Schedule:
             "breakdown": self.breakdown(),
             "stats": {
                 "mips_solved": st.mips_solved,
+                "closed_form": st.closed_form,
                 "cache_hits": st.cache_hits,
                 "worst_gap": st.worst_gap,
                 "time_limited": st.time_limited,

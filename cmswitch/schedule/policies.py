@@ -57,6 +57,7 @@ from cmswitch.schedule.segment import Key, segment_dp
 from cmswitch.workload import Workload
 
 POLICIES: tuple[str, ...] = ("cmswitch", "cim-mlc", "all-compute-dp", "static", "puma")
+SOLVERS: tuple[str, ...] = ("auto", "mip")
 
 Progress = Callable[[int, int], None]
 PlanItem = (
@@ -297,8 +298,27 @@ def _dp(
         shared = tuple((p + key[0], c + key[0], k) for p, c, k in s.shared)
         return _Seg(key[0], key[1], s.allocs, shared, s.gap)
 
+    # (compute, memory, live bytes) of each plan: the DP asks for inter costs
+    # of every pair of adjacent plans, so summaries are computed once
+    summary: dict[Key, tuple[int, int, float]] = {}
+    hw = workload.hardware
+
+    def summary_of(key: Key) -> tuple[int, int, float]:
+        got = summary.get(key)
+        if got is None:
+            s = sols[(key[0], key[1])][key[2]]
+            live = live_bytes(workload, key[0], key[1])
+            got = summary[key] = (s.compute_arrays, s.memory_arrays, live)
+        return got
+
     def inter(prev: Key | None, key: Key) -> float:
-        return sum(_inter(workload, seg_of(prev) if prev else None, seg_of(key)))
+        if prev is None:
+            return 0.0
+        c0, m0, live = summary_of(prev)
+        c1, m1, _ = summary_of(key)
+        return switch_cost(hw, c0, m0, c1, m1) + writeback_cost(
+            workload, prev[0], prev[1], m0, m1, live=live
+        )
 
     lower, max_out = _bounds(workload, solver.opts)
     try:
@@ -372,36 +392,41 @@ def schedule(
     *,
     compute_fraction: float = 0.5,
     time_limit: float = 10.0,
+    solver: str = "auto",
     progress: Progress | None = None,
 ) -> Schedule:
     """Schedule `workload` with `policy`. ``compute_fraction`` is the static
     policy's F (CMSwitch also considers that plan); ``time_limit`` bounds each
-    MIP in seconds (best incumbent and its gap are kept)."""
+    MIP in seconds (best incumbent and its gap are kept). ``solver``:
+    ``auto`` solves segments in closed form where that is exact (paper cost
+    model) and with HiGHS otherwise; ``mip`` uses HiGHS for every segment."""
     if policy not in POLICIES:
         raise ScheduleError(f"unknown policy {policy!r}; policies: {', '.join(POLICIES)}")
     if not 0.0 <= compute_fraction <= 1.0:
         raise ScheduleError(f"compute fraction {compute_fraction} is not within [0, 1]")
+    if solver not in SOLVERS:
+        raise ScheduleError(f"unknown solver {solver!r}; choose {' or '.join(SOLVERS)}")
     if time_limit <= 0:
         raise ScheduleError(f"time limit {time_limit} must be positive")
     t0 = time.perf_counter()
     hw = workload.hardware
     _check_fits(workload, hw.arrays, "the chip")
-    solver = SegmentSolver(workload, options, time_limit)
+    seg_solver = SegmentSolver(workload, options, time_limit, closed_form=solver == "auto")
     c_static = math.floor(compute_fraction * hw.arrays)
     static = AllocMode(memory=True, compute_cap=c_static, memory_cap=hw.arrays - c_static)
 
     segs: list[_Seg]
     if policy == "cmswitch":
-        segs = _dp(workload, solver, (DUAL, ALL_COMPUTE, static), hw.arrays, progress)
+        segs = _dp(workload, seg_solver, (DUAL, ALL_COMPUTE, static), hw.arrays, progress)
     elif policy == "all-compute-dp":
-        segs = _dp(workload, solver, (ALL_COMPUTE,), hw.arrays, progress)
+        segs = _dp(workload, seg_solver, (ALL_COMPUTE,), hw.arrays, progress)
     elif policy == "static":
         _check_fits(workload, c_static, f"the static compute share ({compute_fraction:g})")
-        segs = _dp(workload, solver, (static,), c_static, progress)
+        segs = _dp(workload, seg_solver, (static,), c_static, progress)
     elif policy == "puma":
         segs = []
         for i in range(len(workload)):
-            s = solver.solve(i, i, ALL_COMPUTE)
+            s = seg_solver.solve(i, i, ALL_COMPUTE)
             if s is None:  # cannot happen after _check_fits; kept as a clear error
                 raise ScheduleError(f"operator {workload.ops[i].name} cannot be mapped")
             segs.append(_Seg(i, i, s.allocs, (), s.gap))
@@ -413,11 +438,12 @@ def schedule(
             progress(len(workload), len(workload))
 
     stats = lambda: SolverStats(  # noqa: E731 - read after the solves
-        solver.mips_solved,
-        solver.cache_hits,
-        solver.worst_gap,
-        solver.time_limited,
-        time.perf_counter() - t0,
+        mips_solved=seg_solver.mips_solved,
+        cache_hits=seg_solver.cache_hits,
+        closed_form=seg_solver.closed_form_solved,
+        worst_gap=seg_solver.worst_gap,
+        time_limited=seg_solver.time_limited,
+        seconds=time.perf_counter() - t0,
     )
     result = evaluate(workload, segs, options, policy=policy, stats=stats())
     if policy in ("cmswitch", "cim-mlc"):
