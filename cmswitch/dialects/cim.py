@@ -30,6 +30,7 @@ body holds ``cim`` operators in topological order:
 
 from __future__ import annotations
 
+import functools
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -241,7 +242,37 @@ def ints(attr: DenseArrayBase | None) -> tuple[int, ...]:
 
 
 def i64_array(values: Sequence[int]) -> DenseArrayBase:
+    return _i64_array(tuple(values))
+
+
+# Attributes are immutable values: building one runs its verifier, so the
+# ones rebuilt thousands of times (a split llama has ~6k slices and segments)
+# are shared. The caches are bounded.
+@functools.lru_cache(maxsize=1 << 14)
+def _i64_array(values: tuple[int, ...]) -> DenseArrayBase:
     return DenseArrayBase.from_list(i64, list(values))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _tensor_type(elem: Attribute, shape: tuple[int, ...]) -> TensorType:
+    return TensorType(elem, shape)
+
+
+def tensor_type(elem: Attribute, shape: Sequence[int]) -> TensorType:
+    """``TensorType(elem, shape)``, shared."""
+    return _tensor_type(elem, tuple(shape))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def i64_attr(value: int) -> IntegerAttr:
+    """``IntegerAttr(value, i64)``, shared."""
+    return IntegerAttr(value, i64)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def f64_attr(value: float) -> FloatAttr:
+    """``FloatAttr(value, f64)``, shared."""
+    return FloatAttr(value, f64)
 
 
 def broadcast_shapes(*shapes: Sequence[int]) -> tuple[int, ...]:
@@ -445,7 +476,7 @@ class LinearOp(ComputeOp):
     def __init__(self, input: SSAValue, weight: SSAValue, bias: SSAValue | None = None):
         out = self.infer_shape(shape_of(input), shape_of(weight))
         elem = cast(TensorType, input.type).element_type
-        super().__init__(operands=[input, weight, bias], result_types=[TensorType(elem, out)])
+        super().__init__(operands=[input, weight, bias], result_types=[tensor_type(elem, out)])
 
     @staticmethod
     def infer_shape(x: Sequence[int], w: Sequence[int]) -> tuple[int, ...]:
@@ -519,7 +550,7 @@ class Conv2dOp(ComputeOp):
         elem = cast(TensorType, input.type).element_type
         super().__init__(
             operands=[input, weight, bias],
-            result_types=[TensorType(elem, out)],
+            result_types=[tensor_type(elem, out)],
             properties={
                 "strides": i64_array(strides),
                 "pads": i64_array(pads),
@@ -603,7 +634,7 @@ class MatmulOp(ComputeOp):
     def __init__(self, lhs: SSAValue, rhs: SSAValue):
         out = self.infer_shape(shape_of(lhs), shape_of(rhs))
         elem = cast(TensorType, lhs.type).element_type
-        super().__init__(operands=[lhs, rhs], result_types=[TensorType(elem, out)])
+        super().__init__(operands=[lhs, rhs], result_types=[tensor_type(elem, out)])
 
     @staticmethod
     def infer_shape(a: Sequence[int], b: Sequence[int]) -> tuple[int, ...]:
@@ -753,7 +784,7 @@ class ElementwiseOp(VectorOp):
         if beta is not None:
             props["beta"] = FloatAttr(beta, f64)
         super().__init__(
-            operands=[inputs], result_types=[TensorType(element_type, out)], properties=props
+            operands=[inputs], result_types=[tensor_type(element_type, out)], properties=props
         )
 
     @property
@@ -933,7 +964,7 @@ class PoolOp(VectorOp):
         elem = cast(TensorType, input.type).element_type
         super().__init__(
             operands=[input],
-            result_types=[TensorType(elem, out)],
+            result_types=[tensor_type(elem, out)],
             properties={
                 "kind": PoolKindAttr(kind),
                 "kernel": i64_array(kernel),
@@ -1004,7 +1035,7 @@ class ReduceOp(VectorOp):
         elem = cast(TensorType, input.type).element_type
         super().__init__(
             operands=[input],
-            result_types=[TensorType(elem, out)],
+            result_types=[tensor_type(elem, out)],
             properties={
                 "fn": ReduceFnAttr(fn),
                 "axes": i64_array(axes),
@@ -1052,7 +1083,7 @@ class ReshapeOp(LayoutOp):
 
     def __init__(self, input: SSAValue, shape: Sequence[int]):
         elem = cast(TensorType, input.type).element_type
-        super().__init__(operands=[input], result_types=[TensorType(elem, list(shape))])
+        super().__init__(operands=[input], result_types=[tensor_type(elem, list(shape))])
 
     def verify_(self) -> None:
         a, b = shape_of(self.input), shape_of(self.output)
@@ -1084,7 +1115,7 @@ class TransposeOp(LayoutOp):
         out = self.infer_shape(shape_of(input), perm)
         elem = cast(TensorType, input.type).element_type
         super().__init__(
-            operands=[input], result_types=[TensorType(elem, out)],
+            operands=[input], result_types=[tensor_type(elem, out)],
             properties={"perm": i64_array(perm)},
         )  # fmt: skip
 
@@ -1137,7 +1168,7 @@ class SliceOp(LayoutOp):
         elem = cast(TensorType, input.type).element_type
         super().__init__(
             operands=[input],
-            result_types=[TensorType(elem, out)],
+            result_types=[tensor_type(elem, out)],
             properties={
                 "starts": i64_array(starts),
                 "ends": i64_array(ends),
@@ -1188,7 +1219,7 @@ class ConcatOp(LayoutOp):
         out = self.infer_shape([shape_of(v) for v in inputs], axis)
         elem = cast(TensorType, inputs[0].type).element_type
         super().__init__(
-            operands=[inputs], result_types=[TensorType(elem, out)],
+            operands=[inputs], result_types=[tensor_type(elem, out)],
             properties={"axis": IntegerAttr(axis, i64)},
         )  # fmt: skip
 
@@ -1239,7 +1270,7 @@ class GatherOp(LayoutOp):
         out = self.infer_shape(shape_of(input), shape_of(indices), axis)
         elem = cast(TensorType, input.type).element_type
         super().__init__(
-            operands=[input, indices], result_types=[TensorType(elem, out)],
+            operands=[input, indices], result_types=[tensor_type(elem, out)],
             properties={"axis": IntegerAttr(axis, i64)},
         )  # fmt: skip
 
@@ -1269,7 +1300,7 @@ class BroadcastOp(LayoutOp):
 
     def __init__(self, input: SSAValue, shape: Sequence[int]):
         elem = cast(TensorType, input.type).element_type
-        super().__init__(operands=[input], result_types=[TensorType(elem, list(shape))])
+        super().__init__(operands=[input], result_types=[tensor_type(elem, list(shape))])
 
     def verify_(self) -> None:
         x, out = shape_of(self.input), shape_of(self.output)
@@ -1298,7 +1329,7 @@ class PadOp(LayoutOp):
         elem = cast(TensorType, input.type).element_type
         super().__init__(
             operands=[input],
-            result_types=[TensorType(elem, out)],
+            result_types=[tensor_type(elem, out)],
             properties={"pads": i64_array(pads), "value": FloatAttr(value, f64)},
         )
 
@@ -1318,6 +1349,11 @@ class PadOp(LayoutOp):
 # --------------------------------------------------------------------------
 # Mapping structure
 # --------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _cost_dict(items: tuple[tuple[str, float], ...]) -> DictionaryAttr:
+    return DictionaryAttr({k: f64_attr(v) for k, v in items})
 
 
 @irdl_op_definition
@@ -1352,12 +1388,12 @@ class SegmentOp(IRDLOperation):
         cost: dict[str, float] | None = None,
     ):
         props: dict[str, Attribute] = {
-            "index": IntegerAttr(index, i64),
-            "compute_arrays": IntegerAttr(compute_arrays, i64),
-            "memory_arrays": IntegerAttr(memory_arrays, i64),
+            "index": i64_attr(index),
+            "compute_arrays": i64_attr(compute_arrays),
+            "memory_arrays": i64_attr(memory_arrays),
         }
         if cost is not None:
-            props["cost"] = DictionaryAttr({k: FloatAttr(float(v), f64) for k, v in cost.items()})
+            props["cost"] = _cost_dict(tuple((k, float(v)) for k, v in cost.items()))
         super().__init__(result_types=[result_types], properties=props, regions=[body])
 
     def verify_(self) -> None:
