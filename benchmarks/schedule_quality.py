@@ -59,12 +59,16 @@ def main() -> int:
     ap.add_argument("--arch", default="dynaplasia")
     ap.add_argument("--cost-model", choices=("paper", "strict"), default="paper")
     ap.add_argument("--quick", action="store_true", help="batch 1 only")
+    ap.add_argument(
+        "--split-fractions", nargs="+", type=float, default=list(ScheduleOptions().split_fractions),
+        help="operator granularities cmswitch tries (fractions of the chip)",
+    )
     ap.add_argument("--json", default=None, help="write all results here")
     args = ap.parse_args()
     batches = [1] if args.quick else args.batches
     hw = Hardware.load(args.arch)
     console = Console()
-    base = ScheduleOptions(cost_model=args.cost_model)
+    base = ScheduleOptions(cost_model=args.cost_model, split_fractions=tuple(args.split_fractions))
     rows = []
     violations = []
     for name in args.models:

@@ -23,14 +23,16 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
 from xdsl.passes import ModulePass
 
 from cmswitch.hardware import Hardware
 from cmswitch.ir import make_context, print_module
 from cmswitch.models import LoadedModel
-from cmswitch.passes.cim_schedule import ScheduleOptions, schedule_module
+from cmswitch.passes.cim_schedule import ScheduleOptions, apply_plans, plan_module
 from cmswitch.passes.cim_split import CimSplitPass
-from cmswitch.schedule.plan import Schedule
+from cmswitch.schedule.allocate import SolverCache
+from cmswitch.schedule.plan import Schedule, SolverStats
 
 BASELINE = "cim-mlc"
 DEFAULT_POLICIES = (
@@ -58,6 +60,11 @@ class CompileResult:
     seconds: float
     batch: int | None = None
     seq: int | None = None
+    split_budget: int = 0
+    """Most compute arrays of any operator after splitting (the chosen
+    granularity; 0: the whole chip)."""
+    tried: tuple[dict[str, float], ...] = ()
+    """Every granularity tried: split_budget, static_fraction, latency_cycles."""
 
     def report(self) -> dict[str, Any]:
         s = self.schedule
@@ -73,6 +80,8 @@ class CompileResult:
             "latency_cycles": s.latency_cycles,
             "latency_seconds": self.hardware.seconds(s.latency_cycles),
             "compile_seconds": round(self.seconds, 4),
+            "split_budget": self.split_budget or self.hardware.arrays,
+            "granularity": list(self.tried),
         }
         data.update(s.to_json())
         data["latency_cycles"] = s.latency_cycles
@@ -93,12 +102,36 @@ def split_budget(hw: Hardware, options: ScheduleOptions) -> int:
     return 0
 
 
-def pipeline(options: ScheduleOptions, hw: Hardware) -> list[ModulePass]:
-    """The pass list the compiler runs (what `xdsl-opt -p` would spell)."""
+def split_runs(hw: Hardware, options: ScheduleOptions) -> list[tuple[int, float]]:
+    """The (split budget, static fraction) pairs the driver compiles with.
+
+    Baselines run once: at the chip size (``cim-mlc``, ``all-compute-dp``,
+    ``puma``) or at their compute share (``static``). ``cmswitch`` also
+    chooses the operator granularity: an operator split to fill the whole
+    chip leaves no array for memory mode in its segment, so it tries each
+    ``f`` of ``split_fractions`` (and ``compute_fraction``), splitting to
+    ``floor(f * arrays)`` arrays, with the static ``f`` plan among its DP's
+    candidates, and keeps the fastest. It therefore contains every
+    ``static`` run with one of those fractions, as well as the chip-size
+    baselines."""
+    if options.policy != "cmswitch":
+        return [(split_budget(hw, options), options.compute_fraction)]
+    fractions = sorted({*options.split_fractions, options.compute_fraction}, reverse=True)
+    runs: list[tuple[int, float]] = []
+    for f in fractions:
+        budget = max(1, math.floor(f * hw.arrays))
+        if all(b != budget for b, _ in runs):
+            runs.append((budget, f))
+    return runs
+
+
+def pipeline(options: ScheduleOptions, hw: Hardware, budget: int | None = None) -> list[ModulePass]:
+    """The pass list the compiler runs for one granularity (what
+    `xdsl-opt -p cim-split{...},cim-schedule{...}` would spell)."""
     from cmswitch.passes.cim_schedule import CimSchedulePass
 
     return [
-        CimSplitPass(max_arrays=split_budget(hw, options)),
+        CimSplitPass(max_arrays=split_budget(hw, options) if budget is None else budget),
         CimSchedulePass(
             policy=options.policy,
             cost_model=options.cost_model,
@@ -118,19 +151,59 @@ def compile_model(
     seq: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CompileResult:
-    """Splits, segments and allocates a (copy of the) model's module."""
+    """Splits, segments and allocates a (copy of the) model's module.
+
+    For each granularity of :func:`split_runs`: split a copy, schedule it
+    (segment solutions are shared between the runs), keep the fastest; only
+    the winner's IR is rewritten with segments."""
     options = options or ScheduleOptions()
     start = time.perf_counter()
-    module = model.module.clone()
-    CimSplitPass(max_arrays=split_budget(model.hardware, options)).apply(make_context(), module)
-    results = schedule_module(module, options, model.hardware, progress)
-    if not results:
-        raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")
+    hw = model.hardware
+    ctx = make_context()
+    cache: SolverCache = {}
+    best: tuple[float, int, ModuleOp, dict[str, tuple[FuncOp, Schedule]]] | None = None
+    tried: list[dict[str, float]] = []
+    all_stats: list[SolverStats] = []
+    for budget, fraction in split_runs(hw, options):
+        module = model.module.clone()
+        CimSplitPass(max_arrays=budget).apply(ctx, module)
+        run = replace(options, compute_fraction=fraction)
+        plans = plan_module(module, run, hw, progress, cache=cache)
+        if not plans:
+            raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")
+        latency = sum(result.latency_cycles for _, result in plans.values())
+        all_stats += [result.stats for _, result in plans.values()]
+        tried.append(
+            {
+                "split_budget": budget or hw.arrays,
+                "static_fraction": fraction,
+                "latency_cycles": latency,
+            }
+        )
+        if best is None or latency < best[0] * (1.0 - 1e-12):
+            best = (latency, budget, module, plans)
+    assert best is not None
+    _, budget, module, plans = best
+    apply_plans(module, plans)
+    first = next(iter(plans.values()))[1]
+    stats = _merged_stats(all_stats, time.perf_counter() - start)
+    schedule = replace(first, stats=stats)
     seconds = time.perf_counter() - start
     return CompileResult(
-        model.name, model.hardware, options, module, next(iter(results.values())), seconds,
-        batch, seq,
-    )  # fmt: skip
+        model.name, hw, options, module, schedule, seconds, batch, seq, budget, tuple(tried)
+    )
+
+
+def _merged_stats(runs: Sequence[SolverStats], seconds: float) -> SolverStats:
+    """Solver work summed over every granularity run (the worst gap of any)."""
+    return SolverStats(
+        mips_solved=sum(s.mips_solved for s in runs),
+        cache_hits=sum(s.cache_hits for s in runs),
+        closed_form=sum(s.closed_form for s in runs),
+        worst_gap=max((s.worst_gap for s in runs), default=0.0),
+        time_limited=sum(s.time_limited for s in runs),
+        seconds=seconds,
+    )
 
 
 def parse_policy(spec: str, base: ScheduleOptions) -> ScheduleOptions:

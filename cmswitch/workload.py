@@ -64,6 +64,14 @@ class CimOpInfo:
     """Vector-unit elements of the non-CIM ops between it and the next CIM op."""
     live_out: bool
     """Its result (or something derived from it) is a function output."""
+    layer: int = -1
+    """Index of the first operator of its layer: sub-operators made by
+    ``cim-split`` from one operator share it (their ``origin`` attribute);
+    -1 (the default) means the operator is a layer of its own."""
+
+    def __post_init__(self) -> None:
+        if self.layer < 0:
+            object.__setattr__(self, "layer", self.index)
 
     @property
     def macs(self) -> int:
@@ -128,9 +136,11 @@ class Workload:
         edges: dict[tuple[int, int], float] | None = None,
         vector_work: Sequence[int] | None = None,
         name: str = "synthetic",
+        layers: Sequence[int] | None = None,
     ) -> Workload:
         """A synthetic workload (tests, brute-force checks). Without `edges`
-        the operators form a chain."""
+        the operators form a chain; `layers[i]` is the first operator of
+        operator i's layer (default: every operator its own layer)."""
         ab, wb = hardware.act_bytes, hardware.weight_bytes
         if edges is None:
             edges = {(i - 1, i): shapes[i - 1].output_elems * ab for i in range(1, len(shapes))}
@@ -150,6 +160,7 @@ class Workload:
                     preds=preds,
                     vector_work=vector_work[i] if vector_work else 0,
                     live_out=i == len(shapes) - 1,
+                    layer=layers[i] if layers is not None else i,
                 )
             )
         return Workload(hardware, tuple(ops), dict(edges), 0, name)
@@ -195,6 +206,7 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
     """
     producer: dict[SSAValue, int] = {}
     ops: list[dict[str, object]] = []
+    layer_of: dict[str, int] = {}  # origin label -> first operator of the layer
     edges: dict[tuple[int, int], float] = {}
     leading = 0
     returned: set[int] = set()
@@ -211,6 +223,8 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
         if isinstance(op, ComputeOp):
             i = len(ops)
             shape = op.matmul_shape()
+            origin = op.attributes.get("origin")
+            layer = layer_of.setdefault(origin.data, i) if isinstance(origin, StringAttr) else i
             for v in _dynamic_operands(op):
                 read(v, i)
             ops.append(
@@ -224,6 +238,7 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                     "input_bytes": shape.input_elems * ab,
                     "output_bytes": numel(shape_of(op.results[0])) * ab,
                     "vector_work": 0,
+                    "layer": layer,
                 }
             )
             producer[op.results[0]] = i

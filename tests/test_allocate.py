@@ -59,7 +59,11 @@ def random_workload(rng: random.Random, hw: Hardware, n: int) -> Workload:
             if p == c - 1 or rng.random() < 0.3:
                 edges[(p, c)] = shapes[p].output_elems * hw.act_bytes
     vec = [rng.choice([0, 0, 64, 1000]) for _ in range(n)]
-    return Workload.from_ops(hw, shapes, edges, vec)
+    # some consecutive operators are parts of one split layer (shared reload)
+    layers = [0]
+    for i in range(1, n):
+        layers.append(layers[-1] if rng.random() < 0.3 else i)
+    return Workload.from_ops(hw, shapes, edges, vec, layers=layers)
 
 
 def _bounded(ranges: list[range], limit: int, acc: int = 0) -> Iterator[tuple[int, ...]]:

@@ -32,7 +32,7 @@ from cmswitch.hardware import Hardware
 from cmswitch.passes.segments import set_alloc, wrap_segments
 from cmswitch.schedule.cost import CostOptions
 from cmswitch.schedule.plan import Schedule
-from cmswitch.schedule.policies import schedule
+from cmswitch.schedule.policies import SolverCache, schedule
 from cmswitch.workload import Workload, compute_ops
 
 SCHEDULE_ATTR = "cim.schedule"
@@ -50,18 +50,29 @@ class ScheduleOptions:
     compute_fraction: float = 0.5
     time_limit: float = 10.0
     solver: Literal["auto", "mip"] = "auto"
+    split_fractions: tuple[float, ...] = (1.0, 0.5)
+    """Operator granularities the compiler driver tries for ``cmswitch``:
+    operators are split to at most ``floor(f * arrays)`` compute arrays for
+    each f (see :func:`cmswitch.compile.split_runs`). The passes themselves
+    run one granularity."""
 
     @property
     def cost(self) -> CostOptions:
         return CostOptions(model=self.cost_model, ai=self.ai)
 
 
-def schedule_function(
-    func: FuncOp, hw: Hardware, options: ScheduleOptions, progress: ProgressFn | None = None
+def plan_function(
+    func: FuncOp,
+    hw: Hardware,
+    options: ScheduleOptions,
+    progress: ProgressFn | None = None,
+    *,
+    cache: SolverCache | None = None,
 ) -> Schedule:
-    """Schedules one function and writes the result into it."""
+    """Schedules one function without changing it. ``cache`` shares segment
+    solutions between calls on the same chip and options."""
     workload = Workload.from_module(func, hw)
-    result = schedule(
+    return schedule(
         workload,
         options.policy,
         options.cost,
@@ -69,7 +80,15 @@ def schedule_function(
         time_limit=options.time_limit,
         solver=options.solver,
         progress=progress,
+        cache=cache,
     )
+
+
+def schedule_function(
+    func: FuncOp, hw: Hardware, options: ScheduleOptions, progress: ProgressFn | None = None
+) -> Schedule:
+    """Schedules one function and writes the result into it."""
+    result = plan_function(func, hw, options, progress)
     apply_schedule(func, result)
     return result
 
@@ -109,6 +128,35 @@ def schedule_attr(result: Schedule) -> DictionaryAttr:
     )
 
 
+def plan_module(
+    module: builtin.ModuleOp,
+    options: ScheduleOptions,
+    hw: Hardware | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    cache: SolverCache | None = None,
+) -> dict[str, tuple[FuncOp, Schedule]]:
+    """Schedules every function with CIM operators without changing them."""
+    hw = hw or module_hardware(module, Hardware.preset("dynaplasia"))
+    plans: dict[str, tuple[FuncOp, Schedule]] = {}
+    for func in [op for op in module.ops if isinstance(op, FuncOp)]:
+        if compute_ops(func):
+            plans[func.sym_name.data] = (
+                func,
+                plan_function(func, hw, options, progress, cache=cache),
+            )
+    return plans
+
+
+def apply_plans(module: builtin.ModuleOp, plans: dict[str, tuple[FuncOp, Schedule]]) -> None:
+    """Writes the schedules of :func:`plan_module` into their functions."""
+    for func, result in plans.values():
+        apply_schedule(func, result)
+    if plans:
+        main = next(iter(plans.values()))[1]
+        module.attributes[SCHEDULE_ATTR] = schedule_attr(main)
+
+
 def schedule_module(
     module: builtin.ModuleOp,
     options: ScheduleOptions,
@@ -116,16 +164,9 @@ def schedule_module(
     progress: ProgressFn | None = None,
 ) -> dict[str, Schedule]:
     """Schedules every function with CIM operators; returns name -> schedule."""
-    hw = hw or module_hardware(module, Hardware.preset("dynaplasia"))
-    results: dict[str, Schedule] = {}
-    for func in [op for op in module.ops if isinstance(op, FuncOp)]:
-        if not compute_ops(func):
-            continue
-        results[func.sym_name.data] = schedule_function(func, hw, options, progress)
-    if results:
-        main = next(iter(results.values()))
-        module.attributes[SCHEDULE_ATTR] = schedule_attr(main)
-    return results
+    plans = plan_module(module, options, hw, progress)
+    apply_plans(module, plans)
+    return {name: result for name, (_, result) in plans.items()}
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,18 @@ def _slice(value: SSAValue, axis: int, start: int, end: int) -> SliceOp:
     return SliceOp(value, starts, ends)
 
 
-def _labelled(op: Operation, label: str) -> Operation:
+ORIGIN_ATTR = "origin"
+"""Label of the operator a sub-operator was split from: the sub-operators of
+one layer share it (the cost model programs a layer's arrays one after
+another however the layer is split, spec Eq. 2)."""
+
+
+def _labelled(op: Operation, label: str, original: Operation) -> Operation:
     op.attributes["label"] = StringAttr(label)
+    origin = original.attributes.get(ORIGIN_ATTR)
+    op.attributes[ORIGIN_ATTR] = (
+        origin if isinstance(origin, StringAttr) else StringAttr(_label(original))
+    )
     return op
 
 
@@ -103,6 +113,7 @@ class SplitLinear(RewritePattern):
                 sub = _labelled(
                     LinearOp(op.input, w.results[0], bias.results[0] if bias else None),
                     f"{label}.k{i}",
+                    op,
                 )
                 new_ops += [w, *([bias] if bias else []), sub]
                 parts.append(sub.results[0])
@@ -119,6 +130,7 @@ class SplitLinear(RewritePattern):
                 sub = _labelled(
                     LinearOp(x.results[0], w.results[0], op.bias if i == 0 else None),
                     f"{label}.n{i}",
+                    op,
                 )
                 new_ops += [x, w, sub]
                 if acc is None:
@@ -180,7 +192,7 @@ class SplitConv(RewritePattern):
                     x, w.results[0], bias.results[0] if bias else None,
                     strides=strides, pads=pads, dilations=dilations, group=sub_group,
                 ),
-                f"{label}.k{i}",
+                f"{label}.k{i}", op,
             )  # fmt: skip
             new_ops += [w, *([bias] if bias else []), sub]
             parts.append(sub.results[0])
@@ -215,7 +227,7 @@ class SplitMatmul(RewritePattern):
             count = math.ceil(col_blocks / (self.hw.arrays // row_blocks))
             for i, (a, b) in enumerate(_chunks(s.k, count, self.hw.weights_per_row)):
                 rs = _slice(op.rhs, len(b_shape) - 1, a, b)
-                sub = _labelled(MatmulOp(op.lhs, rs.results[0]), f"{label}.k{i}")
+                sub = _labelled(MatmulOp(op.lhs, rs.results[0]), f"{label}.k{i}", op)
                 new_ops += [rs, sub]
                 parts.append(sub.results[0])
             new_ops.append(ConcatOp(parts, len(out) - 1))
@@ -232,7 +244,7 @@ class SplitMatmul(RewritePattern):
                     operands.append(sl.results[0])
                 else:
                     operands.append(value)
-            sub = _labelled(MatmulOp(operands[0], operands[1]), f"{label}.b{i}")
+            sub = _labelled(MatmulOp(operands[0], operands[1]), f"{label}.b{i}", op)
             new_ops.append(sub)
             parts.append(sub.results[0])
         new_ops.append(ConcatOp(parts, axis))

@@ -152,7 +152,19 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
         (o.shape, o.min_arrays, o.weight_bytes, o.input_bytes, o.output_bytes, o.vector_work)
         for o in workload.ops[start : end + 1]
     )
-    return (ops, internal_edges(workload, start, end))
+    return (ops, internal_edges(workload, start, end), layer_groups(workload, start, end))
+
+
+def layer_groups(workload: Workload, start: int, end: int) -> tuple[int, ...]:
+    """Per operator of the segment, the segment position of the first
+    operator of its layer (operators of one layer share a reload budget)."""
+    first: dict[int, int] = {}
+    return tuple(first.setdefault(o.layer, k) for k, o in enumerate(workload.ops[start : end + 1]))
+
+
+SolverCache = dict[Hashable, "SegmentSolution | None"]
+"""Segment solutions by (signature, mode): shareable between solvers of the
+same chip, cost options, time limit and solver kind."""
 
 
 @dataclass
@@ -173,12 +185,17 @@ class SegmentSolver:
         time_limit: float = 10.0,
         *,
         closed_form: bool = True,
+        cache: SolverCache | None = None,
     ) -> None:
         self.workload = workload
         self.opts = opts
         self.time_limit = time_limit
         self.closed_form = closed_form
-        self._cache: dict[Hashable, SegmentSolution | None] = {}
+        self._cache: SolverCache = {} if cache is None else cache
+        self._signatures: dict[tuple[int, int], Hashable] = {}
+        self._prefix_min = [0]
+        for o in workload.ops:
+            self._prefix_min.append(self._prefix_min[-1] + o.min_arrays)
         self.mips_solved = 0
         self.closed_form_solved = 0
         self.cache_hits = 0
@@ -190,7 +207,7 @@ class SegmentSolver:
     def feasible_quick(self, start: int, end: int, mode: AllocMode) -> bool:
         """Necessary conditions, checked before any MIP."""
         wl, hw = self.workload, self.workload.hardware
-        need = sum(o.min_arrays for o in wl.ops[start : end + 1])
+        need = self._prefix_min[end + 1] - self._prefix_min[start]
         budget = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
         if need > budget:
             return False
@@ -207,7 +224,10 @@ class SegmentSolver:
         segment cannot be mapped in this mode."""
         if not self.feasible_quick(start, end, mode):
             return None
-        key = (signature(self.workload, start, end), mode)
+        sig = self._signatures.get((start, end))
+        if sig is None:
+            sig = self._signatures[(start, end)] = signature(self.workload, start, end)
+        key = (sig, mode)
         if key in self._cache:
             self.cache_hits += 1
             return self._cache[key]
@@ -229,8 +249,8 @@ class SegmentSolver:
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
-        r0 = max(o.min_arrays for o in ops)
-        if r0 > top:
+        groups = layer_groups(wl, start, end)
+        if _group_max(groups, [o.min_arrays for o in ops]) > top:
             return None
         edges = (
             tuple(
@@ -259,24 +279,13 @@ class SegmentSolver:
             t_star = segment_period(wl, start, end, first.allocs, opts)
             gap = first.gap
         fill = 1.0 + fill_factor(wl, start, end)
-        vec = vector_cycles(segment_vector_work(wl, start, end), hw)
-        w = hw.write_cycles_per_array
+        t_best = closed_form.best_period(ops, groups, t_star, fill, hw, top)
         op_max = max(o.macs for o in ops)
-        best: tuple[float, float] | None = None  # (cost, period)
-        for cap in range(r0, top + 1):
-            t = max(t_star, op_max / (cap * hw.op_cim))
-            cost = t * fill + w * max(closed_form.need_compute(o, t, hw) for o in ops) + vec
-            if best is None or cost < best[0] * (1.0 - 1e-12):
-                best = (cost, t)
-            if t <= t_star:  # larger caps: same period, no smaller reload
-                break
-        assert best is not None
-        t_best = best[1]
         lean = closed_form.lean_allocation(ops, edges, t_best, hw, opts, lim)
         if lean is not None:
             allocs, shared = lean
         else:
-            cap = max(closed_form.need_compute(o, t_best, hw) for o in ops)
+            cap = _group_max(groups, [closed_form.need_compute(o, t_best, hw) for o in ops])
             u = op_max / (t_best * hw.op_cim)
             raw = self._mip(start, end, mode, cap, u * (1.0 - _TIE)).run()
             if raw is None:  # numerical corner: the throughput MIP at this cap
@@ -302,9 +311,13 @@ class SegmentSolver:
             if opts.model == "strict"
             else 0.0
         )
-        r0 = max(o.min_arrays for o in ops)
+        groups = layer_groups(wl, start, end)
+        r0 = _group_max(groups, [o.min_arrays for o in ops])
         top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
         op_max = max(o.macs for o in ops)
+
+        def used(raw: _Raw) -> int:  # Com of the segment's largest layer
+            return _group_max(groups, [a.compute for a in raw.allocs])
 
         def cost_of(raw: _Raw) -> float:
             return local_cost(wl, start, end, raw.allocs, opts)
@@ -322,7 +335,7 @@ class SegmentSolver:
         # Branch and bound over reload caps: an interval [lo, hi] of caps not
         # yet covered, with a lower bound on the period of every cap in it.
         t_top = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
-        todo = [(r0, max(a.compute for a in raw.allocs) - 1, t_top)]
+        todo = [(r0, used(raw) - 1, t_top)]
         while todo:
             todo = [x for x in todo if x[0] <= x[1]]
             if not todo:
@@ -341,11 +354,11 @@ class SegmentSolver:
             if c < best_cost:
                 best_cost, best = c, raw
             t_mid = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
-            todo.append((lo, max(a.compute for a in raw.allocs) - 1, t_mid))
+            todo.append((lo, used(raw) - 1, t_mid))
             todo.append((mid + 1, hi, t_lb))
         cost, raw = best_cost, best
         # Second pass: same period and reload, fewest arrays.
-        r_best = max(a.compute for a in raw.allocs)
+        r_best = used(raw)
         lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
         if lean is not None and cost_of(lean) <= cost * (1.0 + _TIE):
             n_lean = sum(a.compute + a.memory for a in lean.allocs) - sum(
@@ -368,6 +381,18 @@ class SegmentSolver:
         h = _new_highs(self.time_limit)
         big = float(hw.arrays)
         c = [h.addIntegral(lb=o.min_arrays, ub=min(reload_cap, hw.arrays)) for o in ops]
+        # the reload cap bounds each layer's compute arrays (Eq. 2's Com_l)
+        members: dict[int, list[int]] = {}
+        for k, g in enumerate(layer_groups(wl, start, end)):
+            members.setdefault(g, []).append(k)
+        group_rows = [
+            (
+                h.addConstr(h.qsum([c[k] for k in ks]) <= float(reload_cap)).index,
+                sum(ops[k].min_arrays for k in ks),
+            )
+            for ks in members.values()
+            if len(ks) > 1
+        ]
         u = h.addVariable(lb=0.0 if u_floor is None else u_floor, ub=highspy.kHighsInf)
         arrays_used = h.qsum(c)
         mi: list[highspy.highs_var] = []
@@ -416,8 +441,9 @@ class SegmentSolver:
             else:
                 h.addConstr(lhs <= hw.d_main * k)
         return _Model(
-            self, h, c, mi, mo, s, u, edges, maximize_u=u_floor is None, objective=arrays_used
-        )
+            self, h, c, mi, mo, s, u, edges, group_rows,
+            maximize_u=u_floor is None, objective=arrays_used,
+        )  # fmt: skip
 
 
 class _Model:
@@ -433,12 +459,15 @@ class _Model:
         s: list[highspy.highs_var],
         u: highspy.highs_var,
         edges: tuple[tuple[int, int, float], ...],
+        group_rows: list[tuple[int, int]],
         *,
         maximize_u: bool,
         objective: highspy.highs_linear_expression,
     ) -> None:
         self.solver, self.h, self.c, self.mi, self.mo, self.s, self.u = solver, h, c, mi, mo, s, u
         self.edges = edges
+        self.group_rows = group_rows
+        """(row, least compute arrays) of each layer with several operators."""
         self.infeasible = False
         self.no_presolve = False
         self.lbs = _lower_bounds(h, c)
@@ -458,6 +487,11 @@ class _Model:
                 self.infeasible = True
                 return
             self.h.changeColBounds(v.index, lb, float(cap))
+        for row, least in self.group_rows:
+            if cap < least:
+                self.infeasible = True
+                return
+            self.h.changeRowBounds(row, -highspy.kHighsInf, float(cap))
         self.infeasible = False
 
     def run(self) -> _Raw | None:
@@ -509,6 +543,14 @@ class _Model:
             if self.s and iv(self.s[e]) > 0
         )
         return _Raw(allocs, shared, float(sol[self.u.index]), gap)
+
+
+def _group_max(groups: tuple[int, ...], values: list[int]) -> int:
+    """max over layers of the sum of `values` of the layer's operators."""
+    sums: dict[int, int] = {}
+    for g, v in zip(groups, values, strict=True):
+        sums[g] = sums.get(g, 0) + v
+    return max(sums.values())
 
 
 def _lower_bounds(h: highspy.Highs, cols: list[highspy.highs_var]) -> list[float]:

@@ -282,6 +282,37 @@ def min_period(
     return math.nan
 
 
+def best_period(
+    ops: Sequence[CimOpInfo],
+    groups: Sequence[int],
+    t_star: float,
+    fill: float,
+    hw: Hardware,
+    top: int,
+) -> float:
+    """The period T >= T* minimising ``T * fill + W * max_l Com_l(T)``.
+
+    ``Com_l(T)``, the compute arrays of layer ``l`` (operators with equal
+    ``groups`` entry) at their fewest for period T, is a non-increasing step
+    function; between its steps the cost grows with T, so the optimum is T*
+    or a step of some c_i: ``OP_i / (c OP_cim)`` for ``c <= top``. Ties go to
+    the larger period (fewer arrays)."""
+    macs = np.array([float(o.macs) for o in ops])
+    mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
+    active = macs > 0
+    steps = (macs[active][:, None] / (np.arange(1, top + 1) * hw.op_cim)).ravel()
+    cands = np.unique(np.concatenate([[t_star], steps[steps > t_star]]))[::-1]
+    x = np.where(active, macs, 1.0)[:, None] / (cands[None, :] * hw.op_cim)
+    c = np.where(active[:, None], np.maximum(mins[:, None], _ceil_vec(x)), mins[:, None])
+    index = {g: k for k, g in enumerate(dict.fromkeys(groups))}
+    member = np.zeros((len(index), len(ops)), dtype=np.int64)
+    member[[index[g] for g in groups], np.arange(len(ops))] = 1
+    reload = (member @ c).max(axis=0)
+    cost = cands * fill + hw.write_cycles_per_array * reload
+    ok = np.nonzero(cost <= cost.min() * (1.0 + 1e-12))[0]
+    return float(cands[ok[0]])
+
+
 def lean_allocation(
     ops: Sequence[CimOpInfo],
     edges: Sequence[Edge],

@@ -24,9 +24,12 @@ Decisions where the spec is loose (documented here once):
   ``vector_work / vector_elems_per_cycle`` and is *added* to its segment, not
   overlapped with the pipeline (one shared vector unit, conservatively
   serial); reported separately as ``vector_cycles``.
-* **Weight reload (Eq. 2).** ``W * max_i c_i`` over every operator of the
-  segment (arrays of one operator are programmed one after another, different
-  operators in parallel), ``W`` = cycles to program one array. Operators with a
+* **Weight reload (Eq. 2).** ``W * max_l Com_l`` over the layers ``l`` of
+  the segment (arrays of one layer are programmed one after another,
+  different layers in parallel), ``W`` = cycles to program one array.
+  ``Com_l`` sums the compute arrays of the layer's operators in the segment:
+  the sub-operators ``cim-split`` makes of one layer stay one layer, so the
+  reload does not depend on how finely a layer is split. Operators with a
   run-time operand (``stationary=False``: attention's K, V) program that
   operand into their ``c_i`` arrays the same way once per run, so they enter
   the same max: their write is costed, never free. The ``strict`` model also
@@ -49,6 +52,7 @@ Decisions where the spec is loose (documented here once):
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -94,6 +98,14 @@ def op_latency(
 def fill_factor(workload: Workload, start: int, end: int) -> float:
     """F of the module docstring: max over paths inside the segment of the
     sum of 1/M_i, the path's last operator excluded."""
+    memo = _index(workload).fill
+    got = memo.get((start, end))
+    if got is None:
+        got = memo[(start, end)] = _fill_factor(workload, start, end)
+    return got
+
+
+def _fill_factor(workload: Workload, start: int, end: int) -> float:
     w: dict[int, float] = {}
     best = 0.0
     for j in range(start, end + 1):
@@ -155,16 +167,26 @@ def intra_latency(
 
 
 def stationary_weight_bytes(workload: Workload, start: int, end: int) -> float:
-    return sum(o.weight_bytes for o in workload.ops[start : end + 1] if o.stationary)
+    prefix = _index(workload).stationary
+    return prefix[end + 1] - prefix[start]
+
+
+def reload_arrays(workload: Workload, start: int, allocs: Sequence[OpAlloc]) -> int:
+    """max over layers of the compute arrays the layer has in the segment
+    starting at `start` (Eq. 2's max_l Com_l)."""
+    per_layer: dict[int, int] = {}
+    for o, a in zip(workload.ops[start : start + len(allocs)], allocs, strict=True):
+        per_layer[o.layer] = per_layer.get(o.layer, 0) + a.compute
+    return max(per_layer.values())
 
 
 def reload_cost(
     workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
 ) -> float:
-    """Eq. 2 (max over operators of c_l * write latency); strict adds the
+    """Eq. 2 (max over layers of Com_l * write latency); strict adds the
     external-bandwidth bound on the stationary weight bytes."""
     hw = workload.hardware
-    r = float(max(a.compute for a in allocs) * hw.write_cycles_per_array)
+    r = float(reload_arrays(workload, start, allocs) * hw.write_cycles_per_array)
     if opts.model == "strict":
         r = max(r, stationary_weight_bytes(workload, start, end) / hw.external_bw_bytes)
     return r
@@ -182,10 +204,15 @@ def switch_cost(
 
 def live_bytes(workload: Workload, start: int, end: int) -> float:
     """Bytes produced in O_start..O_end and consumed after O_end."""
-    succ = _edge_index(workload)[0]
+    index = _index(workload)
+    got = index.live.get((start, end))
+    if got is not None:
+        return got
+    succ = index.succ
     total = 0.0
     for p in range(start, end + 1):
         total += max((b for c, b in succ[p] if c > end), default=0.0)
+    index.live[(start, end)] = total
     return total
 
 
@@ -213,38 +240,50 @@ def vector_cycles(work: float, hw: Hardware) -> float:
 
 
 def segment_vector_work(workload: Workload, start: int, end: int) -> int:
-    return sum(o.vector_work for o in workload.ops[start : end + 1])
+    prefix = _index(workload).vector
+    return prefix[end + 1] - prefix[start]
 
 
 def resident_bytes(workload: Workload, start: int, end: int) -> float:
     """Bytes of intermediate tensors passed inside the segment (strict capacity)."""
-    pred = _edge_index(workload)[1]
+    pred = _index(workload).pred
     return sum(b for c in range(start, end + 1) for p, b in pred[c] if p >= start)
 
 
-_INDEX: dict[
-    int, tuple[Workload, list[list[tuple[int, float]]], list[list[tuple[int, float]]]]
-] = {}
+class _Index:
+    """Per-workload tables the DP asks for thousands of times: successor /
+    predecessor lists with bytes, prefix sums, and memoised segment values."""
+
+    def __init__(self, workload: Workload) -> None:
+        self.workload = workload
+        n = len(workload.ops)
+        self.succ: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        self.pred: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+        for (p, c), b in workload.edges.items():
+            self.succ[p].append((c, b))
+            self.pred[c].append((p, b))
+        self.vector = list(itertools.accumulate((o.vector_work for o in workload.ops), initial=0))
+        self.stationary = list(
+            itertools.accumulate(
+                (o.weight_bytes if o.stationary else 0.0 for o in workload.ops), initial=0.0
+            )
+        )
+        self.live: dict[tuple[int, int], float] = {}
+        self.fill: dict[tuple[int, int], float] = {}
 
 
-def _edge_index(
-    workload: Workload,
-) -> tuple[list[list[tuple[int, float]]], list[list[tuple[int, float]]]]:
-    """Successor / predecessor lists with bytes, built once per workload
-    (the DP asks for live bytes thousands of times)."""
+_INDEX: dict[int, _Index] = {}
+
+
+def _index(workload: Workload) -> _Index:
+    """The tables of `workload`, built once (keyed by identity; a few kept)."""
     hit = _INDEX.get(id(workload))
-    if hit is not None and hit[0] is workload:
-        return hit[1], hit[2]
-    n = len(workload.ops)
-    succ: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    pred: list[list[tuple[int, float]]] = [[] for _ in range(n)]
-    for (p, c), b in workload.edges.items():
-        succ[p].append((c, b))
-        pred[c].append((p, b))
-    if len(_INDEX) > 16:
+    if hit is not None and hit.workload is workload:
+        return hit
+    if len(_INDEX) > 8:
         _INDEX.clear()
-    _INDEX[id(workload)] = (workload, succ, pred)
-    return succ, pred
+    index = _INDEX[id(workload)] = _Index(workload)
+    return index
 
 
 def capacity_ok(workload: Workload, start: int, end: int, memory_arrays: int) -> bool:

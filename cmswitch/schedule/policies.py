@@ -25,6 +25,7 @@ differently from another.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from cmswitch.schedule.allocate import (
     AllocMode,
     SegmentSolution,
     SegmentSolver,
+    SolverCache,
 )
 from cmswitch.schedule.cost import (
     DEFAULT_OPTIONS,
@@ -346,13 +348,20 @@ def _bounds(
     ops = workload.ops
     w = hw.write_cycles_per_array
 
+    macs = [float(o.macs) for o in ops]
+    mins = [o.min_arrays for o in ops]
+    macs_sum = list(itertools.accumulate(macs, initial=0.0))
+    mins_sum = list(itertools.accumulate(mins, initial=0))
+    n_arr, op_cim = hw.arrays, hw.op_cim
+
     def lower(i: int, j: int) -> float:
-        seg = ops[i : j + 1]
-        mins = sum(o.min_arrays for o in seg)
-        t = sum(o.macs for o in seg) / (hw.arrays * hw.op_cim)
-        for o in seg:
-            t = max(t, o.macs / ((hw.arrays - mins + o.min_arrays) * hw.op_cim))
-        reload = max(o.min_arrays for o in seg) * w
+        others = n_arr - (mins_sum[j + 1] - mins_sum[i])
+        t = (macs_sum[j + 1] - macs_sum[i]) / (n_arr * op_cim)
+        top = 0
+        for k in range(i, j + 1):
+            t = max(t, macs[k] / ((others + mins[k]) * op_cim))
+            top = max(top, mins[k])
+        reload = top * w
         if opts.model == "strict":
             reload = max(reload, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
         vec = vector_cycles(segment_vector_work(workload, i, j), hw)
@@ -394,12 +403,15 @@ def schedule(
     time_limit: float = 10.0,
     solver: str = "auto",
     progress: Progress | None = None,
+    cache: SolverCache | None = None,
 ) -> Schedule:
     """Schedule `workload` with `policy`. ``compute_fraction`` is the static
     policy's F (CMSwitch also considers that plan); ``time_limit`` bounds each
     MIP in seconds (best incumbent and its gap are kept). ``solver``:
     ``auto`` solves segments in closed form where that is exact (paper cost
-    model) and with HiGHS otherwise; ``mip`` uses HiGHS for every segment."""
+    model) and with HiGHS otherwise; ``mip`` uses HiGHS for every segment.
+    ``cache`` (a dict, initially empty) shares segment solutions between
+    calls with the same chip, cost options and solver."""
     if policy not in POLICIES:
         raise ScheduleError(f"unknown policy {policy!r}; policies: {', '.join(POLICIES)}")
     if not 0.0 <= compute_fraction <= 1.0:
@@ -411,7 +423,9 @@ def schedule(
     t0 = time.perf_counter()
     hw = workload.hardware
     _check_fits(workload, hw.arrays, "the chip")
-    seg_solver = SegmentSolver(workload, options, time_limit, closed_form=solver == "auto")
+    seg_solver = SegmentSolver(
+        workload, options, time_limit, closed_form=solver == "auto", cache=cache
+    )
     c_static = math.floor(compute_fraction * hw.arrays)
     static = AllocMode(memory=True, compute_cap=c_static, memory_cap=hw.arrays - c_static)
 

@@ -70,6 +70,15 @@ def segment_dp(
         for i in range(n - 1, -1, -1):
             for j in range(i, min(n, i + max_len(i))):
                 first_start[j] = i
+    ordered: dict[int, list[Key]] = {}
+
+    def by_best(end: int) -> list[Key]:
+        """Plans ending at `end` (all final once j > end), cheapest first."""
+        got = ordered.get(end)
+        if got is None:
+            got = ordered[end] = sorted(ending[end], key=lambda k: best[k])
+        return got
+
     for j in range(n):
         bound = math.inf
         for i in range(j, first_start[j] - 1, -1):
@@ -89,8 +98,11 @@ def segment_dp(
                     val, arg = inter(None, key), None
                 else:
                     val, arg = math.inf, None
-                    for prev in ending[i - 1]:
-                        v = best[prev] + inter(prev, key)
+                    for prev in by_best(i - 1):  # inter >= 0: stop once best alone loses
+                        b = best[prev]
+                        if b >= val:
+                            break
+                        v = b + inter(prev, key)
                         if v < val:
                             val, arg = v, prev
                     if arg is None:

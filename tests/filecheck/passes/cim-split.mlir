@@ -8,9 +8,9 @@ builtin.module attributes {cim.hardware = #cim.hardware<"tiny", arrays = 8, rows
   // CHECK-LABEL: func.func @split_k
   // CHECK:      %[[W0:.*]] = cim.slice %w {starts = array<i64: 0, 0>, ends = array<i64: 64, 4>, steps = array<i64: 1, 1>}
   // CHECK-NEXT: %[[B0:.*]] = cim.slice %b {starts = array<i64: 0>, ends = array<i64: 4>, steps = array<i64: 1>}
-  // CHECK-NEXT: %[[Y0:.*]] = cim.linear %x, %[[W0]], %[[B0]] {label = "fc.k0"} : tensor<3x64xf32>, tensor<64x4xf32>, tensor<4xf32> -> tensor<3x4xf32>
-  // CHECK:      %[[Y1:.*]] = cim.linear %x, %{{.*}}, %{{.*}} {label = "fc.k1"} : tensor<3x64xf32>, tensor<64x4xf32>, tensor<4xf32> -> tensor<3x4xf32>
-  // CHECK:      %[[Y2:.*]] = cim.linear %x, %{{.*}}, %{{.*}} {label = "fc.k2"} : tensor<3x64xf32>, tensor<64x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+  // CHECK-NEXT: %[[Y0:.*]] = cim.linear %x, %[[W0]], %[[B0]] {label = "fc.k0", origin = "fc"} : tensor<3x64xf32>, tensor<64x4xf32>, tensor<4xf32> -> tensor<3x4xf32>
+  // CHECK:      %[[Y1:.*]] = cim.linear %x, %{{.*}}, %{{.*}} {label = "fc.k1", origin = "fc"} : tensor<3x64xf32>, tensor<64x4xf32>, tensor<4xf32> -> tensor<3x4xf32>
+  // CHECK:      %[[Y2:.*]] = cim.linear %x, %{{.*}}, %{{.*}} {label = "fc.k2", origin = "fc"} : tensor<3x64xf32>, tensor<64x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
   // CHECK-NEXT: %{{.*}} = cim.concat %[[Y0]], %[[Y1]], %[[Y2]] {axis = 1 : i64} : tensor<3x4xf32>, tensor<3x4xf32>, tensor<3x2xf32> -> tensor<3x10xf32>
   func.func @split_k(%x: tensor<3x64xf32>) -> tensor<3x10xf32> {
     %w = cim.constant "fc.w" : tensor<64x10xf32>
@@ -21,8 +21,8 @@ builtin.module attributes {cim.hardware = #cim.hardware<"tiny", arrays = 8, rows
 
   // 160 rows need 10 row blocks > 8 arrays: split N, sum the partial products.
   // CHECK-LABEL: func.func @split_n
-  // CHECK:      %[[A:.*]] = cim.linear %{{.*}}, %{{.*}}, %b {label = "big.n0"} : tensor<2x80xf32>, tensor<80x2xf32>, tensor<2xf32> -> tensor<2x2xf32>
-  // CHECK:      %[[B:.*]] = cim.linear %{{.*}}, %{{.*}} {label = "big.n1"} : tensor<2x80xf32>, tensor<80x2xf32> -> tensor<2x2xf32>
+  // CHECK:      %[[A:.*]] = cim.linear %{{.*}}, %{{.*}}, %b {label = "big.n0", origin = "big"} : tensor<2x80xf32>, tensor<80x2xf32>, tensor<2xf32> -> tensor<2x2xf32>
+  // CHECK:      %[[B:.*]] = cim.linear %{{.*}}, %{{.*}} {label = "big.n1", origin = "big"} : tensor<2x80xf32>, tensor<80x2xf32> -> tensor<2x2xf32>
   // CHECK-NEXT: %{{.*}} = cim.elementwise add %[[A]], %[[B]]
   func.func @split_n(%x: tensor<2x160xf32>) -> tensor<2x2xf32> {
     %w = cim.constant "big.w" : tensor<160x2xf32>
