@@ -137,3 +137,15 @@ def test_dynamic_operand_write_is_costed() -> None:
     slow = dataclasses.replace(HW, external_bw_bytes=1)
     wl_slow = Workload.from_ops(slow, [SHAPE, qk])
     assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(256000 / 1)
+
+
+def test_reload_counts_a_split_layer_as_one_layer() -> None:
+    """Eq. 2's Com_l sums the arrays of one layer however it is split: two
+    parts of layer 0 (5 + 7 arrays) and a layer of its own (9 arrays)."""
+    wl = Workload.from_ops(HW, [SHAPE] * 3, layers=[0, 0, 2])
+    allocs = [OpAlloc(5), OpAlloc(7), OpAlloc(9)]
+    w = HW.write_cycles_per_array
+    assert reload_cost(wl, 0, 2, allocs, PAPER) == (5 + 7) * w
+    assert reload_cost(wl, 1, 2, allocs[1:], PAPER) == 9 * w  # only part 1 of layer 0
+    separate = Workload.from_ops(HW, [SHAPE] * 3)
+    assert reload_cost(separate, 0, 2, allocs, PAPER) == 9 * w

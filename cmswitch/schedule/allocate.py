@@ -273,9 +273,10 @@ class SegmentSolver:
             return None
         mips_before = self.mips_solved
         if math.isnan(t_star):
-            first = self._mip(start, end, mode, top, None).run()
+            model = self._mip(start, end, mode, top, None)
+            first = model.run()
             if first is None:
-                return None
+                return self._fallback(start, end, mode) if model.timed_out else None
             t_star = segment_period(wl, start, end, first.allocs, opts)
             gap = first.gap
         fill = 1.0 + fill_factor(wl, start, end)
@@ -330,8 +331,9 @@ class SegmentSolver:
         model = self._mip(start, end, mode, top, None)
         raw = model.run()
         if raw is None:
-            return None
+            return self._fallback(start, end, mode) if model.timed_out else None
         best_cost, best = cost_of(raw), raw
+        incomplete = False  # a sub-problem timed out without any solution
         # Branch and bound over reload caps: an interval [lo, hi] of caps not
         # yet covered, with a lower bound on the period of every cap in it.
         t_top = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
@@ -347,7 +349,8 @@ class SegmentSolver:
             mid = (lo + hi + 1) // 2
             model.set_cap(mid)
             raw = model.run()
-            if raw is None:  # caps <= mid infeasible
+            if raw is None:  # caps <= mid infeasible (or unknown: timed out)
+                incomplete = incomplete or model.timed_out
                 todo.append((mid + 1, hi, t_lb))
                 continue
             c = cost_of(raw)
@@ -367,7 +370,32 @@ class SegmentSolver:
             n_raw = sum(a.compute + a.memory for a in raw.allocs) - sum(s for *_, s in raw.shared)
             if n_lean <= n_raw:
                 cost, raw = cost_of(lean), lean
-        return SegmentSolution(raw.allocs, raw.shared, cost, raw.gap)
+        gap = raw.gap
+        if incomplete:  # optimality of the reload trade-off not proven
+            gap = 1.0
+            self.worst_gap = max(self.worst_gap, gap)
+        return SegmentSolution(raw.allocs, raw.shared, cost, gap)
+
+    def _fallback(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
+        """The time limit stopped the MIP before any solution: the fewest
+        arrays (every operator at its minimum compute arrays, memory only as
+        the strict capacity needs), reported with gap 1 (nothing proven)."""
+        wl, opts, hw = self.workload, self.opts, self.workload.hardware
+        ops = wl.ops[start : end + 1]
+        compute = sum(o.min_arrays for o in ops)
+        memory = 0
+        if opts.model == "strict":
+            over = resident_bytes(wl, start, end) - hw.buffer_bytes
+            memory = max(0, math.ceil(over / hw.array_bytes))
+        if memory and not mode.memory:
+            return None
+        ccap = hw.arrays if mode.compute_cap is None else mode.compute_cap
+        mcap = hw.arrays if mode.memory_cap is None else mode.memory_cap
+        if compute > ccap or memory > mcap or compute + memory > hw.arrays:
+            return None
+        allocs = tuple(OpAlloc(o.min_arrays, memory if k == 0 else 0) for k, o in enumerate(ops))
+        self.worst_gap = max(self.worst_gap, 1.0)
+        return SegmentSolution(allocs, (), local_cost(wl, start, end, allocs, opts), 1.0)
 
     def _mip(
         self, start: int, end: int, mode: AllocMode, reload_cap: int, u_floor: float | None
@@ -470,6 +498,8 @@ class _Model:
         """(row, least compute arrays) of each layer with several operators."""
         self.infeasible = False
         self.no_presolve = False
+        self.timed_out = False
+        """The last run hit the time limit before finding any solution."""
         self.lbs = _lower_bounds(h, c)
         if maximize_u:
             h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -495,6 +525,7 @@ class _Model:
         self.infeasible = False
 
     def run(self) -> _Raw | None:
+        self.timed_out = False
         if self.infeasible:
             return None
         h, sv = self.h, self.solver
@@ -508,6 +539,9 @@ class _Model:
             sv.time_limited += 1
             gap = float(info.mip_gap)
         else:
+            if status == highspy.HighsModelStatus.kTimeLimit:  # no incumbent at all
+                sv.time_limited += 1
+                self.timed_out = True
             return None
         if gap > _GAP:
             sv.worst_gap = max(sv.worst_gap, gap)

@@ -1,0 +1,84 @@
+"""The compiler driver (`compile_model`): operator granularity, time limits,
+the layer structure cim-split leaves for the cost model."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+from xdsl.dialects.func import FuncOp
+
+from cmswitch.compile import compile_model, parse_policy, split_runs
+from cmswitch.hardware import Hardware
+from cmswitch.ir import make_context
+from cmswitch.models import load_model
+from cmswitch.passes.cim_schedule import ScheduleOptions
+from cmswitch.passes.cim_split import CimSplitPass
+from cmswitch.schedule.policies import evaluate
+from cmswitch.workload import Workload
+
+# a small chip on which the tiny models' layers must be split
+SMALL = dataclasses.replace(Hardware.preset("dynaplasia"), arrays=12, rows=64, cols=64)
+
+
+def test_split_parts_share_their_layer() -> None:
+    model = load_model("tiny-opt", hardware=SMALL)
+    module = model.module.clone()
+    CimSplitPass(max_arrays=3).apply(make_context(), module)
+    func = next(op for op in module.ops if isinstance(op, FuncOp))
+    wl = Workload.from_module(func, SMALL)
+    layers: dict[int, list[str]] = {}
+    for o in wl.ops:
+        layers.setdefault(o.layer, []).append(o.name)
+    split = [names for names in layers.values() if len(names) > 1]
+    assert split, "expected some layer to be split"
+    for names in split:
+        stem = {re.sub(r"(\.[knb]\d+)+$", "", n) for n in names}
+        assert len(stem) == 1, names  # parts of one original operator only
+    assert all(len(names) == 1 for names in layers.values() if "." not in names[0])
+
+
+def test_split_runs() -> None:
+    hw = Hardware.preset("dynaplasia")
+    assert split_runs(hw, ScheduleOptions(policy="cim-mlc")) == [(0, 0.5)]
+    assert split_runs(hw, parse_policy("static:0.25", ScheduleOptions())) == [(24, 0.25)]
+    runs = split_runs(hw, ScheduleOptions(split_fractions=(1.0, 0.75, 0.5), compute_fraction=0.5))
+    assert runs == [(96, 1.0), (72, 0.75), (48, 0.5)]
+
+
+@pytest.mark.parametrize("name", ["tiny-cnn", "tiny-opt"])
+def test_cmswitch_dominates_static_at_its_granularities(name: str) -> None:
+    model = load_model(name, hardware=SMALL)
+    fractions = (1.0, 0.75, 0.5, 0.25)
+    cms = compile_model(model, ScheduleOptions(split_fractions=fractions))
+    assert [t["split_budget"] for t in cms.tried] == [12, 9, 6, 3]
+    assert cms.schedule.latency_cycles == min(t["latency_cycles"] for t in cms.tried)
+    for f in fractions[1:]:
+        static = compile_model(model, parse_policy(f"static:{f}", ScheduleOptions()))
+        assert cms.schedule.latency_cycles <= static.schedule.latency_cycles * (1 + 1e-9), f
+    for base in ("cim-mlc", "all-compute-dp", "puma"):
+        other = compile_model(model, ScheduleOptions(policy=base))
+        assert cms.schedule.latency_cycles <= other.schedule.latency_cycles * (1 + 1e-9), base
+    report = cms.report()
+    assert report["split_budget"] in (12, 9, 6, 3)
+    assert len(report["granularity"]) == 4
+
+
+def test_time_limit_keeps_a_valid_schedule_and_reports_it() -> None:
+    """Strict model (always MIP): a time limit too short for any MIP still
+    gives a legal schedule; the time-outs and the unproven gap are reported."""
+    model = load_model("tiny-cnn")
+    opts = ScheduleOptions(cost_model="strict", time_limit=1e-9, split_fractions=(1.0,))
+    res = compile_model(model, opts)
+    st = res.schedule.stats
+    assert st.time_limited > 0 and st.worst_gap > 0
+    # the plan is legal and costs what it says under the one cost model
+    wl = res.schedule.workload
+    assert wl is not None
+    again = evaluate(wl, res.schedule.segments, opts.cost)
+    assert again.latency_cycles == pytest.approx(res.schedule.latency_cycles, rel=1e-9)
+    full = compile_model(model, dataclasses.replace(opts, time_limit=10.0))
+    assert full.schedule.stats.worst_gap == 0.0
+    assert full.schedule.latency_cycles <= res.schedule.latency_cycles * (1 + 1e-9)
+    assert res.report()["stats"]["worst_gap"] > 0
