@@ -235,6 +235,13 @@ def min_period(
             hi = min(lim.arrays, lim.memory + sum(cap for *_, cap in edges))
             bw = np.arange(hi + 1) * hw.d_cim + hw.d_main
             parts.append((seg.macs[act][:, None] / (seg.ai[act][:, None] * bw)).ravel())
+    if act.any():  # compute arrays alone: sum c <= ccap, c_i <= ccap - others' minima
+        spare = ccap - int(seg.mins.sum())
+        floor_t = max(
+            floor_t,
+            float(seg.macs.sum()) / (ccap * hw.op_cim),
+            float(np.max(seg.macs / ((spare + seg.mins) * hw.op_cim))) if spare >= 0 else 0.0,
+        ) * (1.0 - 1e-12)
     cands = np.unique(np.concatenate(parts))
     cands = cands[(cands >= floor_t) & (cands > 0)]
     if cands.size == 0:

@@ -227,7 +227,9 @@ def duplicate(
                 for i, (o, a) in enumerate(zip(ops, seg.allocs, strict=False))
                 if o.macs / (a.compute * hw.op_cim) >= period * (1 - 1e-9)
             ]
-            moves = [[i] for i in range(len(ops))]
+            # a copy for an operator that does not set the period cannot
+            # shorten it, and reload and switches never shrink with more arrays
+            moves = [[i] for i in bottleneck]
             if 1 < len(bottleneck) <= free:
                 moves.append(bottleneck)
             best: tuple[float, _Seg] | None = None
@@ -431,7 +433,9 @@ def schedule(
 
     segs: list[_Seg]
     if policy == "cmswitch":
-        segs = _dp(workload, seg_solver, (DUAL, ALL_COMPUTE, static), hw.arrays, progress)
+        # a static share of the whole chip (no memory arrays) is all-compute
+        modes = (DUAL, ALL_COMPUTE) if c_static >= hw.arrays else (DUAL, ALL_COMPUTE, static)
+        segs = _dp(workload, seg_solver, modes, hw.arrays, progress)
     elif policy == "all-compute-dp":
         segs = _dp(workload, seg_solver, (ALL_COMPUTE,), hw.arrays, progress)
     elif policy == "static":
