@@ -260,8 +260,16 @@ def _run(
 
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
+    fractions = tuple(args.split_fractions)
+    bad = [f for f in fractions if not 0.0 < f <= 1.0]
+    if bad:
+        raise PolicyError(f"--split-fractions must be in (0, 1], got {bad[0]:g}")
     return ScheduleOptions(
-        cost_model=args.cost_model, ai=args.ai, time_limit=args.time_limit, solver=args.solver
+        cost_model=args.cost_model,
+        ai=args.ai,
+        time_limit=args.time_limit,
+        solver=args.solver,
+        split_fractions=fractions,
     )
 
 
@@ -280,6 +288,10 @@ def add_compile_commands(
         p.add_argument("--cost-model", choices=("paper", "strict"), default="paper")
         p.add_argument("--ai", choices=("roofline", "input"), default="roofline")
         p.add_argument("--time-limit", type=float, default=10.0, help="seconds per MIP")
+        p.add_argument("--split-fractions", nargs="+", type=float, metavar="F",
+                       default=list(ScheduleOptions().split_fractions),
+                       help="operator granularities cmswitch tries: split layers to F x the "
+                       "chip's arrays, keep the fastest (default: %(default)s)")  # fmt: skip
         p.add_argument("--solver", choices=("auto", "mip"), default="auto",
                        help="auto: segments in closed form where exact, else HiGHS; "
                        "mip: HiGHS MIP for every segment")  # fmt: skip

@@ -303,13 +303,13 @@ def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
 def test_reference_runs_through_segments() -> None:
     """The executor runs `cim.segment` regions (as the scheduler writes them)."""
     ort = pytest.importorskip("onnxruntime")
-    from cmswitch.passes.segments import wrap_segments
+    from cmswitch.passes.segments import SegmentProps, wrap_segments
     from cmswitch.simulator.reference import run_reference
 
     result = import_onnx(_path("tiny_cnn"))
     fn = next(op for op in result.module.ops if isinstance(op, func.FuncOp))
     n_cim = sum(isinstance(op, ComputeOp) for op in fn.walk())
-    wrap_segments(fn, [k // 2 for k in range(n_cim)], [(1, 1, {})] * ((n_cim + 1) // 2))
+    wrap_segments(fn, [k // 2 for k in range(n_cim)], [SegmentProps(1, 1, {})] * ((n_cim + 1) // 2))
     result.module.verify()
     assert "cim.segment" in str(result.module)
     x = np.random.default_rng(1).standard_normal((1, 3, 16, 16)).astype(np.float32)

@@ -13,7 +13,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.passes import PassPipeline
 
 from cmswitch.builder import HARDWARE_ATTR
-from cmswitch.compile import compile_model
+from cmswitch.compile import CompileResult, compile_model
 from cmswitch.dialects.cim import AllocationAttr, ComputeOp, HardwareAttr, SegmentOp
 from cmswitch.hardware import Hardware
 from cmswitch.ir import make_context, parse_module, print_module
@@ -140,3 +140,55 @@ def test_split_pass_alone_keeps_numerics() -> None:
     got = run_reference(module, [inputs[k] for k in inputs], imported.store)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4)
+
+
+def _scheduled(name: str, options: ScheduleOptions) -> CompileResult:
+    from cmswitch.models import load_model
+
+    return compile_model(load_model(name), options)
+
+
+@pytest.mark.parametrize("name", ["tiny-bert", "tiny-cnn"])
+def test_segments_record_the_plan(name: str) -> None:
+    """The IR alone (allocs + segment `shared`) re-costs to the schedule's latency:
+    nothing the cost needs is lost in the IR, printed and parsed back."""
+    from cmswitch.passes.cim_duplicate import read_plan
+    from cmswitch.schedule.policies import evaluate
+
+    result = _scheduled(name, ScheduleOptions())
+    module = parse_module(print_module(result.module), make_context())
+    func = next(op for op in module.ops if isinstance(op, FuncOp))
+    wl = Workload.from_module(func, result.hardware)
+    again = evaluate(wl, read_plan(func), ScheduleOptions().cost)
+    assert again.latency_cycles == pytest.approx(result.schedule.latency_cycles, rel=1e-9)
+    shared = [s for seg in again.segments for s in seg.shared]
+    if name == "tiny-bert":
+        assert shared, "expected in-place buffer sharing on tiny-bert"
+
+
+def test_duplicate_pass_matches_the_policy_and_is_idle_on_cmswitch() -> None:
+    from cmswitch.passes.cim_duplicate import CimDuplicatePass
+
+    split_off = _scheduled("tiny-cnn", ScheduleOptions(policy="cim-mlc", duplicate=False))
+    inline = _scheduled("tiny-cnn", ScheduleOptions(policy="cim-mlc"))
+    module = split_off.module
+    CimDuplicatePass().apply(make_context(), module)
+    attr = module.attributes["cim.schedule"].data
+    assert attr["latency_cycles"].value.data == pytest.approx(
+        inline.schedule.latency_cycles, rel=1e-9
+    )
+    assert attr["policy"].data == "cim-mlc"
+    cms = _scheduled("tiny-cnn", ScheduleOptions())
+    before = print_module(cms.module)
+    CimDuplicatePass().apply(make_context(), cms.module)
+    assert print_module(cms.module) == before
+
+
+def test_duplicate_pass_needs_a_schedule() -> None:
+    from cmswitch.models import load_model
+    from cmswitch.passes.cim_duplicate import CimDuplicatePass
+    from cmswitch.schedule.policies import ScheduleError
+
+    module = load_model("tiny-cnn").module.clone()
+    with pytest.raises(ScheduleError, match="run cim-schedule first"):
+        CimDuplicatePass().apply(make_context(), module)

@@ -1362,8 +1362,11 @@ class SegmentOp(IRDLOperation):
 
     Segments run one after another. `compute_arrays` / `memory_arrays` are
     the arrays in each mode during the segment; `cost` holds the cost
-    breakdown in cycles (intra, switch, reload, writeback). The region reads
-    values defined before the segment and yields those used after it.
+    breakdown in cycles (intra, switch, reload, writeback). `shared` lists
+    (producer, consumer, arrays) triples, flattened, of output buffers reused
+    in place as a consumer's input buffer; producer and consumer are
+    positions among the segment's CIM operators. The region reads values
+    defined before the segment and yields those used after it.
     """
 
     name = "cim.segment"
@@ -1372,6 +1375,7 @@ class SegmentOp(IRDLOperation):
     compute_arrays = prop_def(IntegerAttr)
     memory_arrays = prop_def(IntegerAttr)
     cost = opt_prop_def(DictionaryAttr)
+    shared = opt_prop_def(DenseArrayBase.constr(i64))
     outs = var_result_def()
     body = region_def("single_block")
 
@@ -1386,6 +1390,7 @@ class SegmentOp(IRDLOperation):
         body: Region,
         result_types: Sequence[Attribute],
         cost: dict[str, float] | None = None,
+        shared: Sequence[tuple[int, int, int]] = (),
     ):
         props: dict[str, Attribute] = {
             "index": i64_attr(index),
@@ -1394,6 +1399,8 @@ class SegmentOp(IRDLOperation):
         }
         if cost is not None:
             props["cost"] = _cost_dict(tuple((k, float(v)) for k, v in cost.items()))
+        if shared:
+            props["shared"] = i64_array([x for triple in shared for x in triple])
         super().__init__(result_types=[result_types], properties=props, regions=[body])
 
     def verify_(self) -> None:
@@ -1408,6 +1415,22 @@ class SegmentOp(IRDLOperation):
         for key in ("compute_arrays", "memory_arrays", "index"):
             if cast(IntegerAttr, getattr(self, key)).value.data < 0:
                 raise VerifyException(f"cim.segment: {key} must be >= 0")
+        flat = ints(self.shared)
+        if len(flat) % 3 or any(x < 0 for x in flat):
+            raise VerifyException(
+                "cim.segment: shared must hold non-negative (producer, consumer, arrays) triples"
+            )
+        for p, c, _ in self.shared_triples():
+            if p >= c:
+                raise VerifyException(
+                    f"cim.segment: shared buffer ({p}, {c}) must go from an earlier operator "
+                    "to a later one"
+                )
+
+    def shared_triples(self) -> list[tuple[int, int, int]]:
+        """`shared` as (producer, consumer, arrays) triples."""
+        flat = ints(self.shared)
+        return [(flat[k], flat[k + 1], flat[k + 2]) for k in range(0, len(flat) - 2, 3)]
 
 
 @irdl_op_definition

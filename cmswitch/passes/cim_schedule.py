@@ -29,7 +29,7 @@ from xdsl.passes import ModulePass
 
 from cmswitch.builder import module_hardware
 from cmswitch.hardware import Hardware
-from cmswitch.passes.segments import set_alloc, wrap_segments
+from cmswitch.passes.segments import SegmentProps, set_alloc, wrap_segments
 from cmswitch.schedule.cost import CostOptions
 from cmswitch.schedule.plan import Schedule
 from cmswitch.schedule.policies import SolverCache, schedule
@@ -50,6 +50,9 @@ class ScheduleOptions:
     compute_fraction: float = 0.5
     time_limit: float = 10.0
     solver: Literal["auto", "mip"] = "auto"
+    duplicate: bool = True
+    """Finish ``cmswitch`` / ``cim-mlc`` with weight duplication (else leave
+    it to the ``cim-duplicate`` pass)."""
     split_fractions: tuple[float, ...] = (1.0, 0.5)
     """Operator granularities the compiler driver tries for ``cmswitch``:
     operators are split to at most ``floor(f * arrays)`` compute arrays for
@@ -81,6 +84,7 @@ def plan_function(
         solver=options.solver,
         progress=progress,
         cache=cache,
+        duplicate_weights=options.duplicate,
     )
 
 
@@ -97,13 +101,13 @@ def apply_schedule(func: FuncOp, result: Schedule) -> None:
     """Writes allocations and segments of `result` into `func`."""
     ops = compute_ops(func)
     segment_of_op: list[int] = []
-    props: list[tuple[int, int, dict[str, float]]] = []
+    props: list[SegmentProps] = []
     for s, seg in enumerate(result.segments):
         for i, alloc in zip(range(seg.start, seg.end + 1), seg.allocs, strict=True):
             set_alloc(ops[i], alloc.compute, alloc.mem_in, alloc.mem_out)
             segment_of_op.append(s)
         props.append(
-            (
+            SegmentProps(
                 seg.compute_arrays,
                 seg.memory_arrays,
                 {
@@ -113,6 +117,7 @@ def apply_schedule(func: FuncOp, result: Schedule) -> None:
                     "writeback_cycles": seg.writeback_cycles,
                     "vector_cycles": seg.vector_cycles,
                 },
+                tuple((p - seg.start, c - seg.start, k) for p, c, k in seg.shared),
             )
         )
     wrap_segments(func, segment_of_op, props)
@@ -177,7 +182,8 @@ class CimSchedulePass(ModulePass):
     `cost-model` (paper | strict), `ai` (roofline | input),
     `compute-fraction` (static policy), `time-limit` (seconds per MIP),
     `solver` (auto: closed form where exact, else HiGHS | mip: HiGHS for
-    every segment), `arch` (preset or TOML file; default: the module's
+    every segment), `duplicate` (finish cmswitch / cim-mlc with weight
+    duplication; false: leave it to `cim-duplicate`), `arch` (preset or TOML file; default: the module's
     cim.hardware)."""
 
     name = "cim-schedule"
@@ -188,6 +194,7 @@ class CimSchedulePass(ModulePass):
     compute_fraction: float = 0.5
     time_limit: float = 10.0
     solver: str = "auto"
+    duplicate: bool = True
     arch: str = ""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
@@ -206,6 +213,7 @@ class CimSchedulePass(ModulePass):
             compute_fraction=self.compute_fraction,
             time_limit=self.time_limit,
             solver=cast(Literal["auto", "mip"], self.solver),
+            duplicate=self.duplicate,
         )
         hw = Hardware.load(self.arch) if self.arch else None
         schedule_module(op, options, hw)

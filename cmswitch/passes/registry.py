@@ -19,7 +19,14 @@ def _cim_schedule() -> type[ModulePass]:
     return CimSchedulePass
 
 
+def _cim_duplicate() -> type[ModulePass]:
+    from cmswitch.passes.cim_duplicate import CimDuplicatePass
+
+    return CimDuplicatePass
+
+
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "cim-split": _cim_split,
     "cim-schedule": _cim_schedule,
+    "cim-duplicate": _cim_duplicate,
 }

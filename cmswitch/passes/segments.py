@@ -11,6 +11,7 @@ not mapped, and every segment may read them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
@@ -48,16 +49,26 @@ def unwrap_segments(func: FuncOp) -> None:
         seg.erase()
 
 
+class SegmentProps(NamedTuple):
+    """What a `cim.segment` records besides its operators."""
+
+    compute: int
+    memory: int
+    cost: dict[str, float]
+    shared: tuple[tuple[int, int, int], ...] = ()
+    """(producer, consumer, arrays), positions among the segment's CIM ops."""
+
+
 def wrap_segments(
     func: FuncOp,
     segment_of_op: Sequence[int],
-    props: Sequence[tuple[int, int, dict[str, float]]],
+    props: Sequence[SegmentProps],
 ) -> list[SegmentOp]:
     """Groups `func`'s operators into segments.
 
     `segment_of_op[i]` is the segment of the i-th CIM operator (program
-    order, non-decreasing); `props[s]` = (compute arrays, memory arrays, cost
-    breakdown) of segment s. Existing segments are unwrapped first.
+    order, non-decreasing); `props[s]` describes segment s. Existing segments
+    are unwrapped first.
     """
     unwrap_segments(func)
     block = func.body.block
@@ -84,10 +95,10 @@ def wrap_segments(
             f"schedule covers {len(segment_of_op)} CIM operators, function has {cim_index}"
         )
     segments = []
-    for index, (group, (compute, memory, cost)) in enumerate(zip(groups, props, strict=True)):
+    for index, (group, prop) in enumerate(zip(groups, props, strict=True)):
         if not group:
             continue
-        segments.append(_wrap(block, group, index, compute, memory, cost))
+        segments.append(_wrap(block, group, index, prop))
     return segments
 
 
@@ -101,16 +112,17 @@ def _wrap(
     block: Block,
     group: list[Operation],
     index: int,
-    compute: int,
-    memory: int,
-    cost: dict[str, float],
+    prop: SegmentProps,
 ) -> SegmentOp:
     inside = set(group)
     escaping: list[SSAValue] = [
         r for op in group for r in op.results if any(u.operation not in inside for u in r.uses)
     ]
     body = Block()
-    seg = SegmentOp(index, compute, memory, Region(body), [v.type for v in escaping], cost)
+    seg = SegmentOp(
+        index, prop.compute, prop.memory, Region(body), [v.type for v in escaping], prop.cost,
+        prop.shared,
+    )  # fmt: skip
     block.insert_op_before(seg, group[0])
     for op in group:
         op.detach()

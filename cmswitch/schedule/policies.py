@@ -406,6 +406,7 @@ def schedule(
     solver: str = "auto",
     progress: Progress | None = None,
     cache: SolverCache | None = None,
+    duplicate_weights: bool = True,
 ) -> Schedule:
     """Schedule `workload` with `policy`. ``compute_fraction`` is the static
     policy's F (CMSwitch also considers that plan); ``time_limit`` bounds each
@@ -413,7 +414,9 @@ def schedule(
     ``auto`` solves segments in closed form where that is exact (paper cost
     model) and with HiGHS otherwise; ``mip`` uses HiGHS for every segment.
     ``cache`` (a dict, initially empty) shares segment solutions between
-    calls with the same chip, cost options and solver."""
+    calls with the same chip, cost options and solver.
+    ``duplicate_weights=False`` skips the final :func:`duplicate` of
+    ``cmswitch`` and ``cim-mlc`` (the ``cim-duplicate`` pass does it on IR)."""
     if policy not in POLICIES:
         raise ScheduleError(f"unknown policy {policy!r}; policies: {', '.join(POLICIES)}")
     if not 0.0 <= compute_fraction <= 1.0:
@@ -464,7 +467,7 @@ def schedule(
         seconds=time.perf_counter() - t0,
     )
     result = evaluate(workload, segs, options, policy=policy, stats=stats())
-    if policy in ("cmswitch", "cim-mlc"):
+    if policy in ("cmswitch", "cim-mlc") and duplicate_weights:
         result = duplicate(workload, result, options)
         result = Schedule(policy, result.segments, result.latency_cycles, stats(), workload)
     return result

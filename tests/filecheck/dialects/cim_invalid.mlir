@@ -103,3 +103,23 @@ func.func @segment(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   func.return %z : tensor<4x16xf32>
 }
 // CHECK: cim.segment: compute_arrays must be >= 0
+
+// -----
+
+func.func @segment_shared(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %y = cim.segment {index = 0 : i64, compute_arrays = 2 : i64, memory_arrays = 1 : i64, shared = array<i64: 1, 0, 1>} -> tensor<4x16xf32> {
+    cim.yield %x : tensor<4x16xf32>
+  }
+  func.return %y : tensor<4x16xf32>
+}
+// CHECK: cim.segment: shared buffer (1, 0) must go from an earlier operator to a later one
+
+// -----
+
+func.func @segment_shared_triples(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  %y = cim.segment {index = 0 : i64, compute_arrays = 2 : i64, memory_arrays = 1 : i64, shared = array<i64: 0, 1>} -> tensor<4x16xf32> {
+    cim.yield %x : tensor<4x16xf32>
+  }
+  func.return %y : tensor<4x16xf32>
+}
+// CHECK: cim.segment: shared must hold non-negative (producer, consumer, arrays) triples
