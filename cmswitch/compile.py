@@ -88,6 +88,14 @@ class CompileResult:
         return data
 
 
+def short_label(label: str) -> str:
+    """`static{compute-fraction=F}` as `static:F` (the command-line spelling)."""
+    prefix = "static{compute-fraction="
+    if label.startswith(prefix) and label.endswith("}"):
+        return "static:" + label[len(prefix) : -1]
+    return label
+
+
 def policy_label(options: ScheduleOptions) -> str:
     if options.policy == "static":
         return f"static{{compute-fraction={options.compute_fraction:g}}}"
@@ -387,15 +395,15 @@ def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console)
 
     table = Table(title=title)
     for col, justify in (
-        ("policy", "left"), ("latency (cycles)", "right"), ("latency (ms)", "right"),
-        ("speedup vs cim-mlc", "right"), ("segments", "right"),
+        ("policy", "left"), ("cycles", "right"), ("ms", "right"),
+        ("speedup vs cim-mlc", "right"), ("segs", "right"),
         ("avg memory share", "right"), ("compile (s)", "right"),
     ):  # fmt: skip
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, no_wrap=col == "policy")  # type: ignore[arg-type]
     for row in rows:
         speedup = row["speedup_vs_cim_mlc"]
         table.add_row(
-            row["policy"],
+            short_label(row["policy"]),
             f"{row['latency_cycles']:,.0f}",
             f"{row['latency_seconds'] * 1e3:.3f}",
             f"{speedup:.3f}x" if speedup is not None else "-",
