@@ -53,7 +53,7 @@ class ScheduleOptions:
     duplicate: bool = True
     """Finish ``cmswitch`` / ``cim-mlc`` with weight duplication (else leave
     it to the ``cim-duplicate`` pass)."""
-    split_fractions: tuple[float, ...] = (1.0, 0.5)
+    split_fractions: tuple[float, ...] = (1.0, 0.75, 0.5)
     """Operator granularities the compiler driver tries for ``cmswitch``:
     operators are split to at most ``floor(f * arrays)`` compute arrays for
     each f (see :func:`cmswitch.compile.split_runs`). The passes themselves
