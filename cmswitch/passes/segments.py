@@ -10,6 +10,7 @@ not mapped, and every segment may read them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -136,7 +137,13 @@ def _wrap(
 
 
 def set_alloc(op: ComputeOp, compute: int, mem_in: int, mem_out: int) -> None:
-    op.attributes["alloc"] = AllocationAttr(compute, mem_in, mem_out)
+    op.attributes["alloc"] = _alloc_attr(compute, mem_in, mem_out)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _alloc_attr(compute: int, mem_in: int, mem_out: int) -> AllocationAttr:
+    """Attributes are immutable: one per distinct allocation."""
+    return AllocationAttr(compute, mem_in, mem_out)
 
 
 def read_segments(func: FuncOp) -> list[tuple[SegmentOp, list[ComputeOp]]]:
