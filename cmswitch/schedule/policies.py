@@ -324,7 +324,19 @@ def _dp(
             workload, prev[0], prev[1], m0, m1, live=live
         )
 
-    lower, max_out = _bounds(workload, solver.opts)
+    lower, _ = _bounds(workload, solver.opts)
+
+    def max_out(key: Key) -> float:
+        """Any inter cost leaving plan `key` (C', M' arrays, `live` bytes):
+        with C + M <= N next, the m->c switches are at most M' and the c->m
+        ones at most C'; the write-back is at most what M' arrays held."""
+        c0, m0, live = summary_of(key)
+        return (
+            hw.switch_m2c_cycles * m0
+            + hw.switch_c2m_cycles * c0
+            + min(live, m0 * hw.array_bytes) / hw.external_bw_bytes
+        )
+
     try:
         result = segment_dp(n, candidates, inter, max_len, lower, max_out)
     except ValueError:
