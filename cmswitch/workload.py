@@ -17,6 +17,7 @@ Arithmetic intensity (spec section 3) comes in two flavours:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -118,6 +119,14 @@ class Workload:
     @property
     def vector_work(self) -> int:
         return self.leading_vector_work + sum(op.vector_work for op in self.ops)
+
+    @functools.cached_property
+    def layers_contiguous(self) -> bool:
+        """Every layer's operators are consecutive (what cim-split makes)."""
+        return all(
+            o.layer == o.index or (o.index > 0 and self.ops[o.index - 1].layer == o.layer)
+            for o in self.ops
+        )
 
     def successors(self, i: int) -> list[int]:
         return [j for (p, j) in self.edges if p == i]

@@ -189,3 +189,17 @@ def test_memo_by_signature() -> None:
     mips = solver.mips_solved
     assert solver.solve(3, 4) == first
     assert solver.mips_solved == mips and solver.cache_hits == 1
+
+
+def test_layer_groups_contiguous_and_not() -> None:
+    from cmswitch.schedule.allocate import layer_groups
+
+    hw = tiny(8)
+    shape = MatmulShape(8, 32, 4)
+    wl = Workload.from_ops(hw, [shape] * 5, layers=[0, 0, 2, 2, 2])
+    assert wl.layers_contiguous
+    assert layer_groups(wl, 1, 4) == (0, 1, 1, 1)
+    scattered = Workload.from_ops(hw, [shape] * 4, layers=[0, 1, 0, 3])
+    assert not scattered.layers_contiguous
+    assert layer_groups(scattered, 0, 3) == (0, 1, 0, 3)
+    assert layer_groups(scattered, 1, 3) == (0, 1, 2)

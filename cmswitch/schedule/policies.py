@@ -25,6 +25,7 @@ differently from another.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -81,11 +82,11 @@ class _Seg:
     shared: tuple[tuple[int, int, int], ...]
     gap: float = 0.0
 
-    @property
+    @functools.cached_property
     def compute(self) -> int:
         return sum(a.compute for a in self.allocs)
 
-    @property
+    @functools.cached_property
     def memory(self) -> int:
         return sum(a.memory for a in self.allocs) - sum(s for *_, s in self.shared)
 
