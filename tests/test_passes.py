@@ -156,7 +156,7 @@ def test_segments_record_the_plan(name: str) -> None:
     from cmswitch.schedule.policies import evaluate
 
     result = _scheduled(name, ScheduleOptions())
-    module = parse_module(print_module(result.module), make_context())
+    module = parse_module(print_module(result.module), ctx=make_context())
     func = next(op for op in module.ops if isinstance(op, FuncOp))
     wl = Workload.from_module(func, result.hardware)
     again = evaluate(wl, read_plan(func), ScheduleOptions().cost)
@@ -192,3 +192,17 @@ def test_duplicate_pass_needs_a_schedule() -> None:
     module = load_model("tiny-cnn").module.clone()
     with pytest.raises(ScheduleError, match="run cim-schedule first"):
         CimDuplicatePass().apply(make_context(), module)
+
+
+@pytest.mark.parametrize("name", ["tiny-bert", "resnet18"])
+def test_fast_printer_prints_what_xdsl_prints(name: str) -> None:
+    """print_module's faster printer must produce xDSL's text exactly."""
+    import io
+
+    from xdsl.printer import Printer
+
+    module = _scheduled(name, ScheduleOptions()).module
+    for generic in (False, True):
+        out = io.StringIO()
+        Printer(stream=out, print_generic_format=generic).print_op(module)
+        assert print_module(module, generic=generic) == out.getvalue() + "\n"
