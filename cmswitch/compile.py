@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -33,6 +38,7 @@ from cmswitch.passes.cim_schedule import ScheduleOptions, apply_plans, plan_modu
 from cmswitch.passes.cim_split import CimSplitPass
 from cmswitch.schedule.allocate import SolverCache
 from cmswitch.schedule.plan import Schedule, SolverStats
+from cmswitch.workload import Workload, compute_ops
 
 BASELINE = "cim-mlc"
 DEFAULT_POLICIES = (
@@ -151,6 +157,12 @@ def pipeline(options: ScheduleOptions, hw: Hardware, budget: int | None = None) 
     ]
 
 
+PARALLEL_MIN_OPS = 3000
+"""Estimated operators after the finest split above which the driver runs
+that granularity in a worker process (below, starting one costs more than
+it saves)."""
+
+
 def compile_model(
     model: LoadedModel,
     options: ScheduleOptions | None = None,
@@ -163,43 +175,154 @@ def compile_model(
 
     For each granularity of :func:`split_runs`: split a copy, schedule it
     (segment solutions are shared between the runs), keep the fastest; only
-    the winner's IR is rewritten with segments."""
+    the winner's IR is rewritten with segments. On a large model with
+    ``options.jobs != 1`` the finest granularity (the costliest run) is
+    planned in a worker process while this one plans the others; the
+    results are the same as in one process."""
     options = options or ScheduleOptions()
     start = time.perf_counter()
     hw = model.hardware
     ctx = make_context()
     cache: SolverCache = {}
-    best: tuple[float, int, ModuleOp, dict[str, tuple[FuncOp, Schedule]]] | None = None
-    tried: list[dict[str, float]] = []
-    all_stats: list[SolverStats] = []
-    for budget, fraction in split_runs(hw, options):
-        module = model.module.clone()
-        CimSplitPass(max_arrays=budget).apply(ctx, module)
+    runs = split_runs(hw, options)
+    remote = _start_remote(model, options, runs)
+    # budget -> (the split module it was planned on, or None if planned in
+    # the worker; its plans by function)
+    done: dict[int, tuple[ModuleOp | None, dict[str, Schedule]]] = {}
+    split: dict[int, ModuleOp] = {}
+
+    def plan_here(budget: int, fraction: float) -> None:
+        module = split.get(budget) or _split_copy(model, budget, ctx)
+        split[budget] = module
         run = replace(options, compute_fraction=fraction)
         plans = plan_module(module, run, hw, progress, cache=cache)
+        done[budget] = (module, {name: result for name, (_, result) in plans.items()})
+
+    for budget, fraction in runs[-1:] if remote is not None else runs:
+        plan_here(budget, fraction)
+    if remote is not None:
+        if not remote.done():  # idle until the worker reports: split its costliest meanwhile
+            split[runs[-2][0]] = _split_copy(model, runs[-2][0], ctx)
+        answers = remote.result()
+        for budget, fraction in runs[:-1]:
+            if answers is not None and budget in answers:
+                done[budget] = (None, answers[budget])
+            else:  # the worker failed: plan here (a user error then shows as usual)
+                plan_here(budget, fraction)
+    tried: list[dict[str, float]] = []
+    all_stats: list[SolverStats] = []
+    best: tuple[float, int] | None = None
+    for budget, fraction in runs:
+        plans = done[budget][1]
         if not plans:
             raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")
-        latency = sum(result.latency_cycles for _, result in plans.values())
-        all_stats += [result.stats for _, result in plans.values()]
+        latency = sum(result.latency_cycles for result in plans.values())
+        all_stats += [result.stats for result in plans.values()]
         tried.append(
-            {
-                "split_budget": budget or hw.arrays,
-                "static_fraction": fraction,
-                "latency_cycles": latency,
-            }
-        )
+            {"split_budget": budget or hw.arrays, "static_fraction": fraction,
+             "latency_cycles": latency}
+        )  # fmt: skip
         if best is None or latency < best[0] * (1.0 - 1e-12):
-            best = (latency, budget, module, plans)
+            best = (latency, budget)
     assert best is not None
-    _, budget, module, plans = best
-    apply_plans(module, plans)
-    first = next(iter(plans.values()))[1]
+    budget = best[1]
+    planned_in, plans = done[budget]
+    module = split.get(budget) or _split_copy(model, budget, ctx)
+    funcs = _functions(module)
+    if planned_in is None and not _same_operators(funcs, plans, hw):  # pragma: no cover
+        # cannot happen (the split is deterministic); stay correct if it ever does
+        run = replace(options, compute_fraction=dict(runs)[budget])
+        plans = {n: r for n, (_, r) in plan_module(module, run, hw, cache=cache).items()}
+    apply_plans(module, {name: (funcs[name], result) for name, result in plans.items()})
+    first = next(iter(plans.values()))
     stats = _merged_stats(all_stats, time.perf_counter() - start)
     schedule = replace(first, stats=stats)
     seconds = time.perf_counter() - start
     return CompileResult(
         model.name, hw, options, module, schedule, seconds, batch, seq, budget, tuple(tried)
     )
+
+
+def _split_copy(model: LoadedModel, budget: int, ctx: Any) -> ModuleOp:
+    module = model.module.clone()
+    CimSplitPass(max_arrays=budget).apply(ctx, module)
+    return module
+
+
+def _functions(module: ModuleOp) -> dict[str, FuncOp]:
+    return {op.sym_name.data: op for op in module.ops if isinstance(op, FuncOp) and compute_ops(op)}
+
+
+def _same_operators(funcs: dict[str, FuncOp], plans: dict[str, Schedule], hw: Hardware) -> bool:
+    """A plan made in the worker fits this process's split of the same
+    granularity: the same operators, shapes and layers, in the same order."""
+    for name, result in plans.items():
+        func = funcs.get(name)
+        if func is None or result.workload is None:
+            return False
+        if _op_keys(Workload.from_module(func, hw)) != _op_keys(result.workload):
+            return False
+    return True
+
+
+def _op_keys(wl: Workload) -> list[tuple[str, Any, int]]:
+    return [(o.name, o.shape, o.layer) for o in wl.ops]
+
+
+class _Remote:
+    """Granularities planned by ``python -m cmswitch._remote`` meanwhile."""
+
+    def __init__(
+        self, text: str, hw: Hardware, options: ScheduleOptions, runs: list[tuple[int, float]]
+    ) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="cmswitch-")
+        request = Path(self._dir.name) / "request.pickle"
+        self._result = Path(self._dir.name) / "result.pickle"
+        request.write_bytes(
+            pickle.dumps({"text": text, "hw": hw, "options": options, "runs": runs})
+        )
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "cmswitch._remote", str(request), str(self._result)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def done(self) -> bool:
+        return self._proc.poll() is not None
+
+    def result(self) -> dict[int, dict[str, Schedule]] | None:
+        """Plans by split budget, or None if the worker failed for any reason."""
+        try:
+            self._proc.wait()
+            status, value = pickle.loads(self._result.read_bytes())
+            return value if status == "ok" else None
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+            return None
+        finally:
+            self._dir.cleanup()
+
+
+def _start_remote(
+    model: LoadedModel, options: ScheduleOptions, runs: list[tuple[int, float]]
+) -> _Remote | None:
+    """Starts every granularity but the finest (the costliest, planned here)
+    in a worker, if it pays."""
+    jobs = options.jobs or min(2, os.cpu_count() or 1)
+    if jobs < 2 or len(runs) < 2:
+        return None
+    budget = runs[-1][0]
+    hw = model.hardware
+    limit = budget or hw.arrays
+    estimate = 0
+    for func in model.module.ops:
+        if isinstance(func, FuncOp):
+            for op in compute_ops(func):
+                s = op.matmul_shape()
+                estimate += math.ceil(hw.min_arrays(s.n, s.k, s.groups) / limit)
+    if estimate < PARALLEL_MIN_OPS:
+        return None
+    return _Remote(print_module(model.module), hw, options, runs[:-1])
 
 
 def _merged_stats(runs: Sequence[SolverStats], seconds: float) -> SolverStats:
@@ -269,6 +392,8 @@ def _run(
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     fractions = tuple(args.split_fractions)
+    if args.jobs < 0:
+        raise PolicyError(f"--jobs must be >= 0, got {args.jobs}")
     bad = [f for f in fractions if not 0.0 < f <= 1.0]
     if bad:
         raise PolicyError(f"--split-fractions must be in (0, 1], got {bad[0]:g}")
@@ -278,6 +403,7 @@ def _base_options(args: argparse.Namespace) -> ScheduleOptions:
         time_limit=args.time_limit,
         solver=args.solver,
         split_fractions=fractions,
+        jobs=args.jobs,
     )
 
 
@@ -300,6 +426,9 @@ def add_compile_commands(
                        default=list(ScheduleOptions().split_fractions),
                        help="operator granularities cmswitch tries: split layers to F x the "
                        "chip's arrays, keep the fastest (default: %(default)s)")  # fmt: skip
+        p.add_argument("--jobs", type=int, default=0, metavar="N",
+                       help="processes for the granularity search (0: up to 2; results do "
+                       "not depend on it)")  # fmt: skip
         p.add_argument("--solver", choices=("auto", "mip"), default="auto",
                        help="auto: segments in closed form where exact, else HiGHS; "
                        "mip: HiGHS MIP for every segment")  # fmt: skip

@@ -53,6 +53,9 @@ class ScheduleOptions:
     duplicate: bool = True
     """Finish ``cmswitch`` / ``cim-mlc`` with weight duplication (else leave
     it to the ``cim-duplicate`` pass)."""
+    jobs: int = 0
+    """Processes the compiler driver may use (0: up to 2 if the machine has
+    them; 1: this process only). Results do not depend on it."""
     split_fractions: tuple[float, ...] = (1.0, 0.75, 0.5)
     """Operator granularities the compiler driver tries for ``cmswitch``:
     operators are split to at most ``floor(f * arrays)`` compute arrays for

@@ -1,0 +1,53 @@
+"""A worker process of the compile driver: plans granularities of a model.
+
+    python -m cmswitch._remote REQUEST.pickle RESULT.pickle
+
+The request holds the model's (unsplit) IR as text, the chip, the schedule
+options and the (split budget, static fraction) runs; the result is
+``("ok", {budget: {function: Schedule}})`` or ``("error", message)``. A separate interpreter started with ``-m`` (not
+``multiprocessing``) so that the caller's ``__main__`` is never re-imported.
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def plan(
+    text: str, hw: Any, options: Any, runs: list[tuple[int, float]]
+) -> dict[int, dict[str, Any]]:
+    """Plans by split budget, for each (budget, static fraction) of `runs`."""
+    from dataclasses import replace
+
+    from cmswitch.ir import make_context, parse_module
+    from cmswitch.passes.cim_schedule import plan_module
+    from cmswitch.passes.cim_split import CimSplitPass
+
+    ctx = make_context()
+    original = parse_module(text, "<model>", ctx)
+    cache: dict[Any, Any] = {}
+    out: dict[int, dict[str, Any]] = {}
+    for budget, fraction in runs:
+        module = original.clone()
+        CimSplitPass(max_arrays=budget).apply(ctx, module)
+        run = replace(options, compute_fraction=fraction)
+        plans = plan_module(module, run, hw, cache=cache)
+        out[budget] = {name: result for name, (_, result) in plans.items()}
+    return out
+
+
+def main(argv: list[str]) -> int:
+    request, result = Path(argv[0]), Path(argv[1])
+    try:
+        answer: tuple[str, Any] = ("ok", plan(**pickle.loads(request.read_bytes())))
+    except Exception as err:  # reported to the parent, which plans locally instead
+        answer = ("error", f"{type(err).__name__}: {err}")
+    result.write_bytes(pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
