@@ -200,8 +200,17 @@ def compile_model(
 
     for budget, fraction in runs[-1:] if remote is not None else runs:
         plan_here(budget, fraction)
+    applied: set[int] = set()
     if remote is not None:
-        if not remote.done():  # idle until the worker reports: split its costliest meanwhile
+        # idle until the worker reports: write this run's plan into its IR in
+        # case it wins, then split the worker's costliest granularity
+        if not remote.done():
+            local = runs[-1][0]
+            module, plans = done[local]
+            assert module is not None
+            apply_plans(module, {n: (f, plans[n]) for n, f in _functions(module).items()})
+            applied.add(local)
+        if not remote.done():
             split[runs[-2][0]] = _split_copy(model, runs[-2][0], ctx)
         answers = remote.result()
         for budget, fraction in runs[:-1]:
@@ -233,7 +242,8 @@ def compile_model(
         # cannot happen (the split is deterministic); stay correct if it ever does
         run = replace(options, compute_fraction=dict(runs)[budget])
         plans = {n: r for n, (_, r) in plan_module(module, run, hw, cache=cache).items()}
-    apply_plans(module, {name: (funcs[name], result) for name, result in plans.items()})
+    if budget not in applied:
+        apply_plans(module, {name: (funcs[name], result) for name, result in plans.items()})
     first = next(iter(plans.values()))
     stats = _merged_stats(all_stats, time.perf_counter() - start)
     schedule = replace(first, stats=stats)
