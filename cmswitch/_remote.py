@@ -4,7 +4,9 @@
 
 The request holds the model's (unsplit) IR as text, the chip, the schedule
 options and the (split budget, static fraction) runs; the result is
-``("ok", {budget: {function: Schedule}})`` or ``("error", message)``. A separate interpreter started with ``-m`` (not
+``("ok", {budget: {function: (Schedule, fingerprint)}})`` or
+``("error", message)``; schedules travel without their workload (the caller
+extracts it from its own split and checks it against the fingerprint). A separate interpreter started with ``-m`` (not
 ``multiprocessing``) so that the caller's ``__main__`` is never re-imported.
 """
 
@@ -18,7 +20,7 @@ from typing import Any
 
 def plan(
     text: str, hw: Any, options: Any, runs: list[tuple[int, float]]
-) -> dict[int, dict[str, Any]]:
+) -> dict[int, dict[str, tuple[Any, str]]]:
     """Plans by split budget, for each (budget, static fraction) of `runs`."""
     from dataclasses import replace
 
@@ -29,14 +31,27 @@ def plan(
     ctx = make_context()
     original = parse_module(text, "<model>", ctx)
     cache: dict[Any, Any] = {}
-    out: dict[int, dict[str, Any]] = {}
+    out: dict[int, dict[str, tuple[Any, str]]] = {}
     for budget, fraction in runs:
         module = original.clone()
         CimSplitPass(max_arrays=budget).apply(ctx, module)
         run = replace(options, compute_fraction=fraction)
         plans = plan_module(module, run, hw, cache=cache)
-        out[budget] = {name: result for name, (_, result) in plans.items()}
+        # the caller re-extracts the workload from its own split (to check the
+        # plan fits it), so it is not sent back
+        out[budget] = {
+            name: (replace(result, workload=None), fingerprint(result.workload))
+            for name, (_, result) in plans.items()
+        }
     return out
+
+
+def fingerprint(workload: Any) -> str:
+    """Identifies a workload's operators (names, shapes, layers, in order)."""
+    import hashlib
+
+    keys = [(o.name, o.shape, o.layer) for o in workload.ops]
+    return hashlib.sha256(repr(keys).encode()).hexdigest()
 
 
 def main(argv: list[str]) -> int:

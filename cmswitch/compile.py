@@ -201,6 +201,7 @@ def compile_model(
     for budget, fraction in runs[-1:] if remote is not None else runs:
         plan_here(budget, fraction)
     applied: set[int] = set()
+    prints: dict[int, dict[str, str]] = {}  # workload fingerprints of the worker's plans
     if remote is not None:
         # idle until the worker reports: write this run's plan into its IR in
         # case it wins, then split the worker's costliest granularity
@@ -215,7 +216,8 @@ def compile_model(
         answers = remote.result()
         for budget, fraction in runs[:-1]:
             if answers is not None and budget in answers:
-                done[budget] = (None, answers[budget])
+                done[budget] = (None, {n: r for n, (r, _) in answers[budget].items()})
+                prints[budget] = {n: p for n, (_, p) in answers[budget].items()}
             else:  # the worker failed: plan here (a user error then shows as usual)
                 plan_here(budget, fraction)
     tried: list[dict[str, float]] = []
@@ -238,10 +240,12 @@ def compile_model(
     planned_in, plans = done[budget]
     module = split.get(budget) or _split_copy(model, budget, ctx)
     funcs = _functions(module)
-    if planned_in is None and not _same_operators(funcs, plans, hw):  # pragma: no cover
-        # cannot happen (the split is deterministic); stay correct if it ever does
-        run = replace(options, compute_fraction=dict(runs)[budget])
-        plans = {n: r for n, (_, r) in plan_module(module, run, hw, cache=cache).items()}
+    if planned_in is None:  # a worker's plan: attach (and check) this split's workload
+        attached = _attach_workloads(funcs, plans, prints[budget], hw)
+        if attached is None:  # pragma: no cover - the split is deterministic
+            run = replace(options, compute_fraction=dict(runs)[budget])
+            attached = {n: r for n, (_, r) in plan_module(module, run, hw, cache=cache).items()}
+        plans = attached
     if budget not in applied:
         apply_plans(module, {name: (funcs[name], result) for name, result in plans.items()})
     first = next(iter(plans.values()))
@@ -263,20 +267,23 @@ def _functions(module: ModuleOp) -> dict[str, FuncOp]:
     return {op.sym_name.data: op for op in module.ops if isinstance(op, FuncOp) and compute_ops(op)}
 
 
-def _same_operators(funcs: dict[str, FuncOp], plans: dict[str, Schedule], hw: Hardware) -> bool:
-    """A plan made in the worker fits this process's split of the same
-    granularity: the same operators, shapes and layers, in the same order."""
+def _attach_workloads(
+    funcs: dict[str, FuncOp], plans: dict[str, Schedule], prints: dict[str, str], hw: Hardware
+) -> dict[str, Schedule] | None:
+    """A worker's plans with this process's workloads of the same split, or
+    None if a workload differs from the one the worker planned."""
+    from cmswitch._remote import fingerprint
+
+    out: dict[str, Schedule] = {}
     for name, result in plans.items():
         func = funcs.get(name)
-        if func is None or result.workload is None:
-            return False
-        if _op_keys(Workload.from_module(func, hw)) != _op_keys(result.workload):
-            return False
-    return True
-
-
-def _op_keys(wl: Workload) -> list[tuple[str, Any, int]]:
-    return [(o.name, o.shape, o.layer) for o in wl.ops]
+        if func is None:
+            return None
+        wl = Workload.from_module(func, hw)
+        if fingerprint(wl) != prints.get(name):
+            return None
+        out[name] = replace(result, workload=wl)
+    return out
 
 
 class _Remote:
@@ -301,7 +308,7 @@ class _Remote:
     def done(self) -> bool:
         return self._proc.poll() is not None
 
-    def result(self) -> dict[int, dict[str, Schedule]] | None:
+    def result(self) -> dict[int, dict[str, tuple[Schedule, str]]] | None:
         """Plans by split budget, or None if the worker failed for any reason."""
         try:
             self._proc.wait()
