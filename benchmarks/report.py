@@ -70,7 +70,8 @@ def quality_tables(data: dict[str, Any]) -> str:
         out.append(f"\nGeometric mean without the vector unit: **{geomean(all_nv):.3f}x**.")
     policies = list(points[0]["policies"])
     out.append("\nEvery policy's speedup over cim-mlc (latency of cim-mlc / latency):\n")
-    out.append("| model | batch | " + " | ".join(policies) + " |")
+    short = [q.replace("static{compute-fraction=", "static:").rstrip("}") for q in policies]
+    out.append("| model | batch | " + " | ".join(short) + " |")
     out.append("|---" * (len(policies) + 2) + "|")
     for p in points:
         base = p["policies"]["cim-mlc"]["latency_cycles"]
