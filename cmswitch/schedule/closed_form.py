@@ -150,7 +150,8 @@ class _FlowGraph:
                         queue.append(v)
             if parent[t] == -1:
                 return total
-            push, v = math.inf, t
+            k = parent[t]
+            push, v = self.cap[k], self.to[k ^ 1]
             while v != s:
                 k = parent[v]
                 push = min(push, self.cap[k])
@@ -161,7 +162,7 @@ class _FlowGraph:
                 self.cap[k] -= push
                 self.cap[k ^ 1] += push
                 v = self.to[k ^ 1]
-            total += int(push)
+            total += push
 
 
 # --------------------------------------------------------------- allocations
