@@ -176,23 +176,42 @@ def compile_model(
     For each granularity of :func:`split_runs`: split a copy, schedule it
     (segment solutions are shared between the runs), keep the fastest; only
     the winner's IR is rewritten with segments. On a large model with
-    ``options.jobs != 1`` the finest granularity (the costliest run) is
-    planned in a worker process while this one plans the others; the
-    results are the same as in one process."""
+    ``options.jobs != 1`` the coarser granularities are planned in a worker
+    process while this one plans the finest (the costliest); the results are
+    the same as in one process."""
     options = options or ScheduleOptions()
     start = time.perf_counter()
     hw = model.hardware
     ctx = make_context()
-    cache: SolverCache = {}
     runs = split_runs(hw, options)
     remote = _start_remote(model, options, runs)
+    try:
+        return _compile(model, options, runs, remote, ctx, start, batch, seq, progress)
+    finally:
+        if remote is not None:
+            remote.close()
+
+
+def _compile(
+    model: LoadedModel,
+    options: ScheduleOptions,
+    runs: list[tuple[int, float]],
+    remote: _Remote | None,
+    ctx: Any,
+    start: float,
+    batch: int | None,
+    seq: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> CompileResult:
+    hw = model.hardware
+    cache: SolverCache = {}
     # budget -> (the split module it was planned on, or None if planned in
     # the worker; its plans by function)
     done: dict[int, tuple[ModuleOp | None, dict[str, Schedule]]] = {}
     split: dict[int, ModuleOp] = {}
 
     def plan_here(budget: int, fraction: float) -> None:
-        module = split.get(budget) or _split_copy(model, budget, ctx)
+        module = split[budget] if budget in split else _split_copy(model, budget, ctx)
         split[budget] = module
         run = replace(options, compute_fraction=fraction)
         plans = plan_module(module, run, hw, progress, cache=cache)
@@ -238,7 +257,7 @@ def compile_model(
     assert best is not None
     budget = best[1]
     planned_in, plans = done[budget]
-    module = split.get(budget) or _split_copy(model, budget, ctx)
+    module = split[budget] if budget in split else _split_copy(model, budget, ctx)
     funcs = _functions(module)
     if planned_in is None:  # a worker's plan: attach (and check) this split's workload
         attached = _attach_workloads(funcs, plans, prints[budget], hw)
@@ -314,10 +333,15 @@ class _Remote:
             self._proc.wait()
             status, value = pickle.loads(self._result.read_bytes())
             return value if status == "ok" else None
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, AttributeError):
             return None
-        finally:
-            self._dir.cleanup()
+
+    def close(self) -> None:
+        """Stops the worker if it still runs and removes its files."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._dir.cleanup()
 
 
 def _start_remote(

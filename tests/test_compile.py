@@ -98,3 +98,16 @@ def test_worker_process_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -
     assert shared.tried == alone.tried
     assert shared.split_budget == alone.split_budget
     assert print_module(shared.module) == print_module(alone.module)
+
+
+def test_failed_worker_falls_back_to_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cmswitch.compile as driver
+
+    model = load_model("tiny-opt", hardware=SMALL)
+    options = ScheduleOptions(split_fractions=(1.0, 0.5, 0.25))
+    alone = compile_model(model, dataclasses.replace(options, jobs=1))
+    monkeypatch.setattr(driver, "PARALLEL_MIN_OPS", 0)
+    monkeypatch.setattr(driver.sys, "executable", "/bin/false")  # the worker dies at once
+    shared = compile_model(model, dataclasses.replace(options, jobs=2))
+    assert shared.tried == alone.tried
+    assert shared.schedule.latency_cycles == alone.schedule.latency_cycles
