@@ -7,7 +7,15 @@ import io
 from pathlib import Path
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    DictionaryAttr,
+    FloatAttr,
+    IntegerAttr,
+    ModuleOp,
+    StringAttr,
+    TensorType,
+)
 from xdsl.ir import Attribute
 from xdsl.parser import Parser
 from xdsl.printer import Printer
@@ -61,8 +69,9 @@ _TYPE_TEXT: dict[Attribute, str] = {}
 
 class _FastPrinter(Printer):
     """xDSL's printer, producing the same text faster on large modules: one
-    ``write`` per fragment instead of ``print(..., end="")``, and tensor
-    types (context-free, printed for every op) rendered once each."""
+    ``write`` per fragment instead of ``print(..., end="")``, and
+    context-free attributes (tensor types, properties) rendered once per
+    distinct value."""
 
     def print_string(self, text: str, *, indent: int | None = None) -> None:
         if "\n" not in text:
@@ -72,15 +81,26 @@ class _FastPrinter(Printer):
         super().print_string(text, indent=indent)
 
     def print_attribute(self, attribute: Attribute) -> None:
-        if type(attribute) is not TensorType:
+        if type(attribute) not in _CONTEXT_FREE:
             super().print_attribute(attribute)
             return
-        text = _TYPE_TEXT.get(attribute)
+        try:
+            text = _TYPE_TEXT.get(attribute)
+        except TypeError:  # an unhashable parameter: print as usual
+            super().print_attribute(attribute)
+            return
         if text is None:
             buf = io.StringIO()
             Printer(stream=buf).print_attribute(attribute)
             text = buf.getvalue()
-            if len(_TYPE_TEXT) > 1 << 14:
+            if len(_TYPE_TEXT) > 1 << 16:
                 _TYPE_TEXT.clear()
             _TYPE_TEXT[attribute] = text
         self.print_string(text)
+
+
+_CONTEXT_FREE: frozenset[type] = frozenset(
+    {TensorType, DictionaryAttr, DenseArrayBase, FloatAttr, IntegerAttr, StringAttr}
+)
+"""Attribute kinds whose text depends on nothing but their value (printed
+once per distinct value; a module repeats them thousands of times)."""
