@@ -363,7 +363,10 @@ def _start_remote(
                 estimate += math.ceil(hw.min_arrays(s.n, s.k, s.groups) / limit)
     if estimate < PARALLEL_MIN_OPS:
         return None
-    return _Remote(print_module(model.module), hw, options, runs[:-1])
+    try:
+        return _Remote(print_module(model.module), hw, options, runs[:-1])
+    except (OSError, pickle.PicklingError):  # no worker: everything runs here
+        return None
 
 
 def _merged_stats(runs: Sequence[SolverStats], seconds: float) -> SolverStats:

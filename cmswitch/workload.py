@@ -30,12 +30,14 @@ from cmswitch.dialects.cim import (
     ComputeOp,
     ConstantOp,
     Conv2dOp,
+    LayoutOp,
     LinearOp,
     MatmulOp,
     MatmulShape,
     SegmentOp,
     VectorOp,
     YieldOp,
+    is_static_value,
     numel,
     shape_of,
 )
@@ -251,7 +253,11 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                 }
             )
             producer[op.results[0]] = i
-        elif isinstance(op, ConstantOp):
+        elif isinstance(op, ConstantOp) or (
+            isinstance(op, LayoutOp) and op.results and all(is_static_value(r) for r in op.results)
+        ):
+            # compile-time values (weights, and slices of them made by
+            # cim-split) are not run-time work, wherever they sit in the IR
             continue
         elif isinstance(op, ReturnOp):
             returned |= {producer[v] for v in op.operands if v in producer}

@@ -111,3 +111,38 @@ def test_failed_worker_falls_back_to_this_process(monkeypatch: pytest.MonkeyPatc
     shared = compile_model(model, dataclasses.replace(options, jobs=2))
     assert shared.tried == alone.tried
     assert shared.schedule.latency_cycles == alone.schedule.latency_cycles
+
+
+UNLABELLED = """
+builtin.module attributes {cim.hardware = #cim.hardware<"tiny", arrays = 16, rows = 16, cols = 16, cell_bits = 1, weight_bits = 8, act_bits = 8, buffer_bytes = 64, internal_bw_bits = 32, external_bw_bytes = 16, switch_c2m_cycles = 1, switch_m2c_cycles = 1, write_cycles_per_row = 1, vector_elems_per_cycle = 4, clock_hz = 1.0e9>} {
+  func.func @f(%x: tensor<3x64xf32>) -> tensor<3x10xf32> {
+    %w = cim.constant "a.w" : tensor<64x10xf32>
+    %w3 = cim.constant "c.w" : tensor<64x10xf32>
+    %y = cim.linear %x, %w : tensor<3x64xf32>, tensor<64x10xf32> -> tensor<3x10xf32>
+    %u = cim.linear %x, %w3 : tensor<3x64xf32>, tensor<64x10xf32> -> tensor<3x10xf32>
+    %s = cim.elementwise add %y, %u : tensor<3x10xf32>, tensor<3x10xf32> -> tensor<3x10xf32>
+    func.return %s : tensor<3x10xf32>
+  }
+}
+"""
+
+
+def test_unlabelled_layers_stay_apart_and_weight_slices_are_free() -> None:
+    """Two unlabelled layers split by cim-split keep distinct layers (reload
+    is per layer); slicing a weight is compile-time work, so the workload's
+    vector work is the same before and after segments hoist the slices."""
+    from cmswitch.builder import module_hardware
+    from cmswitch.ir import parse_module
+    from cmswitch.passes.cim_schedule import schedule_module
+
+    module = parse_module(UNLABELLED)
+    hw = module_hardware(module)
+    CimSplitPass(max_arrays=8).apply(make_context(), module)
+    func = next(op for op in module.ops if isinstance(op, FuncOp))
+    wl = Workload.from_module(func, hw)
+    assert len(wl) == 6
+    assert len({o.layer for o in wl.ops}) == 2, [(o.name, o.layer) for o in wl.ops]
+    schedule_module(module, ScheduleOptions(), hw)
+    after = Workload.from_module(func, hw)
+    assert after.leading_vector_work == wl.leading_vector_work
+    assert [o.vector_work for o in after.ops] == [o.vector_work for o in wl.ops]

@@ -11,8 +11,8 @@ new allocations, segment array counts and cost breakdowns back.
 ``cim-schedule`` already applies this step for the ``cmswitch`` and
 ``cim-mlc`` policies; ``cim-schedule{duplicate=false}`` leaves it to this
 pass (``xdsl-opt -p 'cim-schedule{policy=cim-mlc duplicate=false},cim-duplicate'``).
-On a ``cmswitch`` schedule it changes nothing: the segment solver already
-chose every operator's copies.
+On a ``cmswitch`` schedule it changes no allocation: the segment solver
+already chose every operator's copies.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from xdsl.pattern_rewriter import (
 
 from cmswitch.builder import module_hardware
 from cmswitch.dialects.cim import (
+    ComputeOp,
     ConcatOp,
     Conv2dOp,
     ElementwiseFn,
@@ -87,6 +88,25 @@ def _labelled(op: Operation, label: str, original: Operation) -> Operation:
         origin if isinstance(origin, StringAttr) else StringAttr(_label(original))
     )
     return op
+
+
+def _name_layers(module: builtin.ModuleOp, hw: Hardware) -> None:
+    """Gives every operator about to be split a module-unique ``origin``
+    (its label, or its kind, with ``#k`` appended if already taken), which
+    its parts inherit: two layers never share one, even unlabelled ones."""
+    ops = [op for op in module.walk() if isinstance(op, ComputeOp)]
+    used = {o.data for op in ops if isinstance(o := op.attributes.get(ORIGIN_ATTR), StringAttr)}
+    for op in ops:
+        if ORIGIN_ATTR in op.attributes:
+            continue
+        s = op.matmul_shape()
+        if hw.min_arrays(s.n, s.k, s.groups) <= hw.arrays:
+            continue
+        name, k = _label(op), 1
+        while name in used:
+            name, k = f"{_label(op)}#{k}", k + 1
+        used.add(name)
+        op.attributes[ORIGIN_ATTR] = StringAttr(name)
 
 
 @dataclass
@@ -274,6 +294,7 @@ class CimSplitPass(ModulePass):
             raise SplitError("cim-split: max-arrays must be >= 0")
         if 0 < self.max_arrays < hw.arrays:
             hw = replace(hw, arrays=self.max_arrays)
+        _name_layers(op, hw)
         PatternRewriteWalker(
             GreedyRewritePatternApplier([SplitLinear(hw), SplitConv(hw), SplitMatmul(hw)]),
             apply_recursively=True,

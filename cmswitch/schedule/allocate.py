@@ -31,10 +31,9 @@ switches and write-backs into later segments are not inflated by idle buffers.
 arrays an operator needs for a period ``T`` are closed-form and feasibility is
 monotone in ``T`` (:mod:`closed_form` has the argument). The best period
 ``T*`` is then a binary search over breakpoints, deciding the in-place
-sharing by two bounds on a b-matching (one max-flow); under a reload cap ``R``
-the best period is exactly ``max(T*, OP_max / (R OP_cim))``, so the reload
-trade-off is a scan over ``R``; the leanest allocation at the chosen period is
-closed-form too. Where the matching bounds cannot decide (odd cycles with
+sharing by two bounds on a b-matching (one max-flow); the reload trade-off is
+a scan over the periods at which some operator's fewest compute arrays step
+down; the leanest allocation at the chosen period is closed-form too. Where the matching bounds cannot decide (odd cycles with
 tight budgets), the MIP above decides instead: one MIP for ``T*`` and one for
 the leanest sharing. The ``strict`` model (bandwidth shares couple the
 operators) always uses the MIP branch and bound. ``SegmentSolver(closed_form=
@@ -248,7 +247,7 @@ class SegmentSolver:
 
     def _solve_paper(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
         """Paper model: T* by :mod:`closed_form` (a MIP only when its matching
-        bounds cannot decide), then a scan over reload caps."""
+        bounds cannot decide), then the best period for intra + reload."""
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)

@@ -15,16 +15,18 @@ array_bytes)`` (one array has one role per operator, so an operator's shared
 arrays in and out together stay within its ``Mem_i``). Lowering one budget
 lowers the best matching by at most one, so the array count, and with it
 feasibility, is monotone in ``T``: the best period ``T*`` is the smallest
-feasible breakpoint of the step functions (binary search), and under a cap
-``R`` on every ``c_i`` the best period is exactly ``max(T*, OP_max / (R
-OP_cim))``.
+feasible breakpoint of the step functions (binary search). The segment's
+cost ``T (1 + F) + W max_l sum_{i in l} c_i(T) + vector`` (Eq. 2's reload per
+layer ``l``) then only needs the periods ``T >= T*`` at which some ``c_i``
+steps down (:func:`best_period`).
 
 The b-matching is bounded from both sides by one maximum flow on the
 bipartite double cover (its value halved is the LP optimum; rounding the LP
 solution down and completing it greedily gives an integer matching). When the
-two bounds decide the question (always on forests and bipartite graphs, and in
-practice almost always), no MIP is needed; otherwise the functions here say
-so (``None``) and the caller solves the MIP.
+two bounds decide the question (in practice almost always; the upper bound is
+exact on bipartite graphs, the rounded lower one need not be), no MIP is
+needed; otherwise the functions here say so (``nan`` / ``None``) and the
+caller solves the MIP.
 """
 
 from __future__ import annotations
