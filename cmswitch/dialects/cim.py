@@ -1420,11 +1420,17 @@ class SegmentOp(IRDLOperation):
             raise VerifyException(
                 "cim.segment: shared must hold non-negative (producer, consumer, arrays) triples"
             )
+        n_cim = sum(isinstance(op, ComputeOp) for op in block.ops)
         for p, c, _ in self.shared_triples():
             if p >= c:
                 raise VerifyException(
                     f"cim.segment: shared buffer ({p}, {c}) must go from an earlier operator "
                     "to a later one"
+                )
+            if c >= n_cim:
+                raise VerifyException(
+                    f"cim.segment: shared buffer ({p}, {c}) names an operator the segment does "
+                    f"not have ({n_cim} CIM operators)"
                 )
 
     def shared_triples(self) -> list[tuple[int, int, int]]:

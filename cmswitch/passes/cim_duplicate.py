@@ -80,7 +80,9 @@ class CimDuplicatePass(ModulePass):
     """Give left-over arrays to period-setting operators as weight copies.
 
     Options: `cost-model` (paper | strict), `ai` (roofline | input),
-    `arch` (preset or TOML file; default: the module's cim.hardware)."""
+    `arch` (preset or TOML file; default: the module's cim.hardware). Give
+    the same cost model and intensity as `cim-schedule` (the IR does not
+    record them)."""
 
     name = "cim-duplicate"
 
