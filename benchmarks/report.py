@@ -58,7 +58,7 @@ def quality_tables(data: dict[str, Any]) -> str:
     )
     if all("speedup_without_vector" in p for p in points):
         out.append(
-            "\nThe same speedups without the vector unit's cycles (identical for every policy):\n"
+            "\nThe same speedups without the vector unit's cycles (nearly the same for every policy):\n"
         )
         out.append("| model | " + " | ".join(f"b={b}" for b in batches) + " | geomean |")
         out.append("|---" * (len(batches) + 2) + "|")
