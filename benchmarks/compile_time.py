@@ -15,9 +15,7 @@ prefill L=64 under 10 s, resnet18 under 5 s on a 2-core machine).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import write_results
 from rich.console import Console
 from rich.table import Table
 
@@ -95,23 +94,7 @@ def main() -> int:
     console.print(table)
     console.print("targets met" if not failures else "NOT MET: " + "; ".join(failures))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {
-                    "provenance": {
-                        "script": "benchmarks/compile_time.py",
-                        "argv": sys.argv[1:],
-                        "python": platform.python_version(),
-                        "machine": platform.machine(),
-                        "cpus": os.cpu_count(),
-                    },
-                    "rows": rows,
-                    "failures": failures,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        write_results(args.json, "benchmarks/compile_time.py", {"rows": rows, "failures": failures})
     return 0 if not failures else 1
 
 

@@ -18,15 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PAPER = {  # spec section 7: speedup over CIM-MLC, average (range)
-    "mobilenetv2": "1.06-1.23",
-    "resnet18": "1.07-1.23",
-    "vgg16": "1.32-1.48",
-    "bert-large": "1.17 (1.02-1.25)",
-    "opt-6.7b": "-",
-    "opt-13b": "1.73 (1.20-2.03)",
-    "llama2-7b": "1.24 (1.13-1.30)",
-}
+from common import PAPER
 
 
 def geomean(values: list[float]) -> float:

@@ -270,7 +270,8 @@ class SegmentSolver:
             mode.memory,
         )
         gap = 0.0
-        t_star = closed_form.min_period(ops, edges, hw, opts, lim)
+        fewest = closed_form.FewestArrays(ops, hw, opts, mode.memory)
+        t_star = closed_form.min_period(fewest, edges, lim)
         if t_star is None:
             return None
         mips_before = self.mips_solved
@@ -282,13 +283,13 @@ class SegmentSolver:
             t_star = segment_period(wl, start, end, first.allocs, opts)
             gap = first.gap
         fill = 1.0 + fill_factor(wl, start, end)
-        t_best = closed_form.best_period(ops, groups, t_star, fill, hw, top)
+        t_best = closed_form.best_period(fewest, groups, t_star, fill, top)
         op_max = max(o.macs for o in ops)
-        lean = closed_form.lean_allocation(ops, edges, t_best, hw, opts, lim)
+        lean = closed_form.lean_allocation(fewest, edges, t_best, lim)
         if lean is not None:
             allocs, shared = lean
         else:
-            cap = _group_max(groups, [closed_form.need_compute(o, t_best, hw) for o in ops])
+            cap = _group_max(groups, fewest.compute(t_best).tolist())
             u = op_max / (t_best * hw.op_cim)
             raw = self._mip(start, end, mode, cap, u * (1.0 - _TIE)).run()
             if raw is None:  # numerical corner: the throughput MIP at this cap
@@ -365,13 +366,12 @@ class SegmentSolver:
         # Second pass: same period and reload, fewest arrays.
         r_best = used(raw)
         lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
-        if lean is not None and cost_of(lean) <= cost * (1.0 + _TIE):
-            n_lean = sum(a.compute + a.memory for a in lean.allocs) - sum(
-                s for *_, s in lean.shared
-            )
-            n_raw = sum(a.compute + a.memory for a in raw.allocs) - sum(s for *_, s in raw.shared)
-            if n_lean <= n_raw:
-                cost, raw = cost_of(lean), lean
+        if (
+            lean is not None
+            and cost_of(lean) <= cost * (1.0 + _TIE)
+            and _arrays_used(lean) <= _arrays_used(raw)
+        ):
+            cost, raw = cost_of(lean), lean
         gap = raw.gap
         if incomplete:  # optimality of the reload trade-off not proven
             gap = 1.0
@@ -579,6 +579,10 @@ class _Model:
             if self.s and iv(self.s[e]) > 0
         )
         return _Raw(allocs, shared, float(sol[self.u.index]), gap)
+
+
+def _arrays_used(raw: _Raw) -> int:
+    return plan.compute_arrays(raw.allocs) + plan.memory_arrays(raw.allocs, raw.shared)
 
 
 def _group_max(groups: tuple[int, ...], values: list[int]) -> int:

@@ -46,26 +46,6 @@ Edge = tuple[int, int, int]
 """(producer, consumer, capacity in arrays), indices relative to the segment."""
 
 
-def ceil_tol(x: float) -> int:
-    """ceil with a relative tolerance: a period computed at a breakpoint must
-    not round up to one array more."""
-    return math.ceil(x - 1e-9 * max(1.0, abs(x)))
-
-
-def need_compute(o: CimOpInfo, t: float, hw: Hardware) -> int:
-    """Fewest compute arrays giving operator `o` a period <= t."""
-    if o.macs <= 0:
-        return o.min_arrays
-    return max(o.min_arrays, ceil_tol(o.macs / (t * hw.op_cim)))
-
-
-def need_memory(o: CimOpInfo, t: float, hw: Hardware, opts: CostOptions) -> int:
-    """Fewest memory arrays giving operator `o` a period <= t (paper model)."""
-    if o.macs <= 0:
-        return 0
-    return max(0, ceil_tol((o.macs / (t * o.ai(opts.ai)) - hw.d_main) / hw.d_cim))
-
-
 # ------------------------------------------------------------------ b-matching
 @dataclass(frozen=True)
 class Matching:
@@ -178,8 +158,10 @@ class Limits:
     memory_mode: bool
 
 
-class _Segment:
-    """The operators of one segment as arrays, for fast evaluation at many periods."""
+class FewestArrays:
+    """The fewest compute and memory arrays of a segment's operators as
+    functions of the period T (module docstring), vectorised over operators
+    and, for compute, over many periods at once."""
 
     def __init__(
         self, ops: Sequence[CimOpInfo], hw: Hardware, opts: CostOptions, memory_mode: bool
@@ -191,28 +173,29 @@ class _Segment:
         self.active = self.macs > 0
         self.safe_macs = np.where(self.active, self.macs, 1.0)
 
+    def compute(self, t: float | np.ndarray) -> np.ndarray:
+        """c_i(T): shape (ops,) for one period, (ops, periods) for an array."""
+        ts = np.asarray(t, dtype=float)
+        macs = self.safe_macs if ts.ndim == 0 else self.safe_macs[:, None]
+        mins = self.mins if ts.ndim == 0 else self.mins[:, None]
+        active = self.active if ts.ndim == 0 else self.active[:, None]
+        c = np.maximum(mins, _ceil_vec(macs / (ts * self.hw.op_cim)))
+        return np.where(active, c, mins)
+
     def needs(self, t: float) -> tuple[np.ndarray, np.ndarray]:
         """Fewest (compute, memory) arrays per operator for period t."""
-        hw = self.hw
-        x = self.safe_macs / (t * hw.op_cim)
-        c = np.where(self.active, np.maximum(self.mins, _ceil_vec(x)), self.mins)
+        c = self.compute(t)
         if not self.memory_mode:
             return c, np.zeros_like(c)
+        hw = self.hw
         y = (self.safe_macs / (t * self.ai) - hw.d_main) / hw.d_cim
-        m = np.where(self.active, np.maximum(0, _ceil_vec(y)), 0)
-        return c, m
+        return c, np.where(self.active, np.maximum(0, _ceil_vec(y)), 0)
 
 
 def _ceil_vec(x: np.ndarray) -> np.ndarray:
+    """ceil with a relative tolerance: a period computed at a breakpoint must
+    not round up to one array more."""
     return np.ceil(x - 1e-9 * np.maximum(1.0, np.abs(x))).astype(np.int64)
-
-
-def _needs(
-    ops: Sequence[CimOpInfo], t: float, hw: Hardware, opts: CostOptions, memory_mode: bool
-) -> tuple[list[int], list[int]]:
-    c = [need_compute(o, t, hw) for o in ops]
-    m = [need_memory(o, t, hw, opts) for o in ops] if memory_mode else [0] * len(ops)
-    return c, m
 
 
 def _fits(c: list[int], mem: int, lim: Limits) -> bool:
@@ -220,12 +203,10 @@ def _fits(c: list[int], mem: int, lim: Limits) -> bool:
     return sc <= lim.compute and mem <= lim.memory and sc + mem <= lim.arrays
 
 
-def min_period(
-    ops: Sequence[CimOpInfo], edges: Sequence[Edge], hw: Hardware, opts: CostOptions, lim: Limits
-) -> float | None:
+def min_period(seg: FewestArrays, edges: Sequence[Edge], lim: Limits) -> float | None:
     """The best period T* of the segment; ``math.nan`` if the matching bounds
     cannot decide it (solve the MIP), None if no allocation fits."""
-    seg = _Segment(ops, hw, opts, lim.memory_mode)
+    hw = seg.hw
     act = seg.active
     floor_t = 0.0
     if not lim.memory_mode and act.any():  # every operator must live on D_main alone
@@ -293,12 +274,7 @@ def min_period(
 
 
 def best_period(
-    ops: Sequence[CimOpInfo],
-    groups: Sequence[int],
-    t_star: float,
-    fill: float,
-    hw: Hardware,
-    top: int,
+    seg: FewestArrays, groups: Sequence[int], t_star: float, fill: float, top: int
 ) -> float:
     """The period T >= T* minimising ``T * fill + W * max_l Com_l(T)``.
 
@@ -307,16 +283,13 @@ def best_period(
     function; between its steps the cost grows with T, so the optimum is T*
     or a step of some c_i: ``OP_i / (c OP_cim)`` for ``c <= top``. Ties go to
     the larger period (fewer arrays)."""
-    macs = np.array([float(o.macs) for o in ops])
-    mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
-    active = macs > 0
-    steps = (macs[active][:, None] / (np.arange(1, top + 1) * hw.op_cim)).ravel()
+    hw = seg.hw
+    steps = (seg.macs[seg.active][:, None] / (np.arange(1, top + 1) * hw.op_cim)).ravel()
     cands = np.unique(np.concatenate([[t_star], steps[steps > t_star]]))[::-1]
-    x = np.where(active, macs, 1.0)[:, None] / (cands[None, :] * hw.op_cim)
-    c = np.where(active[:, None], np.maximum(mins[:, None], _ceil_vec(x)), mins[:, None])
+    c = seg.compute(cands)
     index = {g: k for k, g in enumerate(dict.fromkeys(groups))}
-    member = np.zeros((len(index), len(ops)), dtype=np.int64)
-    member[[index[g] for g in groups], np.arange(len(ops))] = 1
+    member = np.zeros((len(index), len(groups)), dtype=np.int64)
+    member[[index[g] for g in groups], np.arange(len(groups))] = 1
     reload = (member @ c).max(axis=0)
     cost = cands * fill + hw.write_cycles_per_array * reload
     ok = np.nonzero(cost <= cost.min() * (1.0 + 1e-12))[0]
@@ -324,23 +297,19 @@ def best_period(
 
 
 def lean_allocation(
-    ops: Sequence[CimOpInfo],
-    edges: Sequence[Edge],
-    t: float,
-    hw: Hardware,
-    opts: CostOptions,
-    lim: Limits,
+    seg: FewestArrays, edges: Sequence[Edge], t: float, lim: Limits
 ) -> tuple[tuple[OpAlloc, ...], tuple[Edge, ...]] | None:
     """The fewest arrays reaching period `t`: (allocations, shared edges with
     their arrays); None if the matching bounds cannot certify the fewest."""
-    c, m = _needs(ops, t, hw, opts, lim.memory_mode)
+    c_arr, m_arr = seg.needs(t)
+    c, m = c_arr.tolist(), m_arr.tolist()
     share: tuple[int, ...] = (0,) * len(edges)
     if edges and any(m):
         match = b_matching(m, edges)
         if match.lower != match.upper:
             return None
         share = match.share
-    out = [0] * len(ops)
+    out = [0] * len(c)
     for (p, _, _), s in zip(edges, share, strict=True):
         out[p] += s
     allocs = tuple(OpAlloc(ci, mi - o, o) for ci, mi, o in zip(c, m, out, strict=True))

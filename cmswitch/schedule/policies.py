@@ -55,7 +55,14 @@ from cmswitch.schedule.cost import (
     vector_cycles,
     writeback_cost,
 )
-from cmswitch.schedule.plan import OpAlloc, Schedule, SegmentPlan, SolverStats
+from cmswitch.schedule.plan import (
+    OpAlloc,
+    Schedule,
+    SegmentPlan,
+    SolverStats,
+    compute_arrays,
+    memory_arrays,
+)
 from cmswitch.schedule.segment import Key, segment_dp
 from cmswitch.workload import Workload
 
@@ -84,11 +91,11 @@ class _Seg:
 
     @functools.cached_property
     def compute(self) -> int:
-        return sum(a.compute for a in self.allocs)
+        return compute_arrays(self.allocs)
 
     @functools.cached_property
     def memory(self) -> int:
-        return sum(a.memory for a in self.allocs) - sum(s for *_, s in self.shared)
+        return memory_arrays(self.allocs, self.shared)
 
 
 # ----------------------------------------------------------------- evaluation
@@ -325,7 +332,7 @@ def _dp(
             workload, prev[0], prev[1], m0, m1, live=live
         )
 
-    lower, _ = _bounds(workload, solver.opts)
+    lower = _lower_bound(workload, solver.opts)
 
     def max_out(key: Key) -> float:
         """Any inter cost leaving plan `key` (C', M' arrays, `live` bytes):
@@ -349,16 +356,15 @@ def _dp(
     return [seg_of(k) for k in result.path]
 
 
-def _bounds(
-    workload: Workload, opts: CostOptions
-) -> tuple[Callable[[int, int], float], Callable[[Key], float]]:
-    """Cheap DP pruning bounds (see segment_dp), valid for every mode.
+def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], float]:
+    """A cheap lower bound on any plan's local cost for DP pruning (see
+    segment_dp), valid for every mode.
 
     Local cost >= T_lb (1 + F) + reload_lb + vector, where T_lb uses only the
     compute side: sum_i c_i <= N and c_i >= OP_i / (T OP_cim) give
     T >= sum OP / (N OP_cim); c_i <= N - sum of the others' minima gives
-    T >= OP_i / ((N - others) OP_cim). Any inter cost leaving a segment is at
-    most N switches plus writing back all its live bytes."""
+    T >= OP_i / ((N - others) OP_cim). (The matching bound on the inter cost
+    leaving a plan is `max_out` in :func:`_dp`.)"""
     hw = workload.hardware
     ops = workload.ops
     w = hw.write_cycles_per_array
@@ -382,12 +388,7 @@ def _bounds(
         vec = vector_cycles(segment_vector_work(workload, i, j), hw)
         return (t * (1.0 + fill_factor(workload, i, j)) + reload + vec) * (1.0 - 1e-9)
 
-    switch_max = hw.arrays * max(hw.switch_c2m_cycles, hw.switch_m2c_cycles)
-
-    def max_out(key: Key) -> float:
-        return switch_max + live_bytes(workload, key[0], key[1]) / hw.external_bw_bytes
-
-    return lower, max_out
+    return lower
 
 
 def _greedy_cim_mlc(workload: Workload, opts: CostOptions) -> list[_Seg]:

@@ -1,0 +1,36 @@
+"""What the benchmark scripts share: the paper's figures and result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+PAPER = {  # spec section 7: speedup over CIM-MLC, average (range)
+    "mobilenetv2": "1.06-1.23",
+    "resnet18": "1.07-1.23",
+    "vgg16": "1.32-1.48",
+    "bert-large": "1.17 (1.02-1.25)",
+    "opt-6.7b": "-",
+    "opt-13b": "1.73 (1.20-2.03)",
+    "llama2-7b": "1.24 (1.13-1.30)",
+}
+
+
+def write_results(path: str, script: str, payload: dict[str, Any], **provenance: Any) -> None:
+    """`payload` as JSON at `path`, with where and how it was measured."""
+    record = {
+        "provenance": {
+            "script": script,
+            "argv": sys.argv[1:],
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            **provenance,
+        },
+        **payload,
+    }
+    Path(path).write_text(json.dumps(record, indent=2) + "\n")
