@@ -19,7 +19,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects.builtin import (
+    ArrayAttr,
     DenseIntOrFPElementsAttr,
+    DictionaryAttr,
     Float32Type,
     IntegerType,
     ModuleOp,
@@ -40,6 +42,11 @@ HARDWARE_ATTR = "cim.hardware"
 
 MODEL_ATTR = "cim.model"
 """Module attribute naming the model the module was built from."""
+
+NAME_ATTR = "cim.name"
+"""Argument / result attribute holding the model-level name of a function
+input or output, kept exactly (ONNX names such as ``input.1`` are not valid
+SSA names, so the SSA name hint is only a sanitised spelling)."""
 
 INLINE_LIMIT = 16
 """Constants with at most this many elements are kept inline in the IR."""
@@ -75,6 +82,7 @@ class GraphBuilder:
         self._input_names: list[str] = []
         self._block = Block()
         self._outputs: list[SSAValue] = []
+        self._output_names: list[str | None] = []
         self._syms: set[str] = set()
 
     # ---------------------------------------------------------------- values
@@ -128,8 +136,13 @@ class GraphBuilder:
         self._block.add_op(op)
         return op.results
 
-    def output(self, *values: SSAValue) -> None:
+    def output(self, *values: SSAValue, names: Sequence[str] | None = None) -> None:
+        """Marks `values` as function results; `names` are their model-level
+        names (kept exactly, e.g. ONNX output names), recorded as ``cim.name``."""
+        if names is not None and len(names) != len(values):
+            raise ValueError(f"{len(values)} outputs but {len(names)} names")
         self._outputs.extend(values)
+        self._output_names.extend(names if names is not None else [None] * len(values))
 
     # ------------------------------------------------------------- finishing
     def function(self) -> FuncOp:
@@ -137,8 +150,16 @@ class GraphBuilder:
             raise ValueError(f"function {self.name!r} has no outputs")
         self._block.add_op(ReturnOp(*self._outputs))
         out_types = [v.type for v in self._outputs]
-        fn = FuncOp(self.name, (self._input_types, out_types), Region(self._block))
-        return fn
+        arg_attrs = ArrayAttr([_name_dict(n) for n in self._input_names])
+        res_attrs = ArrayAttr([_name_dict(n) for n in self._output_names])
+        has_out_names = any(n is not None for n in self._output_names)
+        return FuncOp(
+            self.name,
+            (self._input_types, out_types),
+            Region(self._block),
+            arg_attrs=arg_attrs if self._input_names else None,
+            res_attrs=res_attrs if has_out_names else None,
+        )
 
     def module(self, hardware: Hardware | None = None, model: str | None = None) -> ModuleOp:
         module = ModuleOp([self.function()])
@@ -154,6 +175,10 @@ class GraphBuilder:
             sym, i = f"{name}_{i}", i + 1
         self._syms.add(sym)
         return sym
+
+
+def _name_dict(name: str | None) -> DictionaryAttr:
+    return DictionaryAttr({NAME_ATTR: StringAttr(name)} if name is not None else {})
 
 
 def _ssa_name(name: str) -> str | None:
@@ -172,3 +197,36 @@ def module_hardware(module: ModuleOp, default: Hardware | None = None) -> Hardwa
     if default is not None:
         return default
     raise ValueError("module has no cim.hardware attribute and no hardware was given")
+
+
+def io_names(fn: FuncOp) -> tuple[list[str], list[str]]:
+    """The model-level names of `fn`'s inputs and outputs.
+
+    Inputs: the ``cim.name`` argument attribute, else the SSA name hint, else
+    ``arg<i>``. Outputs: ``cim.name``, else ``output<i>``. Names are unique
+    within each list (a duplicate gets ``_<k>`` appended).
+    """
+
+    def named(attrs: ArrayAttr[DictionaryAttr] | None, k: int) -> str | None:
+        if attrs is None or k >= len(attrs.data):
+            return None
+        value = attrs.data[k].data.get(NAME_ATTR)
+        return value.data if isinstance(value, StringAttr) else None
+
+    args = fn.body.block.args
+    inputs = [named(fn.arg_attrs, k) or args[k].name_hint or f"arg{k}" for k in range(len(args))]
+    n_out = len(fn.function_type.outputs.data)
+    outputs = [named(fn.res_attrs, k) or f"output{k}" for k in range(n_out)]
+    return _unique_names(inputs), _unique_names(outputs)
+
+
+def _unique_names(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out: list[str] = []
+    for name in names:
+        got, k = name, 1
+        while got in seen:
+            got, k = f"{name}_{k}", k + 1
+        seen.add(got)
+        out.append(got)
+    return out

@@ -317,3 +317,25 @@ def test_reference_runs_through_segments() -> None:
     (want,) = sess.run(None, {"x": x})
     (got,) = run_reference(result.module, [x], result.store)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_inputs_and_outputs_keep_their_onnx_names() -> None:
+    """`input.1` and `input_1` have the same SSA spelling; only the recorded
+    `cim.name` tells them apart, and it survives printing and parsing."""
+    from cmswitch.builder import io_names
+    from cmswitch.ir import parse_module, print_module
+    from cmswitch.simulator.reference import run_reference
+
+    x = helper.make_tensor_value_info("input.1", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("input_1", TensorProto.FLOAT, [2, 3])
+    out = helper.make_tensor_value_info("out:0", TensorProto.FLOAT, [2, 3])
+    graph = helper.make_graph([helper.make_node("Sub", ["input.1", "input_1"], ["out:0"])],
+                              "g", [x, y], [out])  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    result = import_onnx(model)
+    module = parse_module(print_module(result.module))
+    fn = next(op for op in module.ops if isinstance(op, func.FuncOp))
+    assert io_names(fn) == (["input.1", "input_1"], ["out:0"])
+    a, b = np.ones((2, 3), np.float32), np.full((2, 3), 3.0, np.float32)
+    (got,) = run_reference(module, {"input_1": b, "input.1": a}, result.store)
+    np.testing.assert_array_equal(got, a - b)

@@ -313,7 +313,7 @@ class _Importer:
                     f"{list(shape_of(value))}, the model declares {declared}"
                 )
             outs.append(value)
-        self.b.output(*outs)
+        self.b.output(*outs, names=[o.name for o in g.output])
         return self.b
 
     def _input(self, inp: onnx.ValueInfoProto) -> SSAValue:

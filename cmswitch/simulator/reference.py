@@ -37,6 +37,7 @@ from xdsl.interpreter import (
 )
 from xdsl.interpreters.func import FuncFunctions
 
+from cmswitch.builder import io_names
 from cmswitch.dialects import cim
 from cmswitch.dialects.cim import ElementwiseFn, PoolKind, ReduceFn, ints
 from cmswitch.weights import WeightStore
@@ -440,15 +441,19 @@ def run_reference(
         raise ReferenceError(f"module has no function @{function}")
     block_args = fn.body.block.args
     if isinstance(inputs, Mapping):
-        by_name = {_sanitise(k): v for k, v in inputs.items()}
+        names, _ = io_names(fn)
+        legacy = {_sanitise(k): k for k in inputs}
         ordered = []
-        for arg in block_args:
-            if arg.name_hint not in by_name:
+        for arg, name in zip(block_args, names, strict=True):
+            # Exact model-level names first; the sanitised SSA spelling is
+            # accepted for modules written before names were recorded.
+            key = name if name in inputs else legacy.get(_sanitise(name))
+            if key is None:
                 raise ReferenceError(
-                    f"no input given for argument %{arg.name_hint} of @{function} "
+                    f"no input given for argument {name!r} of @{function} "
                     f"(given: {sorted(inputs)})"
                 )
-            ordered.append(by_name[arg.name_hint])
+            ordered.append(inputs[key])
         values: Sequence[np.ndarray] = ordered
     else:
         values = list(inputs)
