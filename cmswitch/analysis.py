@@ -3,8 +3,9 @@
 :func:`analyze` turns a :class:`~cmswitch.workload.Workload` into a JSON-ready
 dict (stable order: operators in topological order); :func:`render_table`
 prints it with rich. Per operator it gives the MMM shape, MACs, weight bytes,
-arithmetic intensity under both models of :mod:`cmswitch.workload`
-(``roofline``: MACs per byte moved; ``input``: MACs per input element, i.e. K)
+arithmetic intensity under every model of :mod:`cmswitch.workload`
+(``roofline``: MACs per byte moved; ``input``: MACs per input element, i.e.
+K; ``streamed``: MACs per input and output byte, weights excluded)
 and the minimum compute arrays, flagging operators larger than the whole chip
 (they must be split before mapping).
 """
@@ -54,6 +55,7 @@ def analyze(
         s = op.shape
         ai_roofline = op.ai("roofline")
         ai_input = op.ai("input")
+        ai_streamed = op.ai("streamed")
         ops.append(
             {
                 "index": op.index,
@@ -66,9 +68,10 @@ def analyze(
                 "stationary": s.stationary,
                 "macs": op.macs,
                 "weight_bytes": _number(op.weight_bytes),
-                "ai": ai_roofline if ai_model == "roofline" else ai_input,
+                "ai": op.ai(ai_model),  # type: ignore[arg-type]
                 "ai_roofline": ai_roofline,
                 "ai_input": ai_input,
+                "ai_streamed": ai_streamed,
                 "min_arrays": op.min_arrays,
                 "fits": op.min_arrays <= hw.arrays,
                 "vector_work": op.vector_work,

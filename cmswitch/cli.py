@@ -210,7 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="per-operator workload analysis")
     _add_model_args(p)
-    p.add_argument("--ai", choices=("roofline", "input"), default="roofline")
+    p.add_argument("--ai", choices=("roofline", "input", "streamed"), default="roofline")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("-o", "--output", default=None, help="write the JSON here")
     p.add_argument("--limit", type=int, default=None, help="show at most N operator rows")

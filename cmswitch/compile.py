@@ -73,13 +73,20 @@ class CompileResult:
     """Every granularity tried: split_budget, static_fraction, latency_cycles."""
 
     def report(self) -> dict[str, Any]:
+        """The JSON report (``compile --report``): the shared schema's
+        ``provenance`` block, the options, the latency and its
+        ``breakdown`` (intra, vector, reload, switch, writeback), every
+        granularity tried, and the segments."""
+        from cmswitch.provenance import provenance
+
         s = self.schedule
         data = {
+            "provenance": provenance(self.hardware),
             "model": self.model,
             "arch": self.hardware.name,
-            "policy": policy_label(self.options),
+            "policy": short_label(policy_label(self.options)),
             "cost_model": self.options.cost_model,
-            "ai": self.options.ai,
+            "ai": self.options.intensity,
             "solver": self.options.solver,
             "batch": self.batch,
             "seq": self.seq,
@@ -90,6 +97,7 @@ class CompileResult:
             "granularity": list(self.tried),
         }
         data.update(s.to_json())
+        data["policy"] = short_label(policy_label(self.options))
         data["latency_cycles"] = s.latency_cycles
         return data
 
@@ -109,34 +117,37 @@ def policy_label(options: ScheduleOptions) -> str:
 
 
 def split_budget(hw: Hardware, options: ScheduleOptions) -> int:
-    """Arrays an operator must fit: the chip, or the static policy's compute
-    share (a fixed ratio leaves only that many arrays to hold weights)."""
+    """Arrays an operator must fit at the coarsest split a policy may use:
+    the chip, or the static policy's compute share (a fixed ratio leaves
+    only that many arrays to hold weights)."""
     if options.policy == "static":
         return max(1, math.floor(options.compute_fraction * hw.arrays))
     return 0
 
 
 def split_runs(hw: Hardware, options: ScheduleOptions) -> list[tuple[int, float]]:
-    """The (split budget, static fraction) pairs the driver compiles with.
+    """The (split budget, static fraction) pairs the driver compiles with,
+    coarsest first.
 
-    Baselines run once: at the chip size (``cim-mlc``, ``all-compute-dp``,
-    ``puma``) or at their compute share (``static``). ``cmswitch`` also
-    chooses the operator granularity: an operator split to fill the whole
-    chip leaves no array for memory mode in its segment, so it tries each
-    ``f`` of ``split_fractions`` (and ``compute_fraction``), splitting to
-    ``floor(f * arrays)`` arrays, with the static ``f`` plan among its DP's
-    candidates, and keeps the fastest. It therefore contains every
-    ``static`` run with one of those fractions, as well as the chip-size
-    baselines."""
-    if options.policy != "cmswitch":
-        return [(split_budget(hw, options), options.compute_fraction)]
-    fractions = sorted({*options.split_fractions, options.compute_fraction}, reverse=True)
-    runs: list[tuple[int, float]] = []
-    for f in fractions:
-        budget = max(1, math.floor(f * hw.arrays))
-        if all(b != budget for b, _ in runs):
-            runs.append((budget, f))
-    return runs
+    Every policy gets the same granularity search: operators are split to
+    at most ``floor(f * arrays)`` compute arrays for each ``f`` of
+    ``split_fractions`` and the policy keeps its fastest. ``static`` skips
+    the budgets above its compute share (its operators must fit the share)
+    and adds the share itself. ``cmswitch`` also tries the budget of every
+    static fraction it offers its DP (``static_fractions`` and
+    ``compute_fraction``), so at every granularity any ``static`` run uses,
+    cmswitch plans the same workload with that static plan among its
+    candidates, and it is never slower than any baseline. The fraction of
+    each pair is the run's ``compute_fraction``."""
+    fractions = set(options.split_fractions)
+    cap = hw.arrays
+    if options.policy == "static":
+        cap = split_budget(hw, options)
+        fractions.add(options.compute_fraction)
+    elif options.policy == "cmswitch":
+        fractions |= {*options.static_fractions, options.compute_fraction}
+    budgets = {max(1, math.floor(f * hw.arrays)) for f in fractions}
+    return [(b, options.compute_fraction) for b in sorted(budgets, reverse=True) if b <= cap]
 
 
 def pipeline(options: ScheduleOptions, hw: Hardware, budget: int | None = None) -> list[ModulePass]:
@@ -149,7 +160,7 @@ def pipeline(options: ScheduleOptions, hw: Hardware, budget: int | None = None) 
         CimSchedulePass(
             policy=options.policy,
             cost_model=options.cost_model,
-            ai=options.ai,
+            ai=options.ai or "",
             compute_fraction=options.compute_fraction,
             time_limit=options.time_limit,
             solver=options.solver,
@@ -441,6 +452,12 @@ def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     bad = [f for f in fractions if not 0.0 < f <= 1.0]
     if bad:
         raise PolicyError(f"--split-fractions must be in (0, 1], got {bad[0]:g}")
+    from cmswitch.schedule.cost import CostOptions
+
+    try:
+        CostOptions(args.cost_model, args.ai)
+    except ValueError as e:
+        raise PolicyError(f"--ai: {e}") from None
     return ScheduleOptions(
         cost_model=args.cost_model,
         ai=args.ai,
@@ -463,13 +480,17 @@ def add_compile_commands(
 
     def common(p: argparse.ArgumentParser) -> None:
         add_model_args(p)
-        p.add_argument("--cost-model", choices=("paper", "strict"), default="paper")
-        p.add_argument("--ai", choices=("roofline", "input"), default="roofline")
+        p.add_argument("--cost-model", choices=("strict", "paper"), default="strict",
+                       help="strict (default): the chip execution model; paper: the "
+                       "paper's equations as printed")  # fmt: skip
+        p.add_argument("--ai", choices=("roofline", "input", "streamed"), default=None,
+                       help="arithmetic intensity (paper model only; default roofline; "
+                       "strict uses streamed)")  # fmt: skip
         p.add_argument("--time-limit", type=float, default=10.0, help="seconds per MIP")
         p.add_argument("--split-fractions", nargs="+", type=float, metavar="F",
                        default=list(ScheduleOptions().split_fractions),
-                       help="operator granularities cmswitch tries: split layers to F x the "
-                       "chip's arrays, keep the fastest (default: %(default)s)")  # fmt: skip
+                       help="operator granularities every policy tries: split layers to F x "
+                       "the chip's arrays, keep the fastest (default: %(default)s)")  # fmt: skip
         p.add_argument("--jobs", type=int, default=0, metavar="N",
                        help="processes for the granularity search (0: up to 2; results do "
                        "not depend on it)")  # fmt: skip
@@ -496,14 +517,16 @@ def add_compile_commands(
             write_json(result.report(), args.report)
         hw = result.hardware
         err.print(
-            f"{model.name} on {hw.name} [{policy_label(options)}, {options.cost_model}]: "
+            f"{model.name} on {hw.name} [{short_label(policy_label(options))}, "
+            f"{options.cost_model}/{options.intensity}]: "
             f"{result.schedule.latency_cycles:,.0f} cycles "
             f"({hw.seconds(result.schedule.latency_cycles) * 1e3:.3f} ms at "
             f"{hw.clock_hz / 1e9:g} GHz), {len(result.schedule.segments)} segments, "
+            f"split to {result.split_budget or hw.arrays} arrays, "
             f"compiled in {result.seconds:.2f} s",
             highlight=False,
         )
-        if not args.output and not args.report:
+        if not args.output and args.report != "-":
             console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
         return 0
 
@@ -515,7 +538,8 @@ def add_compile_commands(
     p.add_argument("--emit", choices=("segmented", "cim"), default="segmented",
                    help="segmented: with cim.segment regions; cim: allocations only")  # fmt: skip
     p.add_argument("-o", "--output", default=None, help="write the IR here")
-    p.add_argument("--report", default=None, help="write the JSON report here ('-': stdout)")
+    p.add_argument("--report", default=None,
+                   help="write the JSON report here ('-': stdout, the IR then only with -o)")  # fmt: skip
     p.set_defaults(func=cmd_compile)
 
     def cmd_compare(args: argparse.Namespace) -> int:
@@ -523,38 +547,90 @@ def add_compile_commands(
         base = _base_options(args)
         specs = args.policies or list(DEFAULT_POLICIES)
         options = [parse_policy(spec, base) for spec in specs]
+        # cmswitch offers the plans of every static fraction compared
+        named = {o.compute_fraction for o in options if o.policy == "static"}
+        options = [
+            replace(o, static_fractions=tuple(sorted({*o.static_fractions, *named})))
+            if o.policy == "cmswitch"
+            else o
+            for o in options
+        ]
         results = [_run(model, o, args, err) for o in options]
         rows = compare_rows(results)
+        title = compare_title(model.name, model.hardware.name, base)
         if args.json:
-            write_json({"model": model.name, "arch": model.hardware.name, "rows": rows}, args.json)
+            from cmswitch.provenance import provenance
+
+            write_json(
+                {
+                    "provenance": provenance(model.hardware),
+                    "model": model.name,
+                    "arch": model.hardware.name,
+                    "cost_model": base.cost_model,
+                    "ai": base.intensity,
+                    "batch": args.batch,
+                    "seq": args.seq,
+                    "rows": rows,
+                },
+                args.json,
+            )
         if args.plot:
-            plot_compare(rows, f"{model.name} on {model.hardware.name}", args.plot)
-        render_compare(rows, f"{model.name} on {model.hardware.name}", console)
+            plot_compare(rows, title, args.plot)
+        # with --json -, standard output carries only the JSON
+        render_compare(rows, title, err if args.json == "-" else console)
         return 0
 
     p = sub.add_parser("compare", help="compare scheduling policies on one model")
     common(p)
     p.add_argument("--policies", nargs="+", default=None,
                    help=f"default: {' '.join(DEFAULT_POLICIES)}")  # fmt: skip
-    p.add_argument("--json", default=None, help="write the table as JSON here ('-': stdout)")
+    p.add_argument("--json", default=None,
+                   help="write the rows as JSON here ('-': stdout, the table then on stderr)")  # fmt: skip
     p.add_argument("--plot", default=None, help="write a bar chart (PNG/PDF/SVG) here")
     p.set_defaults(func=cmd_compare)
 
 
+ALL_COMPUTE_BASELINES = ("cim-mlc", "all-compute-dp")
+"""The all-compute baselines; the faster one is the strongest."""
+
+
+def compare_title(model: str, arch: str, options: ScheduleOptions) -> str:
+    return f"{model} on {arch} ({options.cost_model} cost model, {options.intensity} intensity)"
+
+
 def compare_rows(results: Sequence[CompileResult]) -> list[dict[str, Any]]:
-    base = next((r for r in results if r.options.policy == BASELINE), None)
+    """One row per policy, each at its best granularity, with its speedups
+    over the strongest all-compute baseline (the faster of ``cim-mlc`` and
+    ``all-compute-dp``), over ``cim-mlc`` and over the best ``static``
+    fraction compared (None where that policy was not compared)."""
+
+    def best(pred: Callable[[CompileResult], bool]) -> float | None:
+        got = [r.schedule.latency_cycles for r in results if pred(r)]
+        return min(got) if got else None
+
+    all_compute = best(lambda r: r.options.policy in ALL_COMPUTE_BASELINES)
+    cim_mlc = best(lambda r: r.options.policy == BASELINE)
+    static = best(lambda r: r.options.policy == "static")
+
+    def ratio(base: float | None, latency: float) -> float | None:
+        return base / latency if base is not None and latency > 0 else None
+
     rows = []
     for r in results:
         s = r.schedule
         memory = [seg.memory_arrays / r.hardware.arrays for seg in s.segments]
+        latency = s.latency_cycles
         rows.append(
             {
-                "policy": policy_label(r.options),
-                "latency_cycles": s.latency_cycles,
-                "latency_seconds": r.hardware.seconds(s.latency_cycles),
-                "speedup_vs_cim_mlc": (
-                    base.schedule.latency_cycles / s.latency_cycles if base else None
-                ),
+                "policy": short_label(policy_label(r.options)),
+                "latency_cycles": latency,
+                "latency_seconds": r.hardware.seconds(latency),
+                "speedup_vs_all_compute": ratio(all_compute, latency),
+                "speedup_vs_cim_mlc": ratio(cim_mlc, latency),
+                "speedup_vs_best_static": ratio(static, latency),
+                "split_budget": r.split_budget or r.hardware.arrays,
+                "granularity": list(r.tried),
+                "breakdown": s.breakdown(),
                 "segments": len(s.segments),
                 "avg_memory_share": sum(memory) / len(memory) if memory else 0.0,
                 "compile_seconds": round(r.seconds, 4),
@@ -569,22 +645,35 @@ def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console)
     table = Table(title=title)
     for col, justify in (
         ("policy", "left"), ("cycles", "right"), ("ms", "right"),
-        ("speedup vs cim-mlc", "right"), ("segs", "right"),
-        ("avg memory share", "right"), ("compile (s)", "right"),
+        ("vs all-compute", "right"), ("vs cim-mlc", "right"), ("vs best static", "right"),
+        ("split", "right"), ("segs", "right"), ("avg memory share", "right"),
+        ("compile (s)", "right"),
     ):  # fmt: skip
         table.add_column(col, justify=justify, no_wrap=col == "policy")  # type: ignore[arg-type]
+
+    def x(v: float | None) -> str:
+        return f"{v:.3f}x" if v is not None else "-"
+
     for row in rows:
-        speedup = row["speedup_vs_cim_mlc"]
         table.add_row(
-            short_label(row["policy"]),
+            row["policy"],
             f"{row['latency_cycles']:,.0f}",
             f"{row['latency_seconds'] * 1e3:.3f}",
-            f"{speedup:.3f}x" if speedup is not None else "-",
+            x(row["speedup_vs_all_compute"]),
+            x(row["speedup_vs_cim_mlc"]),
+            x(row["speedup_vs_best_static"]),
+            str(row["split_budget"]),
             str(row["segments"]),
             f"{row['avg_memory_share']:.1%}",
             f"{row['compile_seconds']:.2f}",
         )
     console.print(table)
+    console.print(
+        "speedups: latency of the strongest all-compute baseline (the faster of cim-mlc and "
+        "all-compute-dp), of cim-mlc, of the best static fraction, over the row's; every "
+        "policy at its fastest operator granularity (split = arrays per operator)",
+        highlight=False,
+    )
 
 
 def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
@@ -597,11 +686,11 @@ def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
         raise PolicyError("--plot needs matplotlib: pip install 'cmswitch[plots]'") from None
     fig, ax = plt.subplots(figsize=(max(4, len(rows) * 1.1), 3.2))
     names = [r["policy"] for r in rows]
-    values = [r["speedup_vs_cim_mlc"] or 0.0 for r in rows]
+    values = [r["speedup_vs_all_compute"] or 0.0 for r in rows]
     ax.bar(range(len(rows)), values, color="#4c72b0")
     ax.axhline(1.0, color="grey", linewidth=0.8, linestyle="--")
     ax.set_xticks(range(len(rows)), names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("speedup vs cim-mlc")
+    ax.set_ylabel("speedup vs strongest all-compute")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -6,13 +6,24 @@ shapes, byte counts, arithmetic intensities and minimum arrays on a given
 chip, the data edges between CIM operators (traced through vector ops), and
 the vector-unit work that follows each CIM operator.
 
-Arithmetic intensity (spec section 3) comes in two flavours:
+Arithmetic intensity (spec section 3) comes in three flavours:
 
-* ``roofline`` (default): MACs over the bytes of inputs, weights and outputs,
+* ``roofline``: MACs over the bytes of inputs, weights and outputs,
   ``M*N*K / (M*N + N*K + M*K)`` per group at the hardware's precisions;
   the paper's motivation numbers (ResNet-50 ~66 FLOP/B, LLaMA-2 decode ~2)
   are this (in FLOPs, i.e. twice the MACs).
 * ``input``: MACs per input element, i.e. K (the paper's Fig. 12 example).
+* ``streamed``: MACs over the bytes that cross during compute, inputs and
+  outputs only, ``M*N*K / (M*N + M*K)`` per group. In a weight-stationary
+  array the weights cross the external channel once, when programmed, and
+  the reload term charges that; counting them here as well would credit
+  memory-mode arrays with supplying weight bandwidth never used while
+  computing. The ``strict`` cost model uses only this one. A convolution's
+  input is counted as its im2col rows (``M x N``, ``N = kh*kw*cin``), as
+  the chip execution model of ``docs/DESIGN.md`` streams it: each input row
+  crosses its source once per copy, ``N * act_bytes`` per row of ``M``
+  (there is no line buffer that would reuse the overlap of neighbouring
+  windows, so a k x k convolution streams about k^2 times its feature map).
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ from cmswitch.dialects.cim import (
 )
 from cmswitch.hardware import Hardware
 
-AiModel = Literal["roofline", "input"]
+AiModel = Literal["roofline", "input", "streamed"]
 
 
 @dataclass(frozen=True)
@@ -85,10 +96,15 @@ class CimOpInfo:
         return self.shape.stationary
 
     def ai(self, model: AiModel = "roofline") -> float:
-        """Arithmetic intensity in MACs per byte (roofline) or per input
-        element (input)."""
+        """Arithmetic intensity in MACs per byte (roofline: inputs, weights
+        and outputs; streamed: inputs and outputs) or per input element
+        (input)."""
         if model == "input":
             return float(self.shape.k)
+        if model == "streamed":
+            return self.macs / (self.input_bytes + self.output_bytes)
+        if model != "roofline":
+            raise ValueError(f"unknown arithmetic intensity {model!r}")
         return self.macs / (self.input_bytes + self.weight_bytes + self.output_bytes)
 
 

@@ -8,9 +8,8 @@ latency (the segment's intra + reload, the switches into and out of it)
 strictly drops (:func:`cmswitch.schedule.policies.duplicate`), and writes the
 new allocations, segment array counts and cost breakdowns back.
 
-``cim-schedule`` already applies this step for the ``cmswitch`` and
-``cim-mlc`` policies; ``cim-schedule{duplicate=false}`` leaves it to this
-pass (``xdsl-opt -p 'cim-schedule{policy=cim-mlc duplicate=false},cim-duplicate'``).
+``cim-schedule`` already applies this step for every policy;
+``cim-schedule{duplicate=false}`` leaves it to this pass (``xdsl-opt -p 'cim-schedule{policy=cim-mlc duplicate=false},cim-duplicate'``).
 On a ``cmswitch`` schedule it changes no allocation: the segment solver
 already chose every operator's copies.
 """
@@ -33,7 +32,7 @@ from cmswitch.passes.segments import read_segments
 from cmswitch.schedule.cost import CostOptions
 from cmswitch.schedule.plan import OpAlloc, Schedule
 from cmswitch.schedule.policies import PlanItem, ScheduleError, duplicate, evaluate
-from cmswitch.workload import Workload, compute_ops, op_label
+from cmswitch.workload import AiModel, Workload, compute_ops, op_label
 
 
 def read_plan(func: FuncOp) -> list[PlanItem]:
@@ -79,15 +78,16 @@ def duplicate_function(func: FuncOp, hw: Hardware, options: CostOptions) -> Sche
 class CimDuplicatePass(ModulePass):
     """Give left-over arrays to period-setting operators as weight copies.
 
-    Options: `cost-model` (paper | strict), `ai` (roofline | input),
+    Options: `cost-model` (strict | paper), `ai` (the model's own if empty;
+    paper: roofline | input | streamed),
     `arch` (preset or TOML file; default: the module's cim.hardware). Give
     the same cost model and intensity as `cim-schedule` (the IR does not
     record them)."""
 
     name = "cim-duplicate"
 
-    cost_model: str = "paper"
-    ai: str = "roofline"
+    cost_model: str = "strict"
+    ai: str = ""
     arch: str = ""
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
@@ -95,12 +95,13 @@ class CimDuplicatePass(ModulePass):
             raise ValueError(
                 f"cim-duplicate: cost-model must be paper or strict, not {self.cost_model!r}"
             )
-        if self.ai not in ("roofline", "input"):
-            raise ValueError(f"cim-duplicate: ai must be roofline or input, not {self.ai!r}")
-        options = CostOptions(
-            model=cast(Literal["paper", "strict"], self.cost_model),
-            ai=cast(Literal["roofline", "input"], self.ai),
-        )
+        try:
+            options = CostOptions(
+                model=cast(Literal["paper", "strict"], self.cost_model),
+                ai=cast(AiModel, self.ai or None),
+            )
+        except ValueError as e:
+            raise ValueError(f"cim-duplicate: {e}") from None
         hw = Hardware.load(self.arch) if self.arch else module_hardware(op)
         first: Schedule | None = None
         for func in [f for f in op.ops if isinstance(f, FuncOp)]:

@@ -30,10 +30,10 @@ from xdsl.passes import ModulePass
 from cmswitch.builder import module_hardware
 from cmswitch.hardware import Hardware
 from cmswitch.passes.segments import SegmentProps, set_alloc, wrap_segments
-from cmswitch.schedule.cost import CostOptions
+from cmswitch.schedule.cost import CostModel, CostOptions
 from cmswitch.schedule.plan import Schedule
 from cmswitch.schedule.policies import SolverCache, schedule
-from cmswitch.workload import Workload, compute_ops
+from cmswitch.workload import AiModel, Workload, compute_ops
 
 SCHEDULE_ATTR = "cim.schedule"
 
@@ -45,26 +45,39 @@ class ScheduleOptions:
     """What `cim-schedule` runs (also the Python API's options)."""
 
     policy: str = "cmswitch"
-    cost_model: Literal["paper", "strict"] = "paper"
-    ai: Literal["roofline", "input"] = "roofline"
+    cost_model: Literal["paper", "strict"] = "strict"
+    ai: AiModel | None = None
+    """None: the cost model's own (strict: streamed; paper: roofline)."""
     compute_fraction: float = 0.5
     time_limit: float = 10.0
     solver: Literal["auto", "mip"] = "auto"
     duplicate: bool = True
-    """Finish ``cmswitch`` / ``cim-mlc`` with weight duplication (else leave
-    it to the ``cim-duplicate`` pass)."""
+    """Finish every policy with weight duplication of left-over arrays (else
+    leave it to the ``cim-duplicate`` pass)."""
     jobs: int = 0
     """Processes the compiler driver may use (0: up to 2 if the machine has
     them; 1: this process only). Results do not depend on it."""
-    split_fractions: tuple[float, ...] = (1.0, 0.75, 0.5)
-    """Operator granularities the compiler driver tries for ``cmswitch``:
+    split_fractions: tuple[float, ...] = (1.0, 0.75, 0.5, 0.25)
+    """Operator granularities the compiler driver tries for every policy:
     operators are split to at most ``floor(f * arrays)`` compute arrays for
-    each f (see :func:`cmswitch.compile.split_runs`). The passes themselves
-    run one granularity."""
+    each f, and each policy keeps its fastest (see
+    :func:`cmswitch.compile.split_runs`). The passes themselves run one
+    granularity."""
+    static_fractions: tuple[float, ...] = (0.25, 0.5, 0.75)
+    """Static compute fractions whose plans ``cmswitch`` offers its DP (with
+    ``compute_fraction``), so that it is never slower than ``static`` at
+    them; the driver also tries their granularities for ``cmswitch``."""
+
+    def __post_init__(self) -> None:
+        self.cost  # validates the cost model and intensity  # noqa: B018
 
     @property
     def cost(self) -> CostOptions:
         return CostOptions(model=self.cost_model, ai=self.ai)
+
+    @property
+    def intensity(self) -> str:
+        return self.cost.intensity
 
 
 def plan_function(
@@ -83,6 +96,7 @@ def plan_function(
         options.policy,
         options.cost,
         compute_fraction=options.compute_fraction,
+        static_fractions=options.static_fractions,
         time_limit=options.time_limit,
         solver=options.solver,
         progress=progress,
@@ -109,17 +123,20 @@ def apply_schedule(func: FuncOp, result: Schedule) -> None:
         for i, alloc in zip(range(seg.start, seg.end + 1), seg.allocs, strict=True):
             set_alloc(ops[i], alloc.compute, alloc.mem_in, alloc.mem_out)
             segment_of_op.append(s)
+        cost = {
+            "intra_cycles": seg.intra_cycles,
+            "switch_cycles": seg.switch_cycles,
+            "reload_cycles": seg.reload_cycles,
+            "writeback_cycles": seg.writeback_cycles,
+            "vector_cycles": seg.vector_cycles,
+        }
+        if seg.spill_cycles:  # strict only
+            cost["spill_cycles"] = seg.spill_cycles
         props.append(
             SegmentProps(
                 seg.compute_arrays,
                 seg.memory_arrays,
-                {
-                    "intra_cycles": seg.intra_cycles,
-                    "switch_cycles": seg.switch_cycles,
-                    "reload_cycles": seg.reload_cycles,
-                    "writeback_cycles": seg.writeback_cycles,
-                    "vector_cycles": seg.vector_cycles,
-                },
+                cost,
                 tuple((p - seg.start, c - seg.start, k) for p, c, k in seg.shared),
             )
         )
@@ -182,18 +199,20 @@ class CimSchedulePass(ModulePass):
     """Segment the network and allocate compute/memory arrays per segment.
 
     Options: `policy` (cmswitch | cim-mlc | all-compute-dp | static | puma),
-    `cost-model` (paper | strict), `ai` (roofline | input),
-    `compute-fraction` (static policy), `time-limit` (seconds per MIP),
-    `solver` (auto: closed form where exact, else HiGHS | mip: HiGHS for
-    every segment), `duplicate` (finish cmswitch / cim-mlc with weight
-    duplication; false: leave it to `cim-duplicate`), `arch` (preset or TOML file; default: the module's
-    cim.hardware)."""
+    `cost-model` (strict, the default | paper), `ai` (the model's own if
+    empty: strict takes streamed only; paper: roofline | input | streamed),
+    `compute-fraction` (static policy; cmswitch also offers the static plans
+    of 1/4, 1/2 and 3/4), `time-limit` (seconds per MIP), `solver` (auto:
+    closed form where exact, else HiGHS | mip: HiGHS for every segment),
+    `duplicate` (finish every policy with weight duplication; false: leave
+    it to `cim-duplicate`), `arch` (preset or TOML file; default: the
+    module's cim.hardware)."""
 
     name = "cim-schedule"
 
     policy: str = "cmswitch"
-    cost_model: str = "paper"
-    ai: str = "roofline"
+    cost_model: str = "strict"
+    ai: str = ""
     compute_fraction: float = 0.5
     time_limit: float = 10.0
     solver: str = "auto"
@@ -207,12 +226,14 @@ class CimSchedulePass(ModulePass):
             )
         if self.solver not in ("auto", "mip"):
             raise ValueError(f"cim-schedule: solver must be auto or mip, not {self.solver!r}")
-        if self.ai not in ("roofline", "input"):
-            raise ValueError(f"cim-schedule: ai must be roofline or input, not {self.ai!r}")
+        try:
+            CostOptions(cast(CostModel, self.cost_model), cast(AiModel, self.ai or None))
+        except ValueError as e:
+            raise ValueError(f"cim-schedule: {e}") from None
         options = ScheduleOptions(
             policy=self.policy,
             cost_model=cast(Literal["paper", "strict"], self.cost_model),
-            ai=cast(Literal["roofline", "input"], self.ai),
+            ai=cast(AiModel, self.ai or None),
             compute_fraction=self.compute_fraction,
             time_limit=self.time_limit,
             solver=cast(Literal["auto", "mip"], self.solver),

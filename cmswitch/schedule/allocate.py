@@ -60,12 +60,13 @@ import highspy
 from cmswitch.schedule import closed_form, plan
 from cmswitch.schedule.cost import (
     CostOptions,
-    capacity_ok,
     fill_factor,
     local_cost,
+    pipeline_time,
     resident_bytes,
     segment_period,
     segment_vector_work,
+    spill_cycles,
     stationary_weight_bytes,
     vector_cycles,
 )
@@ -208,18 +209,10 @@ class SegmentSolver:
     # ------------------------------------------------------------------ public
     def feasible_quick(self, start: int, end: int, mode: AllocMode) -> bool:
         """Necessary conditions, checked before any MIP."""
-        wl, hw = self.workload, self.workload.hardware
+        hw = self.workload.hardware
         need = self._prefix_min[end + 1] - self._prefix_min[start]
         budget = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
-        if need > budget:
-            return False
-        if self.opts.model == "strict":
-            spare = hw.arrays - need if mode.memory else 0
-            if mode.memory_cap is not None:
-                spare = min(spare, mode.memory_cap)
-            if not capacity_ok(wl, start, end, spare):
-                return False
-        return True
+        return need <= budget
 
     def solve(self, start: int, end: int, mode: AllocMode = DUAL) -> SegmentSolution | None:
         """The allocation minimising intra + reload + vector, or None if the
@@ -324,12 +317,21 @@ class SegmentSolver:
             return _group_max(groups, [a.compute for a in raw.allocs])
 
         def cost_of(raw: _Raw) -> float:
-            return local_cost(wl, start, end, raw.allocs, opts)
+            memory = plan.memory_arrays(raw.allocs, raw.shared)
+            return local_cost(wl, start, end, raw.allocs, opts, memory)
+
+        # strict: the least spill any plan of this mode can have
+        most_memory = 0
+        if mode.memory:
+            most_memory = hw.arrays - sum(o.min_arrays for o in ops)
+            if mode.memory_cap is not None:
+                most_memory = min(most_memory, mode.memory_cap)
+        spill_floor = spill_cycles(wl, start, end, max(0, most_memory), opts)
 
         def bound(lo: int, hi: int, t_lb: float) -> float:
             # every cap R in [lo, hi]: T(R) >= t_lb and >= OP_max / (R OP_cim)
             t = max(t_lb, op_max / (hi * hw.op_cim))
-            return t * fill + max(lo * w, bw_floor) + vec
+            return pipeline_time(t * fill, vec, opts) + max(lo * w, bw_floor) + spill_floor
 
         model = self._mip(start, end, mode, top, None)
         raw = model.run()
@@ -363,7 +365,8 @@ class SegmentSolver:
             todo.append((lo, used(raw) - 1, t_mid))
             todo.append((mid + 1, hi, t_lb))
         cost, raw = best_cost, best
-        # Second pass: same period and reload, fewest arrays.
+        # Second pass: same period and reload, fewest arrays (in strict only
+        # where that adds no spill).
         r_best = used(raw)
         lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
         if (
@@ -385,19 +388,19 @@ class SegmentSolver:
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         compute = sum(o.min_arrays for o in ops)
-        memory = 0
-        if opts.model == "strict":
-            over = resident_bytes(wl, start, end) - hw.buffer_bytes
-            memory = max(0, math.ceil(over / hw.array_bytes))
-        if memory and not mode.memory:
-            return None
         ccap = hw.arrays if mode.compute_cap is None else mode.compute_cap
-        mcap = hw.arrays if mode.memory_cap is None else mode.memory_cap
-        if compute > ccap or memory > mcap or compute + memory > hw.arrays:
+        if compute > ccap:
             return None
+        memory = 0
+        if opts.model == "strict" and mode.memory:  # hold what fits, spill the rest
+            over = resident_bytes(wl, start, end) - hw.buffer_bytes
+            mcap = hw.arrays if mode.memory_cap is None else mode.memory_cap
+            memory = min(max(0, math.ceil(over / hw.array_bytes)), mcap, hw.arrays - compute)
         allocs = tuple(OpAlloc(o.min_arrays, memory if k == 0 else 0) for k, o in enumerate(ops))
         self.worst_gap = max(self.worst_gap, 1.0)
-        return SegmentSolution(allocs, (), local_cost(wl, start, end, allocs, opts), 1.0)
+        return SegmentSolution(
+            allocs, (), local_cost(wl, start, end, allocs, opts, memory), 1.0
+        )
 
     def _mip(
         self, start: int, end: int, mode: AllocMode, reload_cap: int, u_floor: float | None
@@ -455,15 +458,21 @@ class SegmentSolver:
         if opts.model == "strict":
             d = [h.addVariable(lb=0.0, ub=hw.d_main) for _ in ops]
             h.addConstr(h.qsum(d) <= hw.d_main)
+            # Hold the segment's intermediate data on chip whenever some plan
+            # of this mode can; otherwise it spills (cost.spill_cycles) and
+            # the MIP does not see the spill (a restriction of the search,
+            # documented in DESIGN.md).
             res = resident_bytes(wl, start, end) - hw.buffer_bytes
-            if res > 0:
-                if mem_expr is None:  # no memory mode: cannot hold it
-                    h.addConstr(u <= -1.0)  # (feasible_quick excludes this case)
-                else:
+            if res > 0 and mem_expr is not None:
+                need = math.ceil(res / hw.array_bytes - 1e-9)
+                room = hw.arrays - sum(o.min_arrays for o in ops)
+                if mode.memory_cap is not None:
+                    room = min(room, mode.memory_cap)
+                if need <= room:
                     h.addConstr(mem_expr >= res / hw.array_bytes)
         for i, o in enumerate(ops):
             r = o.macs / op_max
-            k = o.ai(opts.ai) / hw.op_cim
+            k = o.ai(opts.intensity) / hw.op_cim
             h.addConstr(u * r <= c[i])
             lhs = u * r - (mi[i] + mo[i]) * (hw.d_cim * k) if mode.memory else u * r
             if d:

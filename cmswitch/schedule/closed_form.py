@@ -168,7 +168,7 @@ class FewestArrays:
     ) -> None:
         self.hw, self.memory_mode = hw, memory_mode
         self.macs = np.array([float(o.macs) for o in ops])
-        self.ai = np.array([o.ai(opts.ai) for o in ops])
+        self.ai = np.array([o.ai(opts.intensity) for o in ops])
         self.mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
         self.active = self.macs > 0
         self.safe_macs = np.where(self.active, self.macs, 1.0)

@@ -1,6 +1,12 @@
 """The one cost model every scheduling policy is measured with (spec 2-5).
 
-All values are cycles. ``hw`` is the only source of hardware constants.
+All values are cycles. ``hw`` is the only source of hardware constants. Two
+models share this module:
+
+* ``strict`` (the default, the model the compiler trusts) predicts the chip
+  execution model of ``docs/DESIGN.md``;
+* ``paper`` is the paper's equations as printed (errata fixed), kept to
+  reproduce the paper.
 
 Operator latency (paper Eq. 10)::
 
@@ -8,7 +14,13 @@ Operator latency (paper Eq. 10)::
 
 with ``d_i = D_main`` in the ``paper`` model (every operator sees the full
 main-memory bandwidth) and, in the ``strict`` model, continuous shares
-``d_i >= 0, sum d_i <= D_main`` chosen to minimise the segment period.
+``d_i >= 0, sum d_i <= D_main`` chosen to minimise the segment period (the
+execution model's max-min fair flows on one channel reach the same period
+when every operator is sized for it). ``AI_i`` is the arithmetic intensity
+(:meth:`cmswitch.workload.CimOpInfo.ai`): ``strict`` uses ``streamed``
+(inputs and outputs cross during compute; weights are charged by the
+reload) and nothing else; ``paper`` takes ``roofline`` (its default),
+``input`` or ``streamed``.
 
 Decisions where the spec is loose (documented here once):
 
@@ -21,9 +33,12 @@ Decisions where the spec is loose (documented here once):
   operator has no fill). ``T_intra = T * (1 + F)``: the fill scales with the
   period, so minimising ``T`` minimises ``T_intra`` and the MIP stays linear.
 * **Vector unit.** Non-CIM work after each CIM operator costs
-  ``vector_work / vector_elems_per_cycle`` and is *added* to its segment, not
-  overlapped with the pipeline (one shared vector unit, conservatively
-  serial); reported separately as ``vector_cycles``.
+  ``V = vector_work / vector_elems_per_cycle``. ``paper``: *added* to its
+  segment (one shared unit, conservatively serial). ``strict``: the vector
+  unit is a concurrent pipeline stage (execution model), so a segment takes
+  ``max(T_intra, V)`` and only ``max(0, V - T_intra)`` is reported as
+  ``vector_cycles`` (vector time not hidden behind the arrays). Vector work
+  before the first CIM operator is added in both models.
 * **Weight reload (Eq. 2).** ``W * max_l Com_l`` over the layers ``l`` of
   the segment (arrays of one layer are programmed one after another,
   different layers in parallel), ``W`` = cycles to program one array.
@@ -34,7 +49,12 @@ Decisions where the spec is loose (documented here once):
   operand into their ``c_i`` arrays the same way once per run, so they enter
   the same max: their write is costed, never free. The ``strict`` model also
   bounds the reload below by the segment's stationary weight bytes / external
-  bandwidth.
+  bandwidth (all programming crosses the one external channel).
+  *Simplifications of strict against the execution model* (the simulator
+  judges them): programming is not overlapped with the previous segment;
+  one layer's arrays are programmed one after another (the execution model
+  lets every array's write port run at once, bounded by the channel), and
+  the bandwidth bound counts each weight once, not once per copy.
 * **Mode switch (Eq. 1).** Only arrays *used* in one mode by the previous
   segment and needed in the other mode by this one switch at the boundary;
   arrays idle in the previous segment are switched in its shadow. With
@@ -46,8 +66,14 @@ Decisions where the spec is loose (documented here once):
   previous one, the previous segment's results still needed later (edges
   leaving it forward) are written to main memory, at most as many bytes as
   the memory arrays given up held: ``min(live, (M' - M) * array_bytes) / ext_bw``.
-* **Strict capacity.** Intermediate tensors passed inside a segment stay on
-  chip: their bytes must fit ``memory arrays * array_bytes + buffer_bytes``.
+* **Spill (strict).** Intermediate tensors passed inside a segment live on
+  chip where they fit (``memory arrays * array_bytes + buffer_bytes``); the
+  rest spills to main memory and crosses the external channel twice (written,
+  read back): ``2 * max(0, resident - capacity) / external_bw_bytes``, added
+  to the segment (not overlapped: a conservative simplification). A segment
+  is never infeasible for capacity. Reported per segment as
+  ``spill_cycles`` and, in a schedule's breakdown, inside ``writeback``
+  (data written to main memory). ``paper`` has no capacity term.
 """
 
 from __future__ import annotations
@@ -60,21 +86,41 @@ from typing import Literal
 
 from cmswitch.hardware import Hardware
 from cmswitch.schedule.plan import OpAlloc
-from cmswitch.workload import CimOpInfo, Workload
+from cmswitch.workload import AiModel, CimOpInfo, Workload
 
 CostModel = Literal["paper", "strict"]
+COST_MODELS: tuple[str, ...] = ("strict", "paper")
+AI_MODELS: tuple[str, ...] = ("roofline", "input", "streamed")
+DEFAULT_AI: dict[str, AiModel] = {"strict": "streamed", "paper": "roofline"}
 
 
 @dataclass(frozen=True)
 class CostOptions:
-    model: CostModel = "paper"
-    ai: Literal["roofline", "input"] = "roofline"
+    """The cost model and its arithmetic intensity. ``ai=None`` takes the
+    model's own (strict: streamed, the only one it accepts; paper:
+    roofline)."""
+
+    model: CostModel = "strict"
+    ai: AiModel | None = None
 
     def __post_init__(self) -> None:
-        if self.model not in ("paper", "strict"):
-            raise ValueError(f"unknown cost model {self.model!r}; choose paper or strict")
-        if self.ai not in ("roofline", "input"):
-            raise ValueError(f"unknown arithmetic intensity {self.ai!r}; choose roofline or input")
+        if self.model not in COST_MODELS:
+            raise ValueError(f"unknown cost model {self.model!r}; choose strict or paper")
+        if self.ai is None:
+            object.__setattr__(self, "ai", DEFAULT_AI[self.model])
+        if self.ai not in AI_MODELS:
+            raise ValueError(
+                f"unknown arithmetic intensity {self.ai!r}; choose {', '.join(AI_MODELS)}"
+            )
+        if self.model == "strict" and self.ai != "streamed":
+            raise ValueError(
+                f"the strict cost model uses the streamed intensity only, not {self.ai!r}"
+            )
+
+    @property
+    def intensity(self) -> AiModel:
+        assert self.ai is not None  # set by __post_init__
+        return self.ai
 
 
 DEFAULT_OPTIONS = CostOptions()
@@ -91,7 +137,7 @@ def op_latency(
 ) -> float:
     """Eq. 10. ``d_main_share`` defaults to the full D_main (paper model)."""
     d = hw.d_main if d_main_share is None else d_main_share
-    rate = min(compute * hw.op_cim, (memory * hw.d_cim + d) * op.ai(opts.ai))
+    rate = min(compute * hw.op_cim, (memory * hw.d_cim + d) * op.ai(opts.intensity))
     return op.macs / rate if rate > 0 else math.inf
 
 
@@ -135,7 +181,7 @@ def segment_period(
         for o, a in zip(ops, allocs, strict=False)
     )
     need = [
-        (o.macs / o.ai(opts.ai), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
+        (o.macs / o.ai(opts.intensity), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
     ]
 
     def excess(t: float) -> float:
@@ -246,8 +292,13 @@ def segment_vector_work(workload: Workload, start: int, end: int) -> int:
 
 def resident_bytes(workload: Workload, start: int, end: int) -> float:
     """Bytes of intermediate tensors passed inside the segment (strict capacity)."""
-    pred = _index(workload).pred
-    return sum(b for c in range(start, end + 1) for p, b in pred[c] if p >= start)
+    index = _index(workload)
+    got = index.resident.get((start, end))
+    if got is None:
+        pred = index.pred
+        got = sum(b for c in range(start, end + 1) for p, b in pred[c] if p >= start)
+        index.resident[(start, end)] = got
+    return got
 
 
 class _Index:
@@ -269,6 +320,7 @@ class _Index:
             )
         )
         self.live: dict[tuple[int, int], float] = {}
+        self.resident: dict[tuple[int, int], float] = {}
         self.fill: dict[tuple[int, int], float] = {}
 
 
@@ -287,16 +339,83 @@ def _index(workload: Workload) -> _Index:
 
 
 def capacity_ok(workload: Workload, start: int, end: int, memory_arrays: int) -> bool:
+    """The segment's intermediate data fits its memory arrays and the buffer."""
+    return spill_bytes(workload, start, end, memory_arrays) <= 0.0
+
+
+def spill_bytes(workload: Workload, start: int, end: int, memory_arrays: int) -> float:
+    """Intermediate bytes of the segment that do not fit on chip (strict)."""
     hw = workload.hardware
-    return resident_bytes(workload, start, end) <= memory_arrays * hw.array_bytes + hw.buffer_bytes
+    over = resident_bytes(workload, start, end) - hw.buffer_bytes
+    return max(0.0, over - memory_arrays * hw.array_bytes)
+
+
+def spill_cycles(
+    workload: Workload, start: int, end: int, memory_arrays: int, opts: CostOptions
+) -> float:
+    """Strict: spilled bytes written to main memory and read back."""
+    if opts.model != "strict":
+        return 0.0
+    return 2.0 * spill_bytes(workload, start, end, memory_arrays) / workload.hardware.external_bw_bytes
+
+
+def pipeline_time(intra: float, vector: float, opts: CostOptions) -> float:
+    """Arrays and vector unit together: in series (paper) or as concurrent
+    pipeline stages (strict)."""
+    return max(intra, vector) if opts.model == "strict" else intra + vector
+
+
+def exposed_vector(intra: float, vector: float, opts: CostOptions) -> float:
+    """The vector time not hidden behind the arrays (all of it in paper)."""
+    return max(0.0, vector - intra) if opts.model == "strict" else vector
+
+
+@dataclass(frozen=True)
+class LocalCost:
+    """What a segment costs on its own, by part (their sum is the total)."""
+
+    intra: float
+    reload: float
+    vector: float
+    """Vector time not hidden behind the arrays."""
+    spill: float
+
+    @property
+    def total(self) -> float:
+        return self.intra + self.reload + self.vector + self.spill
+
+
+def local_parts(
+    workload: Workload,
+    start: int,
+    end: int,
+    allocs: Sequence[OpAlloc],
+    opts: CostOptions,
+    memory: int | None = None,
+) -> LocalCost:
+    """The segment's own cost. ``memory`` is its distinct memory arrays
+    (default: every operator's buffers, no in-place sharing)."""
+    intra = intra_latency(workload, start, end, allocs, opts)
+    vec = vector_cycles(segment_vector_work(workload, start, end), workload.hardware)
+    spill = 0.0
+    if opts.model == "strict":
+        mem = sum(a.memory for a in allocs) if memory is None else memory
+        spill = spill_cycles(workload, start, end, mem, opts)
+    return LocalCost(
+        intra,
+        reload_cost(workload, start, end, allocs, opts),
+        exposed_vector(intra, vec, opts),
+        spill,
+    )
 
 
 def local_cost(
-    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+    workload: Workload,
+    start: int,
+    end: int,
+    allocs: Sequence[OpAlloc],
+    opts: CostOptions,
+    memory: int | None = None,
 ) -> float:
-    """What a segment costs on its own: intra + reload + vector."""
-    return (
-        intra_latency(workload, start, end, allocs, opts)
-        + reload_cost(workload, start, end, allocs, opts)
-        + vector_cycles(segment_vector_work(workload, start, end), workload.hardware)
-    )
+    """What a segment costs on its own: intra + reload + vector (+ spill)."""
+    return local_parts(workload, start, end, allocs, opts, memory).total

@@ -5,13 +5,14 @@ then costs the plan with :mod:`cmswitch.schedule.cost`, so no policy is costed
 differently from another.
 
 * ``cmswitch``: exact DP over segments (:mod:`segment`) whose candidate plans
-  per segment are the dual-mode MIP optimum, the all-compute optimum and the
-  static-ratio optimum (:mod:`allocate`), then :func:`duplicate`. Because the
-  DP state carries the plan, the switch / write-back costs a dual-mode plan
-  would add are weighed against the all-compute plan exactly; and because its
+  per segment are the dual-mode optimum, the all-compute optimum and the
+  static-ratio optimum of every static fraction asked for
+  (:mod:`allocate`), then :func:`duplicate`. Because the DP state carries
+  the plan, the switch / write-back costs a dual-mode plan would add are
+  weighed against the all-compute and static plans exactly; and because its
   candidate set contains every baseline's, CMSwitch is never slower than
-  ``all-compute-dp`` (hence ``cim-mlc`` and ``puma``, which it dominates) or
-  ``static`` under this cost model.
+  ``all-compute-dp`` (hence ``cim-mlc`` and ``puma``) or ``static`` at those
+  fractions, on the same workload, under this cost model.
 * ``all-compute-dp``: the same exact DP, all arrays in compute mode.
 * ``cim-mlc``: all compute; greedy segmentation appending operators while
   their minimum arrays fit; then :func:`duplicate` (CIM-MLC's knapsack-style
@@ -21,6 +22,11 @@ differently from another.
   fixed-ratio sweep.
 * ``puma``: one operator per segment (no cross-operator pipelining), all
   compute, each operator with its optimal duplication.
+
+Every policy is finished by :func:`duplicate` (left-over arrays as weight
+copies; within the compute share for ``static``). On a DP result it changes
+nothing when every segment was solved exactly (the segment optimum already
+chose the copies); it matters for the greedy ``cim-mlc``.
 """
 
 from __future__ import annotations
@@ -43,13 +49,14 @@ from cmswitch.schedule.allocate import (
 from cmswitch.schedule.cost import (
     DEFAULT_OPTIONS,
     CostOptions,
-    capacity_ok,
+    LocalCost,
     fill_factor,
-    intra_latency,
     live_bytes,
-    reload_cost,
+    local_parts,
+    pipeline_time,
     segment_period,
     segment_vector_work,
+    spill_cycles,
     stationary_weight_bytes,
     switch_cost,
     vector_cycles,
@@ -146,10 +153,6 @@ def _validate(workload: Workload, segs: Sequence[_Seg], opts: CostOptions) -> No
             raise ScheduleError(
                 f"{where}: uses {seg.compute + seg.memory} arrays, the chip has {hw.arrays}"
             )
-        if opts.model == "strict" and not capacity_ok(workload, seg.start, seg.end, seg.memory):
-            raise ScheduleError(
-                f"{where}: intermediate data exceeds on-chip capacity (strict model)"
-            )
     if expect != len(workload):
         raise ScheduleError(f"segments must cover operators 0..{len(workload) - 1}")
 
@@ -162,13 +165,8 @@ def _inter(workload: Workload, prev: _Seg | None, seg: _Seg) -> tuple[float, flo
     return sw, wb
 
 
-def _local(workload: Workload, seg: _Seg, opts: CostOptions) -> tuple[float, float, float]:
-    hw = workload.hardware
-    return (
-        intra_latency(workload, seg.start, seg.end, seg.allocs, opts),
-        reload_cost(workload, seg.start, seg.end, seg.allocs, opts),
-        vector_cycles(segment_vector_work(workload, seg.start, seg.end), hw),
-    )
+def _local(workload: Workload, seg: _Seg, opts: CostOptions) -> LocalCost:
+    return local_parts(workload, seg.start, seg.end, seg.allocs, opts, seg.memory)
 
 
 def evaluate(
@@ -188,14 +186,16 @@ def evaluate(
     plans: list[SegmentPlan] = []
     prev: _Seg | None = None
     for k, seg in enumerate(segs):
-        intra, reload, vec = _local(workload, seg, options)
+        part = _local(workload, seg, options)
+        vec = part.vector
         if k == 0:
             vec += vector_cycles(workload.leading_vector_work, hw)
         sw, wb = _inter(workload, prev, seg)
         plans.append(
             SegmentPlan(
-                seg.start, seg.end, seg.allocs, seg.shared, intra, sw, reload, wb, vec, seg.gap
-            )
+                seg.start, seg.end, seg.allocs, seg.shared, part.intra, sw, part.reload, wb, vec,
+                seg.gap, spill_cycles=part.spill,
+            )  # fmt: skip
         )
         prev = seg
     latency = sum(p.total_cycles for p in plans)
@@ -206,17 +206,23 @@ def evaluate(
 
 # ---------------------------------------------------------------- duplication
 def duplicate(
-    workload: Workload, schedule: Schedule, options: CostOptions = DEFAULT_OPTIONS
+    workload: Workload,
+    schedule: Schedule,
+    options: CostOptions = DEFAULT_OPTIONS,
+    *,
+    compute_cap: int | None = None,
 ) -> Schedule:
     """Give left-over arrays to compute-bound operators as weight copies,
-    greedily, while the schedule's total latency (intra + reload of the
-    segment, switches around it) strictly drops. Never makes it slower."""
+    greedily, while the schedule's total latency (the segment's own cost,
+    switches and write-backs around it) strictly drops. Never makes it
+    slower. ``compute_cap`` bounds every segment's compute arrays (the
+    static policy's share)."""
     hw = workload.hardware
     segs = [_as_seg(s) for s in schedule.segments]
 
     def around(k: int, seg: _Seg) -> float:
-        intra, reload, _ = _local(workload, seg, options)
-        cost = intra + reload + sum(_inter(workload, segs[k - 1] if k else None, seg))
+        cost = _local(workload, seg, options).total
+        cost += sum(_inter(workload, segs[k - 1] if k else None, seg))
         if k + 1 < len(segs):
             cost += sum(_inter(workload, seg, segs[k + 1]))
         return cost
@@ -225,6 +231,8 @@ def duplicate(
         while True:
             seg = segs[k]
             free = hw.arrays - seg.compute - seg.memory
+            if compute_cap is not None:
+                free = min(free, compute_cap - seg.compute)
             if free <= 0:
                 break
             base = around(k, seg)
@@ -360,7 +368,9 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     """A cheap lower bound on any plan's local cost for DP pruning (see
     segment_dp), valid for every mode.
 
-    Local cost >= T_lb (1 + F) + reload_lb + vector, where T_lb uses only the
+    Local cost >= T_lb (1 + F) (+) vector + reload_lb (+ the least spill:
+    every array not needed for the minimum compute in memory mode), where
+    (+) is a sum (paper) or a max (strict) and T_lb uses only the
     compute side: sum_i c_i <= N and c_i >= OP_i / (T OP_cim) give
     T >= sum OP / (N OP_cim); c_i <= N - sum of the others' minima gives
     T >= OP_i / ((N - others) OP_cim). (The matching bound on the inter cost
@@ -383,10 +393,13 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
             t = max(t, macs[k] / ((others + mins[k]) * op_cim))
             top = max(top, mins[k])
         reload = top * w
+        spill = 0.0
         if opts.model == "strict":
             reload = max(reload, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
+            spill = spill_cycles(workload, i, j, max(0, others), opts)
         vec = vector_cycles(segment_vector_work(workload, i, j), hw)
-        return (t * (1.0 + fill_factor(workload, i, j)) + reload + vec) * (1.0 - 1e-9)
+        intra = t * (1.0 + fill_factor(workload, i, j))
+        return (pipeline_time(intra, vec, opts) + reload + spill) * (1.0 - 1e-9)
 
     return lower
 
@@ -397,11 +410,7 @@ def _greedy_cim_mlc(workload: Workload, opts: CostOptions) -> list[_Seg]:
     i, n = 0, len(workload)
     while i < n:
         j, used = i, workload.ops[i].min_arrays
-        while (
-            j + 1 < n
-            and used + workload.ops[j + 1].min_arrays <= hw.arrays
-            and (opts.model != "strict" or capacity_ok(workload, i, j + 1, 0))
-        ):
+        while j + 1 < n and used + workload.ops[j + 1].min_arrays <= hw.arrays:
             j += 1
             used += workload.ops[j].min_arrays
         allocs = tuple(OpAlloc(o.min_arrays) for o in workload.ops[i : j + 1])
@@ -416,6 +425,7 @@ def schedule(
     options: CostOptions = DEFAULT_OPTIONS,
     *,
     compute_fraction: float = 0.5,
+    static_fractions: Sequence[float] = (),
     time_limit: float = 10.0,
     solver: str = "auto",
     progress: Progress | None = None,
@@ -423,18 +433,20 @@ def schedule(
     duplicate_weights: bool = True,
 ) -> Schedule:
     """Schedule `workload` with `policy`. ``compute_fraction`` is the static
-    policy's F (CMSwitch also considers that plan); ``time_limit`` bounds each
-    MIP in seconds (best incumbent and its gap are kept). ``solver``:
-    ``auto`` solves segments in closed form where that is exact (paper cost
-    model) and with HiGHS otherwise; ``mip`` uses HiGHS for every segment.
-    ``cache`` (a dict, initially empty) shares segment solutions between
-    calls with the same chip, cost options and solver.
-    ``duplicate_weights=False`` skips the final :func:`duplicate` of
-    ``cmswitch`` and ``cim-mlc`` (the ``cim-duplicate`` pass does it on IR)."""
+    policy's F; CMSwitch considers the static plans of that fraction and of
+    every one in ``static_fractions`` (so it is never slower than ``static``
+    at any of them). ``time_limit`` bounds each MIP in seconds (best
+    incumbent and its gap are kept). ``solver``: ``auto`` solves segments in
+    closed form where that is exact (paper cost model) and with HiGHS
+    otherwise; ``mip`` uses HiGHS for every segment. ``cache`` (a dict,
+    initially empty) shares segment solutions between calls with the same
+    chip, cost options and solver. ``duplicate_weights=False`` skips the
+    final :func:`duplicate` (the ``cim-duplicate`` pass does it on IR)."""
     if policy not in POLICIES:
         raise ScheduleError(f"unknown policy {policy!r}; policies: {', '.join(POLICIES)}")
-    if not 0.0 <= compute_fraction <= 1.0:
-        raise ScheduleError(f"compute fraction {compute_fraction} is not within [0, 1]")
+    for f in (compute_fraction, *static_fractions):
+        if not 0.0 <= f <= 1.0:
+            raise ScheduleError(f"compute fraction {f} is not within [0, 1]")
     if solver not in SOLVERS:
         raise ScheduleError(f"unknown solver {solver!r}; choose {' or '.join(SOLVERS)}")
     if time_limit <= 0:
@@ -445,13 +457,24 @@ def schedule(
     seg_solver = SegmentSolver(
         workload, options, time_limit, closed_form=solver == "auto", cache=cache
     )
+
+    def static_mode(fraction: float) -> AllocMode:
+        c = math.floor(fraction * hw.arrays)
+        return AllocMode(memory=True, compute_cap=c, memory_cap=hw.arrays - c)
+
     c_static = math.floor(compute_fraction * hw.arrays)
-    static = AllocMode(memory=True, compute_cap=c_static, memory_cap=hw.arrays - c_static)
+    static = static_mode(compute_fraction)
 
     segs: list[_Seg]
     if policy == "cmswitch":
-        # a static share of the whole chip (no memory arrays) is all-compute
-        modes = (DUAL, ALL_COMPUTE) if c_static >= hw.arrays else (DUAL, ALL_COMPUTE, static)
+        # a static share of the whole chip (no memory arrays) is all-compute;
+        # a share some operator does not fit offers no plan at this split
+        modes: list[AllocMode] = [DUAL, ALL_COMPUTE]
+        largest = max((o.min_arrays for o in workload.ops), default=0)
+        for f in sorted({compute_fraction, *static_fractions}):
+            m = static_mode(f)
+            if largest <= (m.compute_cap or 0) < hw.arrays and m not in modes:
+                modes.append(m)
         segs = _dp(workload, seg_solver, modes, hw.arrays, progress)
     elif policy == "all-compute-dp":
         segs = _dp(workload, seg_solver, (ALL_COMPUTE,), hw.arrays, progress)
@@ -481,7 +504,8 @@ def schedule(
         seconds=time.perf_counter() - t0,
     )
     result = evaluate(workload, segs, options, policy=policy, stats=stats())
-    if policy in ("cmswitch", "cim-mlc") and duplicate_weights:
-        result = duplicate(workload, result, options)
+    if duplicate_weights:
+        cap = c_static if policy == "static" else None
+        result = duplicate(workload, result, options, compute_cap=cap)
         result = Schedule(policy, result.segments, result.latency_cycles, stats(), workload)
     return result
