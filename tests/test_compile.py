@@ -40,25 +40,64 @@ def test_split_parts_share_their_layer() -> None:
 
 
 def test_split_runs() -> None:
+    """Every policy searches the same granularities (96 arrays: 96, 72, 48,
+    24 by default); static only those its share holds, plus the share."""
     hw = Hardware.preset("dynaplasia")
-    assert split_runs(hw, ScheduleOptions(policy="cim-mlc")) == [(0, 0.5)]
+    quarters = [96, 72, 48, 24]
+    for policy in ("cim-mlc", "all-compute-dp", "puma"):
+        runs = split_runs(hw, ScheduleOptions(policy=policy))
+        assert runs == [(b, 0.5) for b in quarters], policy
     assert split_runs(hw, parse_policy("static:0.25", ScheduleOptions())) == [(24, 0.25)]
-    runs = split_runs(hw, ScheduleOptions(split_fractions=(1.0, 0.75, 0.5), compute_fraction=0.5))
-    assert runs == [(96, 1.0), (72, 0.75), (48, 0.5)]
+    assert split_runs(hw, parse_policy("static:0.5", ScheduleOptions())) == [(48, 0.5), (24, 0.5)]
+    # floor(0.3 * 96) = 28 arrays: the share itself and the quarter below it
+    assert split_runs(hw, parse_policy("static:0.3", ScheduleOptions())) == [(28, 0.3), (24, 0.3)]
+    # cmswitch also tries the static fractions it offers its DP
+    runs = split_runs(hw, ScheduleOptions(split_fractions=(1.0,), static_fractions=(0.3, 0.5)))
+    assert [b for b, _ in runs] == [96, 48, 28]
+
+
+@pytest.mark.parametrize("policy", ["cim-mlc", "all-compute-dp", "puma", "static:0.5"])
+def test_granularity_parity(policy: str) -> None:
+    """A baseline gets the granularity search cmswitch gets: at every split
+    budget it tries, its latency is that of the policy on the workload split
+    to that budget (rebuilt here with cim-split), cmswitch tries the same
+    budget, and there cmswitch is never slower."""
+    from cmswitch.schedule.policies import schedule
+
+    model = load_model("tiny-opt", hardware=SMALL)
+    base_opts = parse_policy(policy, ScheduleOptions(cost_model="paper"))
+    base = compile_model(model, base_opts)
+    cms = compile_model(model, ScheduleOptions(cost_model="paper"))
+    theirs = {t["split_budget"]: t["latency_cycles"] for t in base.tried}
+    ours = {t["split_budget"]: t["latency_cycles"] for t in cms.tried}
+    assert len(theirs) >= 2 and set(theirs) <= set(ours)
+    assert base.schedule.latency_cycles == min(theirs.values())
+    for budget, latency in theirs.items():
+        module = model.module.clone()
+        CimSplitPass(max_arrays=budget).apply(make_context(), module)
+        func = next(op for op in module.ops if isinstance(op, FuncOp))
+        wl = Workload.from_module(func, SMALL)
+        alone = schedule(
+            wl, base_opts.policy, base_opts.cost, compute_fraction=base_opts.compute_fraction
+        )
+        assert latency == pytest.approx(alone.latency_cycles, rel=1e-12), budget
+        assert ours[budget] <= latency * (1 + 1e-9), budget
 
 
 @pytest.mark.parametrize("name", ["tiny-cnn", "tiny-opt"])
 def test_cmswitch_dominates_static_at_its_granularities(name: str) -> None:
     model = load_model(name, hardware=SMALL)
     fractions = (1.0, 0.75, 0.5, 0.25)
-    cms = compile_model(model, ScheduleOptions(split_fractions=fractions))
+    cms = compile_model(model, ScheduleOptions(cost_model="paper", split_fractions=fractions))
     assert [t["split_budget"] for t in cms.tried] == [12, 9, 6, 3]
     assert cms.schedule.latency_cycles == min(t["latency_cycles"] for t in cms.tried)
     for f in fractions[1:]:
-        static = compile_model(model, parse_policy(f"static:{f}", ScheduleOptions()))
+        static = compile_model(
+            model, parse_policy(f"static:{f}", ScheduleOptions(cost_model="paper"))
+        )
         assert cms.schedule.latency_cycles <= static.schedule.latency_cycles * (1 + 1e-9), f
     for base in ("cim-mlc", "all-compute-dp", "puma"):
-        other = compile_model(model, ScheduleOptions(policy=base))
+        other = compile_model(model, ScheduleOptions(cost_model="paper", policy=base))
         assert cms.schedule.latency_cycles <= other.schedule.latency_cycles * (1 + 1e-9), base
     report = cms.report()
     assert report["split_budget"] in (12, 9, 6, 3)

@@ -26,12 +26,13 @@ from cmswitch.schedule.plan import OpAlloc
 from cmswitch.workload import Workload
 
 HW = Hardware.preset("dynaplasia")
-PAPER = CostOptions()
+PAPER = CostOptions(model="paper")
 STRICT = CostOptions(model="strict")
 # M=64, N=640, K=400: 16 384 000 MACs; bytes in 40 960 + weights 256 000 +
 # out 25 600 = 322 560; min arrays ceil(640/320) * ceil(400/40) = 20.
 SHAPE = MatmulShape(64, 640, 400)
 MACS, BYTES = 64 * 640 * 400, 40960 + 256000 + 25600
+STREAMED = 40960 + 25600  # what crosses during compute: inputs and outputs
 
 
 def chain(n: int = 3, hw: Hardware = HW) -> Workload:
@@ -55,7 +56,7 @@ def test_eq10_bandwidth_bound_roofline() -> None:
 
 def test_eq10_input_ai_is_k() -> None:
     op = chain().ops[0]
-    opts = CostOptions(ai="input")
+    opts = CostOptions(model="paper", ai="input")
     # AI = K = 400: bandwidth 132 * 400 = 52 800 > 32 000 MAC/cycle of 20 arrays
     assert op_latency(op, 20, 0, HW, opts) == pytest.approx(MACS / 32000)
     assert op_latency(op, 40, 0, HW, opts) == pytest.approx(MACS / 52800)
@@ -75,14 +76,78 @@ def test_pipeline_fill_and_period() -> None:
 
 def test_strict_shares_main_bandwidth() -> None:
     # two independent identical ops, both bandwidth bound without memory:
-    # paper: each gets 132 B/cycle; strict: they split it, T = 2 * BYTES / 132
+    # paper (roofline): each gets 132 B/cycle; paper with the streamed
+    # intensity: each still gets all of it; strict (streamed): they split it,
+    # T = 2 * 66 560 / 132 = 1008.5 > 512 (compute: MACS / (20 * 1600))
     wl = Workload.from_ops(HW, [SHAPE, SHAPE], edges={})
     allocs = [OpAlloc(20), OpAlloc(20)]
     assert segment_period(wl, 0, 1, allocs, PAPER) == pytest.approx(BYTES / 132)
-    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(2 * BYTES / 132, rel=1e-9)
-    # one op with 20 memory arrays needs no main bandwidth: the other gets it all
+    paper_streamed = CostOptions(model="paper", ai="streamed")
+    assert segment_period(wl, 0, 1, allocs, paper_streamed) == pytest.approx(
+        max(STREAMED / 132, MACS / 32000)
+    )
+    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(2 * STREAMED / 132, rel=1e-9)
+    # op 0 streams through 20 memory arrays (800 B/cycle): op 1 alone on the
+    # channel needs 66 560 / 512 = 130 <= 132 B/cycle, so compute binds
     allocs = [OpAlloc(20, 20, 0), OpAlloc(20)]
-    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(BYTES / 132, rel=1e-9)
+    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(MACS / 32000, rel=1e-9)
+
+
+def test_streamed_intensity_leaves_weights_out() -> None:
+    op = chain().ops[0]
+    assert op.ai("streamed") == pytest.approx(MACS / STREAMED)
+    assert op.ai("roofline") == pytest.approx(MACS / BYTES)
+    assert op.ai("input") == 400
+    assert CostOptions().model == "strict" and CostOptions().ai == "streamed"
+    assert CostOptions(model="paper").ai == "roofline"
+    with pytest.raises(ValueError, match="streamed intensity only"):
+        CostOptions(model="strict", ai="roofline")
+
+
+def test_conv_streams_im2col_rows() -> None:
+    """A 3x3 convolution streams its im2col rows (M x kh*kw*cin), not the
+    feature map: 9x the input feature map here (execution model)."""
+    from cmswitch.builder import GraphBuilder
+    from cmswitch.dialects.cim import Conv2dOp
+
+    b = GraphBuilder("conv")
+    x = b.input("x", (1, 16, 8, 8))
+    w = b.weight("w", (32, 16, 3, 3))
+    bias = b.weight("b", (32,))
+    y = b.add(Conv2dOp(x, w, bias, strides=(1, 1), pads=(1, 1, 1, 1), group=1))
+    b.output(y)
+    wl = Workload.from_module(b.module(HW), HW)
+    op = wl.ops[0]
+    m, n, k = 8 * 8, 3 * 3 * 16, 32
+    assert (op.shape.m, op.shape.n, op.shape.k) == (m, n, k)
+    assert op.input_bytes == m * n == 9 * (16 * 8 * 8)
+    assert op.ai("streamed") == pytest.approx(m * n * k / (m * n + m * k))
+
+
+def test_strict_vector_unit_overlaps_and_spills() -> None:
+    from cmswitch.schedule.cost import local_parts, spill_cycles
+
+    # vector work 6400 elements = 100 cycles after op 0
+    wl = chain(2)
+    allocs = [OpAlloc(20, 0, 0), OpAlloc(20, 0, 0)]
+    paper = local_parts(wl, 0, 1, allocs, PAPER)
+    strict = local_parts(wl, 0, 1, allocs, STRICT)
+    assert paper.vector == 100  # added
+    assert strict.vector == 0.0  # hidden behind the arrays (intra >> 100)
+    assert strict.intra > 100
+    # op0 -> op1 carries 25 600 bytes: with the 81 920-byte buffer it fits
+    assert spill_cycles(wl, 0, 1, 0, STRICT) == 0.0
+    small = dataclasses.replace(HW, buffer_bytes=600)
+    wl_small = chain(2, small)
+    # 25 000 bytes spill, written and read back at 128 B/cycle; one memory
+    # array (12 800 bytes) holds part of it
+    assert spill_cycles(wl_small, 0, 1, 0, STRICT) == pytest.approx(2 * 25000 / 128)
+    assert spill_cycles(wl_small, 0, 1, 1, STRICT) == pytest.approx(2 * 12200 / 128)
+    assert spill_cycles(wl_small, 0, 1, 2, STRICT) == 0.0
+    assert spill_cycles(wl_small, 0, 1, 0, PAPER) == 0.0
+    parts = local_parts(wl_small, 0, 1, allocs, STRICT, memory=0)
+    assert parts.spill == pytest.approx(2 * 25000 / 128)
+    assert parts.total == pytest.approx(parts.intra + parts.reload + parts.vector + parts.spill)
 
 
 def test_reload_eq2_and_bandwidth_bound() -> None:

@@ -27,6 +27,14 @@ exact w.r.t. the cost model up to HiGHS's relative gap (1e-7). A second MIP
 then keeps the chosen period and reload and minimises the arrays used, so
 switches and write-backs into later segments are not inflated by idle buffers.
 
+**Strict model: spills.** Where some plan of the mode can hold the
+segment's intermediate data on chip, the MIP searches only plans that hold
+it (``memory arrays >= resident bytes beyond the buffer``). Where none can,
+the data spills (:func:`cost.spill_cycles`, linear in the memory arrays);
+the MIP does not see that term, and the arrays a plan leaves idle are then
+given to memory (which only lowers the cost). There, and only there, the
+result is not proven optimal (tests compare with brute force elsewhere).
+
 **Paper model: usually no MIP at all.** With ``d_i = D_main`` the fewest
 arrays an operator needs for a period ``T`` are closed-form and feasibility is
 monotone in ``T`` (:mod:`closed_form` has the argument). The best period
@@ -226,11 +234,36 @@ class SegmentSolver:
         if key in self._cache:
             self.cache_hits += 1
             return self._cache[key]
-        t0 = time.perf_counter()
-        sol = self._solve(start, end, mode)
-        self.seconds += time.perf_counter() - t0
+        sol = self._from_dual(start, end, sig, mode)
+        if sol is None:
+            t0 = time.perf_counter()
+            sol = self._solve(start, end, mode)
+            self.seconds += time.perf_counter() - t0
         self._cache[key] = sol
         return sol
+
+    def _from_dual(
+        self, start: int, end: int, sig: Hashable, mode: AllocMode
+    ) -> SegmentSolution | None:
+        """The dual-mode optimum, if it is already known, proven optimal and
+        allowed in `mode` (a subset of the dual-mode plans): then it is
+        `mode`'s optimum too, and no solve is needed. (In strict, a mode
+        that can hold the segment's data on chip is searched among plans
+        that hold it; a dual-mode plan allowed in `mode` that holds it shows
+        `mode` can, so the argument holds there too.)"""
+        if mode == DUAL:
+            return None
+        dual = self._cache.get((sig, DUAL))
+        if dual is None or dual.gap > 0.0:
+            return None
+        c, m = dual.compute_arrays, dual.memory_arrays
+        if not mode.memory and m > 0:
+            return None
+        if mode.compute_cap is not None and c > mode.compute_cap:
+            return None
+        if mode.memory_cap is not None and m > mode.memory_cap:
+            return None
+        return dual
 
     # ---------------------------------------------------------------- private
     def _solve(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
@@ -316,7 +349,25 @@ class SegmentSolver:
         def used(raw: _Raw) -> int:  # Com of the segment's largest layer
             return _group_max(groups, [a.compute for a in raw.allocs])
 
+        def filled(raw: _Raw) -> _Raw:
+            """Strict, data spilling: idle arrays hold part of it (as input
+            buffers of the first operator), which only lowers the cost."""
+            memory = plan.memory_arrays(raw.allocs, raw.shared)
+            if not mode.memory or spill_cycles(wl, start, end, memory, opts) <= 0.0:
+                return raw
+            idle = hw.arrays - plan.compute_arrays(raw.allocs) - memory
+            if mode.memory_cap is not None:
+                idle = min(idle, mode.memory_cap - memory)
+            over = resident_bytes(wl, start, end) - hw.buffer_bytes - memory * hw.array_bytes
+            extra = min(idle, math.ceil(over / hw.array_bytes - 1e-9))
+            if extra <= 0:
+                return raw
+            a0 = raw.allocs[0]
+            allocs = (OpAlloc(a0.compute, a0.mem_in + extra, a0.mem_out), *raw.allocs[1:])
+            return _Raw(allocs, raw.shared, raw.u, raw.gap)
+
         def cost_of(raw: _Raw) -> float:
+            raw = filled(raw)
             memory = plan.memory_arrays(raw.allocs, raw.shared)
             return local_cost(wl, start, end, raw.allocs, opts, memory)
 
@@ -375,6 +426,7 @@ class SegmentSolver:
             and _arrays_used(lean) <= _arrays_used(raw)
         ):
             cost, raw = cost_of(lean), lean
+        raw = filled(raw)
         gap = raw.gap
         if incomplete:  # optimality of the reload trade-off not proven
             gap = 1.0

@@ -1,5 +1,5 @@
-// RUN: xdsl-opt %s -p cim-schedule | filecheck %s
-// RUN: xdsl-opt %s -p 'cim-schedule{policy=puma}' | filecheck %s --check-prefix=PUMA
+// RUN: xdsl-opt %s -p 'cim-schedule{cost-model=paper}' | filecheck %s
+// RUN: xdsl-opt %s -p 'cim-schedule{policy=puma cost-model=paper}' | filecheck %s --check-prefix=PUMA
 
 // A chip of 8 arrays; two chained layers (2 and 2 arrays at least) fit in one
 // segment; the left-over arrays go to duplication or memory.
