@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,21 @@ PAPER = {  # spec section 7: speedup over CIM-MLC, average (range)
 }
 
 
-def write_results(path: str, script: str, payload: dict[str, Any], **provenance: Any) -> None:
-    """`payload` as JSON at `path`, with where and how it was measured."""
+def write_results(
+    path: str, script: str, payload: dict[str, Any], hw: Any = None, **extra: Any
+) -> None:
+    """`payload` as JSON at `path`, with the shared ``provenance`` block
+    (:func:`cmswitch.provenance.provenance`) plus the script, the machine
+    and `extra`."""
+    from cmswitch.provenance import provenance
+
     record = {
         "provenance": {
+            **provenance(hw),
             "script": script,
-            "argv": sys.argv[1:],
-            "python": platform.python_version(),
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
-            **provenance,
+            **extra,
         },
         **payload,
     }

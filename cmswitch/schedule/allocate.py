@@ -60,7 +60,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -418,8 +418,11 @@ class SegmentSolver:
         cost, raw = best_cost, best
         # Second pass: same period and reload, fewest arrays (in strict only
         # where that adds no spill).
-        r_best = used(raw)
-        lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
+        if opts.model == "strict":
+            lean = self._trim(start, end, raw, cost_of)
+        else:
+            r_best = used(raw)
+            lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
         if (
             lean is not None
             and cost_of(lean) <= cost * (1.0 + _TIE)
@@ -432,6 +435,60 @@ class SegmentSolver:
             gap = 1.0
             self.worst_gap = max(self.worst_gap, gap)
         return SegmentSolution(raw.allocs, raw.shared, cost, gap)
+
+    def _trim(
+        self, start: int, end: int, raw: _Raw, cost_of: Callable[[_Raw], float]
+    ) -> _Raw | None:
+        """Strict's lean pass, greedy instead of a second MIP: compute arrays
+        down to the fewest the period needs (extra ones only add reload),
+        then memory arrays one at a time while the cost does not grow. The
+        result may keep a few arrays a MIP would free (they only affect the
+        switches and write-backs around the segment)."""
+        wl, hw = self.workload, self.workload.hardware
+        ops = wl.ops[start : end + 1]
+        t = segment_period(wl, start, end, raw.allocs, self.opts)
+        allocs = [
+            OpAlloc(
+                max(o.min_arrays, min(a.compute, math.ceil(o.macs / (t * hw.op_cim) - 1e-9))),
+                a.mem_in,
+                a.mem_out,
+            )
+            for o, a in zip(ops, raw.allocs, strict=True)
+        ]
+        cur = _Raw(tuple(allocs), raw.shared, raw.u, raw.gap)
+        base = cost_of(cur)
+        if base > cost_of(raw) * (1.0 + _TIE):
+            return None
+        shared_in: dict[int, int] = {}
+        shared_out: dict[int, int] = {}
+        for p, c, k in raw.shared:
+            shared_out[p] = shared_out.get(p, 0) + k
+            shared_in[c] = shared_in.get(c, 0) + k
+        for i in range(len(ops)):
+            for field in ("mem_in", "mem_out"):
+                # the cost never drops with fewer memory arrays: binary search
+                # for the fewest that keep it
+                floor = (shared_in if field == "mem_in" else shared_out).get(i, 0)
+
+                def with_(v: int, i: int = i, field: str = field) -> _Raw:
+                    a = cur.allocs[i]
+                    b = (
+                        OpAlloc(a.compute, v, a.mem_out)
+                        if field == "mem_in"
+                        else OpAlloc(a.compute, a.mem_in, v)
+                    )
+                    return _Raw((*cur.allocs[:i], b, *cur.allocs[i + 1 :]), cur.shared,
+                                cur.u, cur.gap)  # fmt: skip
+
+                lo, hi = floor, getattr(cur.allocs[i], field)
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if cost_of(with_(mid)) <= base * (1.0 + _TIE):
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                cur = with_(lo)
+        return cur
 
     def _fallback(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
         """The time limit stopped the MIP before any solution: the fewest

@@ -180,27 +180,34 @@ def segment_period(
         o.macs / (a.compute * hw.op_cim) if a.compute > 0 else math.inf
         for o, a in zip(ops, allocs, strict=False)
     )
-    need = [
-        (o.macs / o.ai(opts.intensity), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
-    ]
-
-    def excess(t: float) -> float:
-        return sum(max(0.0, q / t - b) for q, b in need) - hw.d_main
-
-    if math.isinf(t_c) or excess(t_c) <= 0:
+    if math.isinf(t_c):
         return t_c
-    lo, hi = t_c, max(t_c, sum(q for q, _ in need) / hw.d_main)
-    while excess(hi) > 0:  # guard against rounding at the upper end
-        hi *= 1.0 + 1e-12
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if excess(mid) > 0:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo <= 1e-14 * hi:
-            break
-    return hi
+    need = [
+        (o.macs / o.ai(opts.intensity), a.memory * hw.d_cim)
+        for o, a in zip(ops, allocs, strict=False)
+    ]
+    return max(t_c, shared_bandwidth_period(need, hw.d_main))
+
+
+def shared_bandwidth_period(need: Sequence[tuple[float, float]], d_main: float) -> float:
+    """The smallest T with ``sum_i max(0, q_i / T - b_i) <= d_main`` for
+    ``need = [(q_i, b_i)]`` (bytes an operator streams, bytes/cycle its
+    memory arrays supply). Exact: operator i draws on the channel iff
+    ``T < q_i / b_i``; with the set S drawing, ``T = sum_S q / (d_main +
+    sum_S b)``, and S is found by adding operators in decreasing ``q / b``."""
+    items = sorted(
+        ((q / b if b > 0 else math.inf), q, b) for q, b in need if q > 0
+    )
+    items.reverse()
+    sq = sb = 0.0
+    for k, (tau, q, b) in enumerate(items):
+        sq += q
+        sb += b
+        t = sq / (d_main + sb)
+        below = items[k + 1][0] if k + 1 < len(items) else 0.0
+        if below <= t <= tau:
+            return t
+    return 0.0
 
 
 def intra_latency(

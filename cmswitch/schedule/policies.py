@@ -373,7 +373,9 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     (+) is a sum (paper) or a max (strict) and T_lb uses only the
     compute side: sum_i c_i <= N and c_i >= OP_i / (T OP_cim) give
     T >= sum OP / (N OP_cim); c_i <= N - sum of the others' minima gives
-    T >= OP_i / ((N - others) OP_cim). (The matching bound on the inter cost
+    T >= OP_i / ((N - others) OP_cim); in strict also T >= the segment's
+    streamed bytes / (D_main + 2 D_cim x the arrays beyond the minimum
+    compute). (The matching bound on the inter cost
     leaving a plan is `max_out` in :func:`_dp`.)"""
     hw = workload.hardware
     ops = workload.ops
@@ -385,9 +387,17 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     mins_sum = list(itertools.accumulate(mins, initial=0))
     n_arr, op_cim = hw.arrays, hw.op_cim
 
+    streamed = list(
+        itertools.accumulate((o.macs / o.ai(opts.intensity) for o in ops), initial=0.0)
+    )
+
     def lower(i: int, j: int) -> float:
         others = n_arr - (mins_sum[j + 1] - mins_sum[i])
         t = (macs_sum[j + 1] - macs_sum[i]) / (n_arr * op_cim)
+        if opts.model == "strict":  # the channel is shared; an array in
+            # memory mode serves at most two operators (in place), D_cim each
+            bw = hw.d_main + 2 * max(0, others) * hw.d_cim
+            t = max(t, (streamed[j + 1] - streamed[i]) / bw)
         top = 0
         for k in range(i, j + 1):
             t = max(t, macs[k] / ((others + mins[k]) * op_cim))
