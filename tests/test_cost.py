@@ -156,9 +156,17 @@ def test_reload_eq2_and_bandwidth_bound() -> None:
     assert reload_cost(wl, 0, 1, allocs, PAPER) == 35 * 320
     slow = dataclasses.replace(HW, external_bw_bytes=8)
     wl_slow = chain(2, slow)
-    # strict: 2 * 256 000 weight bytes / 8 B/cycle = 64 000 > 35 * 320
-    assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(64000)
+    # strict: every array programs at once through its own port (320 cycles
+    # for a full one), all through the channel, every copy counted: op 1 on
+    # 35 of its 20 minimum arrays holds 1.75 copies of its 256 000 bytes,
+    # (256 000 + 1.75 * 256 000) / 8 B/cycle = 88 000 cycles
+    assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(88000)
     assert reload_cost(wl_slow, 0, 1, allocs, PAPER) == 35 * 320
+    # at 128 B/cycle: 704 000 / 128 = 5500 (paper: 35 * 320 = 11 200)
+    assert reload_cost(wl, 0, 1, allocs, STRICT) == pytest.approx(5500)
+    # one small layer: the write port binds (320 cycles), not the channel
+    tiny = Workload.from_ops(HW, [MatmulShape(64, 320, 40)])
+    assert reload_cost(tiny, 0, 0, [OpAlloc(1)], STRICT) == 320
 
 
 def test_switch_eq1_idle_arrays_free() -> None:

@@ -60,7 +60,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 import highspy
@@ -79,7 +79,8 @@ from cmswitch.schedule.cost import (
     vector_cycles,
 )
 from cmswitch.schedule.plan import OpAlloc
-from cmswitch.workload import Workload
+from cmswitch.hardware import Hardware
+from cmswitch.workload import CimOpInfo, Workload
 
 _GAP = 1e-7
 _TIE = 1e-9
@@ -390,10 +391,16 @@ class SegmentSolver:
             return self._fallback(start, end, mode) if model.timed_out else None
         best_cost, best = cost_of(raw), raw
         incomplete = False  # a sub-problem timed out without any solution
-        # Branch and bound over reload caps: an interval [lo, hi] of caps not
-        # yet covered, with a lower bound on the period of every cap in it.
         t_top = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
-        todo = [(r0, used(raw) - 1, t_top)]
+        if opts.model == "strict":
+            best, best_cost, incomplete = self._bnb_programmed(
+                start, end, mode, model, raw, t_top, cost_of, spill_floor
+            )
+            todo = []
+        else:
+            # Branch and bound over reload caps: an interval [lo, hi] of caps
+            # not yet covered, with a lower bound on the period of every cap.
+            todo = [(r0, used(raw) - 1, t_top)]
         while todo:
             todo = [x for x in todo if x[0] <= x[1]]
             if not todo:
@@ -435,6 +442,80 @@ class SegmentSolver:
             gap = 1.0
             self.worst_gap = max(self.worst_gap, gap)
         return SegmentSolution(raw.allocs, raw.shared, cost, gap)
+
+    def _bnb_programmed(
+        self,
+        start: int,
+        end: int,
+        mode: AllocMode,
+        model: _Model,
+        raw: _Raw,
+        t_top: float,
+        cost_of: Callable[[_Raw], float],
+        spill_floor: float,
+    ) -> tuple[_Raw, float, bool]:
+        """Strict: branch and bound over a cap on the programmed bytes ``P =
+        sum_i a_i c_i`` (``a_i`` the bytes of one array of operator i, in
+        array units), the reload being ``max(W, P / E)``. An interval [lo,
+        hi] of caps carries a lower bound on the period (the period at a
+        larger cap, and ``sum_i a_i OP_i / (hi OP_cim)``: c_i >= OP_i / (T
+        OP_cim) under the cap); a solve at cap ``mid`` covers every cap in
+        [P_used, mid]. Intervals whose reload range is below 1e-7 of the
+        best cost are closed by one solve at their top."""
+        wl, opts, hw = self.workload, self.opts, self.workload.hardware
+        ops = wl.ops[start : end + 1]
+        a = _programmed_weights(ops, hw)
+        fill = 1.0 + fill_factor(wl, start, end)
+        vec = vector_cycles(segment_vector_work(wl, start, end), hw)
+        w = float(hw.write_cycles_per_array)
+        scale = hw.array_bytes / hw.external_bw_bytes  # cycles per array unit of P
+        work = sum(ai * o.macs for ai, o in zip(a, ops, strict=True))
+
+        def p_of(r: _Raw) -> float:
+            return sum(ai * x.compute for ai, x in zip(a, r.allocs, strict=True))
+
+        def bound(lo: float, hi: float, t_lb: float) -> float:
+            t = max(t_lb, work / (hi * hw.op_cim)) if hi > 0 else t_lb
+            return pipeline_time(t * fill, vec, opts) + max(w, lo * scale) + spill_floor
+
+        best, best_cost = raw, cost_of(raw)
+        p0 = sum(ai * o.min_arrays for ai, o in zip(a, ops, strict=True))
+        if work <= 0.0 or p_of(raw) * scale <= w:  # the reload cannot drop
+            return best, best_cost, False
+        eps = 1e-9 * max(1.0, p_of(raw))
+        todo = [(p0, p_of(raw) - eps, t_top)]
+        incomplete = False
+        solves = 0
+        while todo:
+            todo = [x for x in todo if x[0] <= x[1]]
+            if not todo:
+                break
+            todo.sort(key=lambda x: bound(*x))
+            lo, hi, t_lb = todo.pop(0)
+            if bound(lo, hi, t_lb) >= best_cost * (1.0 - 1e-12):
+                continue
+            if solves >= 64:  # safety net: never seen; reported as unproven
+                incomplete = True
+                break
+            tiny = (hi - lo) * scale <= 1e-7 * best_cost
+            mid = hi if tiny else 0.5 * (lo + hi)
+            model.set_programmed_cap(mid)
+            got = model.run()
+            solves += 1
+            if got is None:  # caps <= mid infeasible (or unknown: timed out)
+                incomplete = incomplete or model.timed_out
+                if not tiny:
+                    todo.append((mid + eps, hi, t_lb))
+                continue
+            c = cost_of(got)
+            if c < best_cost:
+                best_cost, best = c, got
+            if tiny:
+                continue
+            t_mid = segment_period(wl, start, end, got.allocs, opts) / (1.0 + 1e-6)
+            todo.append((lo, p_of(got) - eps, t_mid))
+            todo.append((mid + eps, hi, t_lb))
+        return best, best_cost, incomplete
 
     def _trim(
         self, start: int, end: int, raw: _Raw, cost_of: Callable[[_Raw], float]
@@ -564,9 +645,14 @@ class SegmentSolver:
         if mode.compute_cap is not None:
             h.addConstr(h.qsum(c) <= mode.compute_cap)
         d: list[highspy.highs_var] = []
+        programmed_row = -1
         if opts.model == "strict":
             d = [h.addVariable(lb=0.0, ub=hw.d_main) for _ in ops]
             h.addConstr(h.qsum(d) <= hw.d_main)
+            a = _programmed_weights(ops, hw)
+            terms = [ai * ci for ai, ci in zip(a, c, strict=True) if ai > 0]
+            if terms:  # programmed bytes (array units), capped by the B&B
+                programmed_row = h.addConstr(h.qsum(terms) <= highspy.kHighsInf).index
             # Hold the segment's intermediate data on chip whenever some plan
             # of this mode can; otherwise it spills (cost.spill_cycles) and
             # the MIP does not see the spill (a restriction of the search,
@@ -588,10 +674,12 @@ class SegmentSolver:
                 h.addConstr(lhs - d[i] * k <= 0)
             else:
                 h.addConstr(lhs <= hw.d_main * k)
-        return _Model(
+        result = _Model(
             self, h, c, mi, mo, s, u, edges, group_rows,
             maximize_u=u_floor is None, objective=arrays_used,
         )  # fmt: skip
+        result.programmed_row = programmed_row
+        return result
 
 
 class _Model:
@@ -630,6 +718,15 @@ class _Model:
                 h.changeColCost(v.index, 1.0)
             for v in s:
                 h.changeColCost(v.index, -1.0)
+
+    programmed_row: int = -1
+    """Strict: the row bounding the programmed bytes (-1: none)."""
+
+    def set_programmed_cap(self, cap: float) -> None:
+        """Strict: at most `cap` programmed bytes (array units)."""
+        if self.programmed_row >= 0:
+            self.h.changeRowBounds(self.programmed_row, -highspy.kHighsInf, float(cap))
+        self.infeasible = False
 
     def set_cap(self, cap: int) -> None:
         for v, lb in zip(self.c, self.lbs, strict=False):
@@ -697,6 +794,14 @@ class _Model:
             if self.s and iv(self.s[e]) > 0
         )
         return _Raw(allocs, shared, float(sol[self.u.index]), gap)
+
+
+def _programmed_weights(ops: Sequence[CimOpInfo], hw: Hardware) -> list[float]:
+    """Per operator, the weight bytes one of its compute arrays is programmed
+    with, in array units (0 for run-time operands): ``P = sum_i a_i c_i``."""
+    return [
+        o.weight_bytes / (o.min_arrays * hw.array_bytes) if o.stationary else 0.0 for o in ops
+    ]
 
 
 def _arrays_used(raw: _Raw) -> int:

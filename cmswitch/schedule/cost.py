@@ -47,14 +47,18 @@ Decisions where the spec is loose (documented here once):
   reload does not depend on how finely a layer is split. Operators with a
   run-time operand (``stationary=False``: attention's K, V) program that
   operand into their ``c_i`` arrays the same way once per run, so they enter
-  the same max: their write is costed, never free. The ``strict`` model also
-  bounds the reload below by the segment's stationary weight bytes / external
-  bandwidth (all programming crosses the one external channel).
-  *Simplifications of strict against the execution model* (the simulator
-  judges them): programming is not overlapped with the previous segment;
-  one layer's arrays are programmed one after another (the execution model
-  lets every array's write port run at once, bounded by the channel), and
-  the bandwidth bound counts each weight once, not once per copy.
+  the same max: their write is costed, never free. This is the ``paper``
+  model's reload.
+* **Weight programming (strict).** As the execution model has it: every
+  array programs through its own write port at once (``W`` for a full
+  array) and all programming crosses the one external channel, so the
+  reload is ``max(W, programmed bytes / external_bw_bytes)`` where the
+  programmed bytes count every copy (an operator on ``c`` arrays holds
+  ``c / min_arrays`` copies of its weights). Run-time operands are written
+  from on chip through the write ports (bounded by ``W``). The reload
+  depends neither on how a layer is split nor on which layer the arrays
+  belong to. *Simplification against the execution model* (the simulator
+  judges it): programming is not overlapped with the previous segment.
 * **Mode switch (Eq. 1).** Only arrays *used* in one mode by the previous
   segment and needed in the other mode by this one switch at the boundary;
   arrays idle in the previous segment are switched in its shadow. With
@@ -233,16 +237,31 @@ def reload_arrays(workload: Workload, start: int, allocs: Sequence[OpAlloc]) -> 
     return max(per_layer.values())
 
 
+def programmed_bytes(workload: Workload, start: int, allocs: Sequence[OpAlloc]) -> float:
+    """Strict: weight bytes programmed over the external channel, every copy
+    counted: an operator on ``c`` arrays holds ``c / min_arrays`` copies of
+    its weights (run-time operands are written from on chip, not counted)."""
+    return sum(
+        o.weight_bytes * a.compute / o.min_arrays
+        for o, a in zip(workload.ops[start : start + len(allocs)], allocs, strict=True)
+        if o.stationary
+    )
+
+
 def reload_cost(
     workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
 ) -> float:
-    """Eq. 2 (max over layers of Com_l * write latency); strict adds the
-    external-bandwidth bound on the stationary weight bytes."""
+    """paper: Eq. 2, max over layers of Com_l * write latency. strict (the
+    execution model): every array programs through its own write port at
+    once (``write_cycles_per_array`` for a full one), all of them through
+    the one external channel: ``max(W, programmed bytes / external_bw)``."""
     hw = workload.hardware
-    r = float(reload_arrays(workload, start, allocs) * hw.write_cycles_per_array)
     if opts.model == "strict":
-        r = max(r, stationary_weight_bytes(workload, start, end) / hw.external_bw_bytes)
-    return r
+        return max(
+            float(hw.write_cycles_per_array),
+            programmed_bytes(workload, start, allocs) / hw.external_bw_bytes,
+        )
+    return float(reload_arrays(workload, start, allocs) * hw.write_cycles_per_array)
 
 
 def switch_cost(

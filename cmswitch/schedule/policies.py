@@ -404,8 +404,8 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
             top = max(top, mins[k])
         reload = top * w
         spill = 0.0
-        if opts.model == "strict":
-            reload = max(reload, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
+        if opts.model == "strict":  # every weight programmed at least once
+            reload = max(w, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
             spill = spill_cycles(workload, i, j, max(0, others), opts)
         vec = vector_cycles(segment_vector_work(workload, i, j), hw)
         intra = t * (1.0 + fill_factor(workload, i, j))
