@@ -127,3 +127,40 @@ def test_tables_render(command: list[str]) -> None:
     proc = run(*command)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip()
+
+
+def test_compare_json_to_stdout_is_only_json() -> None:
+    """`compare --json -`: standard output parses as JSON (the table goes to
+    stderr); every row has its latency at its best granularity, and the
+    speedups are the stated latency ratios."""
+    proc = run("compare", "tiny-cnn", "--cost-model", "paper", "--json", "-",
+               "--policies", "cmswitch", "cim-mlc", "all-compute-dp", "static:0.5")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["cost_model"] == "paper" and data["ai"] == "roofline"
+    assert {"commit", "argv", "hardware"} <= set(data["provenance"])
+    rows = {r["policy"]: r for r in data["rows"]}
+    assert list(rows) == ["cmswitch", "cim-mlc", "all-compute-dp", "static:0.5"]
+    lat = {p: r["latency_cycles"] for p, r in rows.items()}
+    strongest = min(lat["cim-mlc"], lat["all-compute-dp"])
+    for p, r in rows.items():
+        assert r["speedup_vs_all_compute"] == pytest.approx(strongest / lat[p])
+        assert r["speedup_vs_cim_mlc"] == pytest.approx(lat["cim-mlc"] / lat[p])
+        assert r["speedup_vs_best_static"] == pytest.approx(lat["static:0.5"] / lat[p])
+        assert r["latency_cycles"] == min(g["latency_cycles"] for g in r["granularity"])
+        assert r["split_budget"] in [g["split_budget"] for g in r["granularity"]]
+        assert set(r["breakdown"]) == {"intra", "vector", "reload", "switch", "writeback"}
+    assert rows["cmswitch"]["speedup_vs_all_compute"] >= 1.0
+    assert rows["cmswitch"]["speedup_vs_best_static"] >= 1.0
+    assert "vs all-compute" in proc.stderr
+
+
+def test_compile_report_to_stdout_and_strict_intensity() -> None:
+    proc = run("compile", "tiny-cnn", "--report", "-", "--split-fractions", "1")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert (report["cost_model"], report["ai"]) == ("strict", "streamed")
+    assert "provenance" in report
+    assert sum(report["breakdown"].values()) == pytest.approx(report["latency_cycles"])
+    bad = run("compile", "tiny-cnn", "--ai", "roofline", "-o", "/dev/null")
+    assert_one_error_line(bad, "streamed intensity only")

@@ -91,14 +91,14 @@ def check_legal(wl: Workload, sched: Schedule) -> None:
     wl=workloads(),
     model=st.sampled_from(["paper", "strict"]),
     ai=st.sampled_from(["roofline", "input", "streamed"]),
-    frac=st.sampled_from([0.25, 0.5, 0.75]),
+    frac=st.sampled_from([0.25, 0.3, 0.5, 0.75]),
 )
 def test_cmswitch_never_slower_than_any_baseline(
     wl: Workload, model: str, ai: str, frac: float
 ) -> None:
     opts = CostOptions(model=model, ai=ai if model == "paper" else None)  # type: ignore[arg-type]
     # cmswitch is given the static fractions to beat (the driver passes them)
-    ours = schedule(wl, "cmswitch", opts, static_fractions=(0.25, 0.5, 0.75))
+    ours = schedule(wl, "cmswitch", opts, static_fractions=(0.25, 0.5, 0.75, frac))
     check_legal(wl, ours)
     for policy in POLICIES[1:]:
         try:

@@ -127,11 +127,17 @@ def brute_force_policy(wl: Workload, modes: list[AllocMode], opts: CostOptions) 
 
 
 @pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("model", ["paper", "strict"])
-def test_policies_equal_brute_force_over_segmentations(seed: int, model: str) -> None:
+@pytest.mark.parametrize(
+    ("model", "ai"),
+    [("paper", "roofline"), ("paper", "input"), ("paper", "streamed"), ("strict", "streamed")],
+)
+def test_policies_equal_brute_force_over_segmentations(seed: int, model: str, ai: str) -> None:
+    """Under every cost model: the DP policies equal brute force over all
+    segmentations, and cmswitch is never slower than that brute force over
+    every segmentation and candidate kind (so than any baseline)."""
     rng = random.Random(seed)
     wl = small_workload(rng, rng.randint(2, 5))
-    opts = CostOptions(model=model)  # type: ignore[arg-type]
+    opts = CostOptions(model=model, ai=ai)  # type: ignore[arg-type]
     got = schedule(wl, "all-compute-dp", opts).latency_cycles
     assert got == pytest.approx(brute_force_policy(wl, [ALL_COMPUTE], opts), rel=1e-6)
     c = math.floor(0.5 * HW.arrays)
