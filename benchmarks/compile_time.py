@@ -43,9 +43,7 @@ def cli() -> list[str]:
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "cmswitch.cli"]
 
 
-def run_once(
-    model: str, policy: str, seq: int, out: str, cost_model: str
-) -> tuple[float, float]:
+def run_once(model: str, policy: str, seq: int, out: str, cost_model: str) -> tuple[float, float]:
     """(wall seconds, latency in cycles of the schedule) of one compile."""
     report = out + ".json"
     cmd = [*cli(), "compile", model, "--policy", policy, "--seq", str(seq), "-o", out,

@@ -96,9 +96,7 @@ def breakdown_table(cfg: dict[str, Any]) -> str:
     """Where the time goes: cmswitch, the strongest all-compute baseline and
     the best static split, in cycles (millions) by part."""
     out = [
-        "| model | batch | policy | total (M cycles) | "
-        + " | ".join(PARTS)
-        + " |",
+        "| model | batch | policy | total (M cycles) | " + " | ".join(PARTS) + " |",
         "|---" * (len(PARTS) + 4) + "|",
     ]
     for p in cfg["points"]:
@@ -110,9 +108,7 @@ def breakdown_table(cfg: dict[str, Any]) -> str:
             r = p["policies"][pol]
             total = r["latency_cycles"]
             parts = " | ".join(f"{r['breakdown'][k] / total:.0%}" for k in PARTS)
-            out.append(
-                f"| {p['model']} | {p['batch']} | {label} | {total / 1e6:.3f} | {parts} |"
-            )
+            out.append(f"| {p['model']} | {p['batch']} | {label} | {total / 1e6:.3f} | {parts} |")
     return "\n".join(out)
 
 

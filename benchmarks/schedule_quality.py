@@ -202,10 +202,15 @@ def summarize(
                     "worst_gap": max(r["worst_gap"] for r in tried),
                     "time_limited": sum(r["time_limited"] for r in tried),
                     "granularity": sorted(
-                        ({"split_budget": r["split_budget"], "latency_cycles": r["latency_cycles"]}
-                         for r in tried),
+                        (
+                            {
+                                "split_budget": r["split_budget"],
+                                "latency_cycles": r["latency_cycles"],
+                            }
+                            for r in tried
+                        ),
                         key=lambda g: -g["split_budget"],
-                    ),  # fmt: skip
+                    ),
                     "schedule_seconds": sum(r["schedule_seconds"] for r in tried),
                 }
             if not complete:

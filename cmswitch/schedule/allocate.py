@@ -65,6 +65,7 @@ from dataclasses import dataclass
 
 import highspy
 
+from cmswitch.hardware import Hardware
 from cmswitch.schedule import closed_form, plan
 from cmswitch.schedule.cost import (
     CostOptions,
@@ -79,7 +80,6 @@ from cmswitch.schedule.cost import (
     vector_cycles,
 )
 from cmswitch.schedule.plan import OpAlloc
-from cmswitch.hardware import Hardware
 from cmswitch.workload import CimOpInfo, Workload
 
 _GAP = 1e-7
@@ -551,7 +551,7 @@ class SegmentSolver:
                 # for the fewest that keep it
                 floor = (shared_in if field == "mem_in" else shared_out).get(i, 0)
 
-                def with_(v: int, i: int = i, field: str = field) -> _Raw:
+                def with_(v: int, i: int = i, field: str = field, cur: _Raw = cur) -> _Raw:
                     a = cur.allocs[i]
                     b = (
                         OpAlloc(a.compute, v, a.mem_out)
@@ -588,9 +588,7 @@ class SegmentSolver:
             memory = min(max(0, math.ceil(over / hw.array_bytes)), mcap, hw.arrays - compute)
         allocs = tuple(OpAlloc(o.min_arrays, memory if k == 0 else 0) for k, o in enumerate(ops))
         self.worst_gap = max(self.worst_gap, 1.0)
-        return SegmentSolution(
-            allocs, (), local_cost(wl, start, end, allocs, opts, memory), 1.0
-        )
+        return SegmentSolution(allocs, (), local_cost(wl, start, end, allocs, opts, memory), 1.0)
 
     def _mip(
         self, start: int, end: int, mode: AllocMode, reload_cap: int, u_floor: float | None
@@ -799,9 +797,7 @@ class _Model:
 def _programmed_weights(ops: Sequence[CimOpInfo], hw: Hardware) -> list[float]:
     """Per operator, the weight bytes one of its compute arrays is programmed
     with, in array units (0 for run-time operands): ``P = sum_i a_i c_i``."""
-    return [
-        o.weight_bytes / (o.min_arrays * hw.array_bytes) if o.stationary else 0.0 for o in ops
-    ]
+    return [o.weight_bytes / (o.min_arrays * hw.array_bytes) if o.stationary else 0.0 for o in ops]
 
 
 def _arrays_used(raw: _Raw) -> int:

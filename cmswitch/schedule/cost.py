@@ -199,9 +199,7 @@ def shared_bandwidth_period(need: Sequence[tuple[float, float]], d_main: float) 
     memory arrays supply). Exact: operator i draws on the channel iff
     ``T < q_i / b_i``; with the set S drawing, ``T = sum_S q / (d_main +
     sum_S b)``, and S is found by adding operators in decreasing ``q / b``."""
-    items = sorted(
-        ((q / b if b > 0 else math.inf), q, b) for q, b in need if q > 0
-    )
+    items = sorted(((q / b if b > 0 else math.inf), q, b) for q, b in need if q > 0)
     items.reverse()
     sq = sb = 0.0
     for k, (tau, q, b) in enumerate(items):
@@ -382,7 +380,9 @@ def spill_cycles(
     """Strict: spilled bytes written to main memory and read back."""
     if opts.model != "strict":
         return 0.0
-    return 2.0 * spill_bytes(workload, start, end, memory_arrays) / workload.hardware.external_bw_bytes
+    return (
+        2.0 * spill_bytes(workload, start, end, memory_arrays) / workload.hardware.external_bw_bytes
+    )
 
 
 def pipeline_time(intra: float, vector: float, opts: CostOptions) -> float:

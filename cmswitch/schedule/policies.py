@@ -193,9 +193,18 @@ def evaluate(
         sw, wb = _inter(workload, prev, seg)
         plans.append(
             SegmentPlan(
-                seg.start, seg.end, seg.allocs, seg.shared, part.intra, sw, part.reload, wb, vec,
-                seg.gap, spill_cycles=part.spill,
-            )  # fmt: skip
+                seg.start,
+                seg.end,
+                seg.allocs,
+                seg.shared,
+                part.intra,
+                sw,
+                part.reload,
+                wb,
+                vec,
+                seg.gap,
+                spill_cycles=part.spill,
+            )
         )
         prev = seg
     latency = sum(p.total_cycles for p in plans)
@@ -387,9 +396,7 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     mins_sum = list(itertools.accumulate(mins, initial=0))
     n_arr, op_cim = hw.arrays, hw.op_cim
 
-    streamed = list(
-        itertools.accumulate((o.macs / o.ai(opts.intensity) for o in ops), initial=0.0)
-    )
+    streamed = list(itertools.accumulate((o.macs / o.ai(opts.intensity) for o in ops), initial=0.0))
 
     def lower(i: int, j: int) -> float:
         others = n_arr - (mins_sum[j + 1] - mins_sum[i])
