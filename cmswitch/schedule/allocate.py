@@ -454,14 +454,15 @@ class SegmentSolver:
         cost_of: Callable[[_Raw], float],
         spill_floor: float,
     ) -> tuple[_Raw, float, bool]:
-        """Strict: branch and bound over a cap on the programmed bytes ``P =
-        sum_i a_i c_i`` (``a_i`` the bytes of one array of operator i, in
-        array units), the reload being ``max(W, P / E)``. An interval [lo,
-        hi] of caps carries a lower bound on the period (the period at a
-        larger cap, and ``sum_i a_i OP_i / (hi OP_cim)``: c_i >= OP_i / (T
-        OP_cim) under the cap); a solve at cap ``mid`` covers every cap in
-        [P_used, mid]. Intervals whose reload range is below 1e-7 of the
-        best cost are closed by one solve at their top."""
+        """Strict: the reload trade-off, exactly. The reload is ``max(W, P /
+        E)`` with ``P = sum_i a_i c_i`` the programmed bytes (``a_i`` the
+        bytes of one array of operator i, in array units). Caps on P are
+        searched from the top: the MIP at cap ``hi`` gives the best period
+        T there, and the plan with the fewest compute arrays for T shows
+        every cap from its P up to ``hi`` has period T; the caps below are
+        searched next, with T as a lower bound on their period (and
+        ``sum_i a_i OP_i / (hi OP_cim)``, since c_i >= OP_i / (T OP_cim)),
+        until that bound plus the least reload cannot beat the best."""
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         a = _programmed_weights(ops, hw)
@@ -478,43 +479,63 @@ class SegmentSolver:
             t = max(t_lb, work / (hi * hw.op_cim)) if hi > 0 else t_lb
             return pipeline_time(t * fill, vec, opts) + max(w, lo * scale) + spill_floor
 
+        def fewest(r: _Raw) -> tuple[_Raw, float]:
+            """The plan with the fewest compute arrays at r's period (a cap
+            anywhere from its programmed bytes up to r's has r's period)."""
+            t = segment_period(wl, start, end, r.allocs, opts)
+            allocs = tuple(
+                OpAlloc(
+                    max(o.min_arrays, min(x.compute, math.ceil(o.macs / (t * hw.op_cim) - 1e-9))),
+                    x.mem_in,
+                    x.mem_out,
+                )
+                for o, x in zip(ops, r.allocs, strict=True)
+            )
+            return _Raw(allocs, r.shared, r.u, r.gap), t
+
+        raw, t_raw = fewest(raw)
         best, best_cost = raw, cost_of(raw)
         p0 = sum(ai * o.min_arrays for ai, o in zip(a, ops, strict=True))
         if work <= 0.0 or p_of(raw) * scale <= w:  # the reload cannot drop
             return best, best_cost, False
         eps = 1e-9 * max(1.0, p_of(raw))
-        todo = [(p0, p_of(raw) - eps, t_top)]
+        # Intervals of caps not yet covered, each with a lower bound on its
+        # period; a solve at cap X covers every cap from the programmed bytes
+        # of the plan with the fewest compute arrays for its period up to X.
+        # An interval below a covered range is bisected; one above is solved
+        # at its top (which closes it at once when it holds no new step).
+        todo: list[tuple[float, float, float, bool]] = [
+            (p0, p_of(raw) - eps, t_raw / (1.0 + 1e-6), False)
+        ]
         incomplete = False
         solves = 0
         while todo:
             todo = [x for x in todo if x[0] <= x[1]]
             if not todo:
                 break
-            todo.sort(key=lambda x: bound(*x))
-            lo, hi, t_lb = todo.pop(0)
+            todo.sort(key=lambda x: bound(x[0], x[1], x[2]))
+            lo, hi, t_lb, at_top = todo.pop(0)
             if bound(lo, hi, t_lb) >= best_cost * (1.0 - 1e-12):
                 continue
-            if solves >= 64:  # safety net: never seen; reported as unproven
+            if solves >= 64:  # safety net: reported as unproven
                 incomplete = True
                 break
-            tiny = (hi - lo) * scale <= 1e-7 * best_cost
-            mid = hi if tiny else 0.5 * (lo + hi)
-            model.set_programmed_cap(mid)
+            cap = hi if at_top else 0.5 * (lo + hi)
+            model.set_programmed_cap(cap)
             got = model.run()
             solves += 1
-            if got is None:  # caps <= mid infeasible (or unknown: timed out)
+            if got is None:  # no plan within the cap (or unknown: timed out)
                 incomplete = incomplete or model.timed_out
-                if not tiny:
-                    todo.append((mid + eps, hi, t_lb))
+                if not at_top:
+                    todo.append((cap + eps, hi, t_lb, True))
                 continue
+            got, t_got = fewest(got)
             c = cost_of(got)
             if c < best_cost:
                 best_cost, best = c, got
-            if tiny:
-                continue
-            t_mid = segment_period(wl, start, end, got.allocs, opts) / (1.0 + 1e-6)
-            todo.append((lo, p_of(got) - eps, t_mid))
-            todo.append((mid + eps, hi, t_lb))
+            todo.append((lo, p_of(got) - eps, t_got / (1.0 + 1e-6), False))
+            if not at_top:
+                todo.append((cap + eps, hi, t_lb, True))
         return best, best_cost, incomplete
 
     def _trim(
