@@ -27,6 +27,13 @@ exact w.r.t. the cost model up to HiGHS's relative gap (1e-7). A second MIP
 then keeps the chosen period and reload and minimises the arrays used, so
 switches and write-backs into later segments are not inflated by idle buffers.
 
+**Strict model: the reload in closed form.** Strict's reload is ``max(W,
+programmed bytes / E)``, linear in the compute arrays, so after the one MIP
+for the best period ``T_min`` the trade-off is a scan over the periods at
+which some operator's fewest compute arrays step down, keeping that MIP's
+memory arrays (:meth:`SegmentSolver._strict_reload_scan` has the
+argument); no branch and bound.
+
 **Strict model: spills.** Where some plan of the mode can hold the
 segment's intermediate data on chip, the MIP searches only plans that hold
 it (``memory arrays >= resident bytes beyond the buffer``). Where none can,
@@ -64,6 +71,7 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
 import highspy
+import numpy as np
 
 from cmswitch.hardware import Hardware
 from cmswitch.schedule import closed_form, plan
@@ -393,9 +401,7 @@ class SegmentSolver:
         incomplete = False  # a sub-problem timed out without any solution
         t_top = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
         if opts.model == "strict":
-            best, best_cost, incomplete = self._bnb_programmed(
-                start, end, mode, model, raw, t_top, cost_of, spill_floor
-            )
+            best, best_cost = self._strict_reload_scan(start, end, raw, cost_of)
             todo = []
         else:
             # Branch and bound over reload caps: an interval [lo, hi] of caps
@@ -443,100 +449,50 @@ class SegmentSolver:
             self.worst_gap = max(self.worst_gap, gap)
         return SegmentSolution(raw.allocs, raw.shared, cost, gap)
 
-    def _bnb_programmed(
-        self,
-        start: int,
-        end: int,
-        mode: AllocMode,
-        model: _Model,
-        raw: _Raw,
-        t_top: float,
-        cost_of: Callable[[_Raw], float],
-        spill_floor: float,
-    ) -> tuple[_Raw, float, bool]:
-        """Strict: the reload trade-off, exactly. The reload is ``max(W, P /
-        E)`` with ``P = sum_i a_i c_i`` the programmed bytes (``a_i`` the
-        bytes of one array of operator i, in array units). Caps on P are
-        searched from the top: the MIP at cap ``hi`` gives the best period
-        T there, and the plan with the fewest compute arrays for T shows
-        every cap from its P up to ``hi`` has period T; the caps below are
-        searched next, with T as a lower bound on their period (and
-        ``sum_i a_i OP_i / (hi OP_cim)``, since c_i >= OP_i / (T OP_cim)),
-        until that bound plus the least reload cannot beat the best."""
+    def _strict_reload_scan(
+        self, start: int, end: int, raw: _Raw, cost_of: Callable[[_Raw], float]
+    ) -> tuple[_Raw, float]:
+        """Strict: the reload trade-off in closed form after one MIP. The
+        reload is ``max(W, P / E)`` with ``P = sum_i a_i c_i`` the programmed
+        bytes (``a_i`` the bytes one array of operator i holds), so at a
+        period T the cheapest plan has the fewest compute arrays for T,
+        ``c_i(T) = max(min_i, ceil(OP_i / (T OP_cim)))``, and the memory of
+        the max-throughput plan ``raw`` (period T_min): with fewer compute
+        arrays it still fits, its bandwidth still serves T >= T_min, and it
+        holds what ``raw`` holds. Any plan of period T is no cheaper (it
+        programs at least as many bytes). The cost ``max(T fill, V) +
+        max(W, P(T) / E)`` only grows between the steps of some c_i, so
+        the best T is T_min or a step ``OP_i / (c OP_cim)`` above it."""
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
-        a = _programmed_weights(ops, hw)
+        t_min = segment_period(wl, start, end, raw.allocs, opts)
+        if not math.isfinite(t_min) or t_min <= 0.0:
+            return raw, cost_of(raw)
         fill = 1.0 + fill_factor(wl, start, end)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
-        w = float(hw.write_cycles_per_array)
-        scale = hw.array_bytes / hw.external_bw_bytes  # cycles per array unit of P
-        work = sum(ai * o.macs for ai, o in zip(a, ops, strict=True))
-
-        def p_of(r: _Raw) -> float:
-            return sum(ai * x.compute for ai, x in zip(a, r.allocs, strict=True))
-
-        def bound(lo: float, hi: float, t_lb: float) -> float:
-            t = max(t_lb, work / (hi * hw.op_cim)) if hi > 0 else t_lb
-            return pipeline_time(t * fill, vec, opts) + max(w, lo * scale) + spill_floor
-
-        def fewest(r: _Raw) -> tuple[_Raw, float]:
-            """The plan with the fewest compute arrays at r's period (a cap
-            anywhere from its programmed bytes up to r's has r's period)."""
-            t = segment_period(wl, start, end, r.allocs, opts)
-            allocs = tuple(
-                OpAlloc(
-                    max(o.min_arrays, min(x.compute, math.ceil(o.macs / (t * hw.op_cim) - 1e-9))),
-                    x.mem_in,
-                    x.mem_out,
-                )
-                for o, x in zip(ops, r.allocs, strict=True)
-            )
-            return _Raw(allocs, r.shared, r.u, r.gap), t
-
-        raw, t_raw = fewest(raw)
+        a = np.array(_programmed_weights(ops, hw))
+        macs = np.array([float(o.macs) for o in ops])
+        mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
+        top = max(a.compute for a in raw.allocs)
+        steps = (macs[macs > 0][:, None] / (np.arange(1, top + 1) * hw.op_cim)).ravel()
+        cands = np.unique(np.concatenate([[t_min], steps[steps > t_min]]))
+        need = np.ceil(macs[:, None] / (cands[None, :] * hw.op_cim) - 1e-9).astype(np.int64)
+        c = np.maximum(mins[:, None], need)
+        programmed = a @ c * hw.array_bytes
+        est = np.maximum(cands * fill, vec) + np.maximum(
+            hw.write_cycles_per_array, programmed / hw.external_bw_bytes
+        )
+        k = int(np.nonzero(est <= est.min() * (1.0 + 1e-12))[0][-1])  # ties: fewer arrays
+        allocs = tuple(
+            OpAlloc(int(ci), x.mem_in, x.mem_out)
+            for ci, x in zip(c[:, k], raw.allocs, strict=True)
+        )
+        plan_t = _Raw(allocs, raw.shared, raw.u, raw.gap)
         best, best_cost = raw, cost_of(raw)
-        p0 = sum(ai * o.min_arrays for ai, o in zip(a, ops, strict=True))
-        if work <= 0.0 or p_of(raw) * scale <= w:  # the reload cannot drop
-            return best, best_cost, False
-        eps = 1e-9 * max(1.0, p_of(raw))
-        # Intervals of caps not yet covered, each with a lower bound on its
-        # period; a solve at cap X covers every cap from the programmed bytes
-        # of the plan with the fewest compute arrays for its period up to X.
-        # An interval below a covered range is bisected; one above is solved
-        # at its top (which closes it at once when it holds no new step).
-        todo: list[tuple[float, float, float, bool]] = [
-            (p0, p_of(raw) - eps, t_raw / (1.0 + 1e-6), False)
-        ]
-        incomplete = False
-        solves = 0
-        while todo:
-            todo = [x for x in todo if x[0] <= x[1]]
-            if not todo:
-                break
-            todo.sort(key=lambda x: bound(x[0], x[1], x[2]))
-            lo, hi, t_lb, at_top = todo.pop(0)
-            if bound(lo, hi, t_lb) >= best_cost * (1.0 - 1e-12):
-                continue
-            if solves >= 64:  # safety net: reported as unproven
-                incomplete = True
-                break
-            cap = hi if at_top else 0.5 * (lo + hi)
-            model.set_programmed_cap(cap)
-            got = model.run()
-            solves += 1
-            if got is None:  # no plan within the cap (or unknown: timed out)
-                incomplete = incomplete or model.timed_out
-                if not at_top:
-                    todo.append((cap + eps, hi, t_lb, True))
-                continue
-            got, t_got = fewest(got)
-            c = cost_of(got)
-            if c < best_cost:
-                best_cost, best = c, got
-            todo.append((lo, p_of(got) - eps, t_got / (1.0 + 1e-6), False))
-            if not at_top:
-                todo.append((cap + eps, hi, t_lb, True))
-        return best, best_cost, incomplete
+        got = cost_of(plan_t)
+        if got <= best_cost:
+            best, best_cost = plan_t, got
+        return best, best_cost
 
     def _trim(
         self, start: int, end: int, raw: _Raw, cost_of: Callable[[_Raw], float]
@@ -664,14 +620,9 @@ class SegmentSolver:
         if mode.compute_cap is not None:
             h.addConstr(h.qsum(c) <= mode.compute_cap)
         d: list[highspy.highs_var] = []
-        programmed_row = -1
         if opts.model == "strict":
             d = [h.addVariable(lb=0.0, ub=hw.d_main) for _ in ops]
             h.addConstr(h.qsum(d) <= hw.d_main)
-            a = _programmed_weights(ops, hw)
-            terms = [ai * ci for ai, ci in zip(a, c, strict=True) if ai > 0]
-            if terms:  # programmed bytes (array units), capped by the B&B
-                programmed_row = h.addConstr(h.qsum(terms) <= highspy.kHighsInf).index
             # Hold the segment's intermediate data on chip whenever some plan
             # of this mode can; otherwise it spills (cost.spill_cycles) and
             # the MIP does not see the spill (a restriction of the search,
@@ -693,12 +644,10 @@ class SegmentSolver:
                 h.addConstr(lhs - d[i] * k <= 0)
             else:
                 h.addConstr(lhs <= hw.d_main * k)
-        result = _Model(
+        return _Model(
             self, h, c, mi, mo, s, u, edges, group_rows,
             maximize_u=u_floor is None, objective=arrays_used,
         )  # fmt: skip
-        result.programmed_row = programmed_row
-        return result
 
 
 class _Model:
@@ -737,15 +686,6 @@ class _Model:
                 h.changeColCost(v.index, 1.0)
             for v in s:
                 h.changeColCost(v.index, -1.0)
-
-    programmed_row: int = -1
-    """Strict: the row bounding the programmed bytes (-1: none)."""
-
-    def set_programmed_cap(self, cap: float) -> None:
-        """Strict: at most `cap` programmed bytes (array units)."""
-        if self.programmed_row >= 0:
-            self.h.changeRowBounds(self.programmed_row, -highspy.kHighsInf, float(cap))
-        self.infeasible = False
 
     def set_cap(self, cap: int) -> None:
         for v, lb in zip(self.c, self.lbs, strict=False):
