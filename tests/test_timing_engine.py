@@ -179,3 +179,20 @@ def test_conservation_and_bounds(spec: list[tuple[int, int, float]], bw: int) ->
     assert run.makespan >= total / bw * (1 - 1e-9)
     for i, (b, c, cap) in enumerate(spec):
         assert run.finish[i] - run.start[i] >= max(c, b / min(cap, bw)) * (1 - 1e-9)
+
+
+def test_breakdown_priority_and_windows() -> None:
+    from cmswitch.simulator.accounting import breakdown, segment_ends
+
+    # compute 0-10, vector 5-15 (5 hidden), program 12-20 (12-15 hidden by
+    # vector), a transfer 22-25 (stall), idle 20-22 (stall); total 25.
+    kinds = ["compute", "vector", "program", "transfer"]
+    start = [0.0, 5.0, 12.0, 22.0]
+    finish = [10.0, 15.0, 20.0, 25.0]
+    ends = segment_ends([0, 0, 1, 1], finish, 2)
+    assert ends == [15.0, 25.0]
+    parts = breakdown(kinds, start, finish, ends)
+    assert parts[0] == {"intra": 10.0, "vector": 5.0, "reload": 0.0, "switch": 0.0,
+                        "writeback": 0.0, "stall": 0.0}  # fmt: skip
+    assert parts[1] == {"intra": 0.0, "vector": 0.0, "reload": 5.0, "switch": 0.0,
+                        "writeback": 0.0, "stall": 5.0}  # fmt: skip

@@ -90,6 +90,8 @@ class Run:
     """Per pool: (time, bytes held from then on)."""
     pool_peak: list[float]
     flow_spans: list[tuple[int, float, float, float]] = field(default_factory=list)
+    task_link_bytes: dict[int, float] = field(default_factory=dict)
+    """Bytes each task moved through the recorded link (measured)."""
     """(task, start, end, bytes) of every flow that uses link 0 (the external channel)."""
 
 
@@ -132,7 +134,7 @@ class Engine:
                 dependents[d].append(i)
             waiting[i] = len(deps)
 
-        net = FluidNetwork(self.links)
+        net = FluidNetwork(self.links, track=self.record_link)
         start = [math.nan] * n
         finish = [math.nan] * n
         parts = [0] * n
@@ -259,6 +261,7 @@ class Engine:
         return Run(
             start, finish, makespan, list(net.moved), list(net.peak_use), link_rates,
             pool_levels, pool_peak, spans,
+            {k: v for k, v in net.owner_moved.items() if isinstance(k, int)},
         )  # fmt: skip
 
     @staticmethod

@@ -58,8 +58,12 @@ class Flow:
 class FluidNetwork:
     """Active flows over a fixed set of links, with max-min fair rates."""
 
-    def __init__(self, links: Sequence[Link]) -> None:
+    def __init__(self, links: Sequence[Link], track: int | None = 0) -> None:
         self.links = tuple(links)
+        self.track = track
+        self.owner_moved: dict[object, float] = {}
+        """Bytes each flow owner put through link `track` (measured as the
+        flows advance, for the per-op conservation check)."""
         for link in self.links:
             if link.capacity <= 0:
                 raise ValueError(f"link {link.name!r} needs a positive capacity")
@@ -144,13 +148,16 @@ class FluidNetwork:
         keep: list[Flow] = []
         for flow in self.flows:
             moved = min(flow.remaining, flow.rate * max(dt, 0.0))
+            if flow.remaining - moved <= EPS * max(1.0, flow.nbytes):
+                moved = flow.remaining
             flow.remaining -= moved
             for index, weight in flow.links:
                 self.moved[index] += weight * moved
-            if flow.remaining <= EPS * max(1.0, flow.nbytes):
-                for index, weight in flow.links:
-                    self.moved[index] += weight * flow.remaining
-                flow.remaining = 0.0
+                if index == self.track:
+                    self.owner_moved[flow.owner] = (
+                        self.owner_moved.get(flow.owner, 0.0) + weight * moved
+                    )
+            if flow.remaining <= 0.0:
                 done.append(flow)
             else:
                 keep.append(flow)
