@@ -248,6 +248,16 @@ def weight_tile_bytes(tiles: Sequence[WeightTile], hw: Hardware) -> int:
     return math.ceil(sum(t.elems for t in tiles) * hw.weight_bits / 8)
 
 
+def program_bytes(tiles: Sequence[WeightTile], has_bias: bool, hw: Hardware) -> int:
+    """Bytes a ``program`` of `tiles` moves: the weights at ``weight_bits``,
+    plus, with a bias, the bias of every tile holding row block 0 (``n0 ==
+    0``) at ``act_bits``."""
+    total = weight_tile_bytes(tiles, hw)
+    if has_bias:
+        total += math.ceil(sum(t.cols for t in tiles if t.n0 == 0) * hw.act_bits / 8)
+    return total
+
+
 def place_of(value: SSAValue) -> PlaceAttr | None:
     """Where `value` lives: its producer's ``place``, the yielded value's for a
     segment result, ``dram`` (all bytes unknown: None) for a function argument.
