@@ -446,3 +446,9 @@ class CimToMetaPass(ModulePass):
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         hw = Hardware.load(self.arch) if self.arch else None
         lower_module(op, hw)
+
+
+def meta_program(module: builtin.ModuleOp, hw: Hardware | None = None) -> builtin.ModuleOp:
+    """The `cim_meta` program of a compiled `cim` module (what
+    ``compile --emit meta`` writes); `module` is left unchanged."""
+    return lower_module(module.clone(), hw)
