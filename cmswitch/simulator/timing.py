@@ -135,19 +135,43 @@ class _Builder:
             links.append((EXT, place.dram_bytes.data / total))
         return links
 
-    def storage_for(self, place: meta.PlaceAttr | None) -> _Storage | None:
+    def storage_for(
+        self, place: meta.PlaceAttr | None, reads: Sequence[_Value] = ()
+    ) -> tuple[_Storage | None, tuple[tuple[int, float], ...]]:
+        """The storage a new value at `place` occupies and the bytes to take
+        when its first tile is written. An output that overlaps the storage of
+        a value it reads takes that storage over (the lowering writes over an
+        operand it reads last): only the bytes beyond it are taken."""
         if place is None:
-            return None
-        pools: list[tuple[int, float]] = []
+            return None, ()
+        pools: dict[int, float] = {}
         if place.buffer_bytes.data:
-            pools.append((BUFFER, float(place.buffer_bytes.data)))
+            pools[BUFFER] = float(place.buffer_bytes.data)
         per = place.bytes_per_array()
-        pools += [(_pool(a), float(per)) for a in place.array_ids]
+        for a in place.array_ids:
+            pools[_pool(a)] = float(per)
         if not pools:
-            return None
-        storage = _Storage(tuple(pools))
-        self.storages.append(storage)
-        return storage
+            return None, ()
+        best: _Storage | None = None
+        overlap = 0.0
+        for v in reads:
+            s = v.storage
+            if s is None:
+                continue
+            held = dict(s.pools)
+            common = sum(min(b, held.get(p, 0.0)) for p, b in pools.items())
+            if common > overlap:
+                best, overlap = s, common
+        if best is None:
+            storage = _Storage(tuple(pools.items()))
+            self.storages.append(storage)
+            return storage, storage.pools
+        held = dict(best.pools)
+        extra = {p: b - held.get(p, 0.0) for p, b in pools.items() if b > held.get(p, 0.0)}
+        for p, b in extra.items():
+            held[p] = held.get(p, 0.0) + b
+        best.pools = tuple(held.items())
+        return best, tuple(extra.items())
 
     def value(self, v: SSAValue) -> _Value | None:
         """The run-time value `v` (None for a compile-time one)."""
@@ -167,22 +191,31 @@ class _Builder:
         return None
 
     def new_value(
-        self, result: SSAValue, place: meta.PlaceAttr | None, spatial: bool, rowwise: bool = True
+        self,
+        result: SSAValue,
+        place: meta.PlaceAttr | None,
+        spatial: bool,
+        rowwise: bool = True,
+        reads: Sequence[_Value] = (),
     ) -> _Value:
         shape = shape_of(result)
         rows = row_count(shape, spatial)
         tiles = TensorTiles(rows, self.options.rows_per_tile(rows), spatial, rowwise)
         tiles.writers = [[] for _ in range(tiles.count)]
-        made = _Value(tiles, place, self.storage_for(place))
+        storage, take = self.storage_for(place, reads)
+        made = _Value(tiles, place, storage)
+        made.take = take  # type: ignore[attr-defined]
         self.values[result] = made
         return made
 
     def write(self, out: _Value, tile: int, task: int) -> None:
         out.tiles.writers[tile].append(task)
         if out.storage is not None:
-            if not out.storage.writers:
+            take = getattr(out, "take", ())
+            if take:
                 t = self.tasks[task]
-                t.allocs = t.allocs + out.storage.pools
+                t.allocs = t.allocs + take
+                out.take = ()  # type: ignore[attr-defined]
             out.storage.writers.append(task)
 
     def read(self, value: _Value, task: int) -> None:
@@ -244,7 +277,7 @@ class _Builder:
         if src is None:  # moving a compile-time value: nothing to wait for
             src = _Value(TensorTiles(1, 1, False), None, None)
         spatial = src.tiles.spatial
-        out = self.new_value(op.output, op.place, spatial, src.tiles.rowwise)
+        out = self.new_value(op.output, op.place, spatial, src.tiles.rowwise, (src,))
         src_links = self.place_links(src.place)
         dst_links = self.place_links(op.place)
         if isinstance(op, meta.LoadOp):
@@ -300,15 +333,15 @@ class _Builder:
         in_ext = sum(w for li, w in in_links if li == EXT)
         out_ext = sum(w for li, w in out_links if li == EXT)
         if kind is meta.ComputeKind.CONV2D:
-            out = self.new_value(op.output, op.place, True)
+            out = self.new_value(op.output, op.place, True, reads=(x,))
             m_per_row = out_shape[3]
             strides, pads, dilations, _ = op.conv_geometry()
             kernel_h = op.weight_shape.get_values()[2]
         elif kind is meta.ComputeKind.LINEAR:
-            out = self.new_value(op.output, op.place, False)
+            out = self.new_value(op.output, op.place, False, reads=(x,))
             m_per_row = 1
         else:  # attention: rows are per group, consumers take the whole result
-            out = self.new_value(op.output, op.place, False, rowwise=False)
+            out = self.new_value(op.output, op.place, False, rowwise=False, reads=(x,))
             rows = shape.m
             out.tiles = TensorTiles(rows, self.options.rows_per_tile(rows), False, False)
             out.tiles.writers = [[] for _ in range(out.tiles.count)]
@@ -359,7 +392,8 @@ class _Builder:
             | cim.ReshapeOp | cim.SliceOp | cim.ConcatOp | cim.BroadcastOp | cim.GatherOp,
         )  # fmt: skip
         if isinstance(inner, cim.SoftmaxOp | cim.LayerNormOp | cim.RMSNormOp):
-            axis = inner.axis.value.data  # type: ignore[union-attr]
+            axis_attr = getattr(inner, "axis", None)
+            axis = axis_attr.value.data if axis_attr is not None else len(out_shape) - 1
             rowwise_op = axis == len(out_shape) - 1 or (
                 isinstance(inner, cim.LayerNormOp | cim.RMSNormOp) and axis >= len(out_shape) - 1
             )
@@ -375,7 +409,7 @@ class _Builder:
                 tiles.rows_per_tile = rows
             self.values[op.output] = _Value(tiles, src.place, src.storage)
             return
-        out = self.new_value(op.output, op.place, spatial)
+        out = self.new_value(op.output, op.place, spatial, reads=inputs)
         rows = out.tiles.rows
         work = op.work()
         out_links = tuple((li, w) for li, w in self.place_links(op.place) if li == EXT)
