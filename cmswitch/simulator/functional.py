@@ -284,9 +284,10 @@ class MetaFunctions(InterpreterFunctions):
         if weight.ndim == 2 and kind is not meta.ComputeKind.MATMUL:
             kind = meta.ComputeKind.LINEAR
         matrix = weight_matrix(kind, weight, groups)
-        if op.is_in_place:
-            self._read(op, op.weight)
+        if op.is_in_place:  # the operand stays where it is: cells keep data across a switch
             store = self.storage.get(_resolve(op.weight))
+            if store is not None and store.lost:
+                raise SimulationError(op, f"reads data that is no longer stored: {store.lost}")
             holders = set(store.place.array_ids) if store is not None else set()
             if not set(ids) <= holders or (store is not None and not store.place.array_ids):
                 raise SimulationError(
