@@ -139,21 +139,22 @@ def test_vector_unit_first_come_first_served() -> None:
     assert run.makespan == pytest.approx(13.0)
 
 
-def test_pool_overflow_names_the_task() -> None:
+def test_pool_write_waits_for_room_and_overflow_names_the_task() -> None:
+    # tasks 0 and 1 are ready together but 60 + 60 > 100: task 1 waits until
+    # task 0 frees its 60 bytes at cycle 1, then runs 1..2
     tasks = [
         Task(0, "transfer", cycles=1.0, allocs=((0, 60.0),), frees=((0, 60.0),)),
         Task(1, "transfer", cycles=1.0, allocs=((0, 60.0),)),
-        Task(2, "transfer", cycles=1.0, allocs=((0, 50.0),), deps=(1,)),
     ]
-    # tasks 0 and 1 start together: 120 > 100
-    with pytest.raises(CapacityError) as err:
-        ext_engine(pools=(100.0,)).run(tasks)
-    assert err.value.task == 1
-    # sequenced, 60 is freed before 60 is taken; then 60 + 50 > 100 at task 2
-    tasks[1] = Task(1, "transfer", cycles=1.0, allocs=((0, 60.0),), deps=(0,))
+    run = ext_engine(pools=(100.0,)).run(tasks)
+    assert run.start == pytest.approx([0.0, 1.0])
+    assert run.pool_peak[0] == pytest.approx(60.0)
+    # task 1 keeps its 60 bytes; task 2 needs 50 more, which never fits
+    tasks.append(Task(2, "transfer", cycles=1.0, allocs=((0, 50.0),)))
     with pytest.raises(CapacityError) as err:
         ext_engine(pools=(100.0,)).run(tasks)
     assert err.value.task == 2
+    assert err.value.level == pytest.approx(110.0)
 
 
 @settings(max_examples=60, deadline=None)

@@ -15,8 +15,9 @@ order* over four kinds of resources:
 * **links** (external channel, internal bus, memory-array ports): shared by
   fluid flows with max-min fair rates (:mod:`cmswitch.simulator.fluid`);
 * **pools** (the buffer, each memory-mode array's capacity): bytes allocated
-  when a task starts and freed when a task finishes; exceeding a pool's
-  capacity is a :class:`CapacityError` naming the task.
+  when a task starts and freed when a task finishes. A task whose bytes do
+  not fit waits until frees make room (writing over data not yet read would
+  destroy it); if room never comes, a :class:`CapacityError` names the task.
 
 A task starts when its dependencies have finished and its resources allow;
 it then runs a fixed ``cycles`` timer and its flows concurrently and finishes
@@ -186,24 +187,37 @@ class Engine:
             parts[i] = count
 
         granted: set[int] = set()
+        blocked: list[int] = []  # tasks waiting for pool room, in arrival order
+
+        def fits(task: Task) -> bool:
+            return all(
+                level[pool] + nbytes <= self.pools[pool] * (1 + EPS) + EPS
+                for pool, nbytes in task.allocs
+            )
+
+        def release(server: int) -> None:
+            queue = server_queue[server]
+            if queue:  # hand the server straight to the longest waiting task
+                _, j = heapq.heappop(queue)
+                granted.add(j)
+                ready.append(j)
+            else:
+                server_busy[server] = False
 
         def end(i: int) -> None:
             task = tasks[i]
             finish[i] = now
             for pool, nbytes in task.frees:
                 set_pool(pool, -nbytes, i)
+            if task.frees and blocked:  # room may have been made: try again
+                ready.extend(blocked)
+                blocked.clear()
             for j in dependents[i]:
                 waiting[j] -= 1
                 if waiting[j] == 0:
                     ready.append(j)
             if task.server is not None:
-                queue = server_queue[task.server]
-                if queue:  # hand the server straight to the longest waiting task
-                    _, j = heapq.heappop(queue)
-                    granted.add(j)
-                    ready.append(j)
-                else:
-                    server_busy[task.server] = False
+                release(task.server)
 
         dirty = False
         while True:
@@ -212,6 +226,13 @@ class Engine:
             while ready:
                 i = ready.pop()
                 task = tasks[i]
+                if task.allocs and not fits(task):  # wait until frees make room
+                    blocked.append(i)
+                    if i in granted:
+                        granted.discard(i)
+                        assert task.server is not None
+                        release(task.server)
+                    continue
                 if task.server is not None:
                     if i in granted:
                         granted.discard(i)
@@ -254,6 +275,13 @@ class Engine:
             for i in sorted(finished):
                 end(i)
                 done_count += 1
+        if blocked:  # never enough room: a real overflow
+            i = blocked[0]
+            pool, nbytes = next(
+                (p, b) for p, b in tasks[i].allocs
+                if level[p] + b > self.pools[p] * (1 + EPS) + EPS
+            )  # fmt: skip
+            raise CapacityError(i, pool, level[pool] + nbytes, self.pools[pool])
         if done_count != n:
             stuck = next(i for i in range(n) if math.isnan(finish[i]))
             raise DeadlockError(stuck)

@@ -65,11 +65,19 @@ def _pool(array: int) -> int:
     return 1 + array
 
 
-@dataclass
+@dataclass(eq=False)
 class _Storage:
     pools: tuple[tuple[int, float], ...]
     readers: list[int] = field(default_factory=list)
     writers: list[int] = field(default_factory=list)
+    merged_into: _Storage | None = None
+    """Set when an output took this storage over together with others."""
+
+    def root(self) -> _Storage:
+        s = self
+        while s.merged_into is not None:
+            s = s.merged_into
+        return s
 
 
 @dataclass
@@ -152,21 +160,27 @@ class _Builder:
             pools[_pool(a)] = float(per)
         if not pools:
             return None, ()
-        best: _Storage | None = None
-        overlap = 0.0
+        overlapping: list[_Storage] = []
         for v in reads:
-            s = v.storage
-            if s is None:
+            st = v.storage.root() if v.storage is not None else None
+            if st is None or any(st is o for o in overlapping):
                 continue
-            held = dict(s.pools)
-            common = sum(min(b, held.get(p, 0.0)) for p, b in pools.items())
-            if common > overlap:
-                best, overlap = s, common
-        if best is None:
+            held = dict(st.pools)
+            if any(min(b, held.get(p, 0.0)) > 0 for p, b in pools.items()):
+                overlapping.append(st)
+        if not overlapping:
             storage = _Storage(tuple(pools.items()))
             self.storages.append(storage)
             return storage, storage.pools
+        # the output writes over every operand storage it overlaps: one storage
+        best = overlapping[0]
         held = dict(best.pools)
+        for other in overlapping[1:]:
+            for p, b in other.pools:
+                held[p] = held.get(p, 0.0) + b
+            best.readers += other.readers
+            best.writers += other.writers
+            other.merged_into = best
         extra = {p: b - held.get(p, 0.0) for p, b in pools.items() if b > held.get(p, 0.0)}
         for p, b in extra.items():
             held[p] = held.get(p, 0.0) + b
@@ -216,11 +230,11 @@ class _Builder:
                 t = self.tasks[task]
                 t.allocs = t.allocs + take
                 out.take = ()  # type: ignore[attr-defined]
-            out.storage.writers.append(task)
+            out.storage.root().writers.append(task)
 
     def read(self, value: _Value, task: int) -> None:
         if value.storage is not None:
-            value.storage.readers.append(task)
+            value.storage.root().readers.append(task)
 
     def op_index(self, op: Operation, segment: int, name: str) -> int:
         self.ops.append(op)
@@ -474,6 +488,8 @@ class _Builder:
                 raise self.fail(op, "the timing simulator has no model for this op")
         # free every value's storage once its last reader (or writer) is done
         for storage in self.storages:
+            if storage.merged_into is not None:
+                continue
             deps = tuple(sorted(set(storage.readers) | set(storage.writers)))
             if deps:
                 op = self.tasks[deps[-1]].op
