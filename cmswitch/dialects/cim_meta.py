@@ -682,8 +682,9 @@ class ComputeOp(IRDLOperation):
     arrays' periphery adds the bias programmed with the tiles. The product
     uses the weight tiles its arrays hold: ``arrays`` lists ``copies``
     copies of :func:`weight_tiling` in order (copy-major), array ``i``
-    holding tile ``i % T`` of copy ``i // T``. Copies split the rows of M
-    round-robin by tile.
+    holding tile ``i % T`` of copy ``i // T``, programmed by the ``program``
+    labelled `label` (or `weights`, for weights kept from an earlier segment).
+    Copies split the rows of M round-robin by tile.
 
     Resources: every listed array for ``act_bits`` cycles per row of M of
     its copy; the input read once per copy from its place
@@ -704,6 +705,9 @@ class ComputeOp(IRDLOperation):
     weight_shape = prop_def(DenseArrayBase.constr(i64))
     place = prop_def(PlaceAttr)
     has_bias = opt_prop_def(IntegerAttr)
+    weights = opt_prop_def(StringAttr)
+    """Label of the ``program`` whose tiles the arrays hold, when it is not
+    this op's own (weights kept from an earlier segment, not reprogrammed)."""
     strides = opt_prop_def(DenseArrayBase.constr(i64))
     pads = opt_prop_def(DenseArrayBase.constr(i64))
     dilations = opt_prop_def(DenseArrayBase.constr(i64))
@@ -724,6 +728,7 @@ class ComputeOp(IRDLOperation):
         place: PlaceAttr,
         has_bias: bool = False,
         conv: tuple[Sequence[int], Sequence[int], Sequence[int], int] | None = None,
+        weights: str | None = None,
     ):
         props: dict[str, Attribute] = {
             "label": StringAttr(label),
@@ -734,6 +739,8 @@ class ComputeOp(IRDLOperation):
         }
         if has_bias:
             props["has_bias"] = i64_attr(1)
+        if weights is not None:
+            props["weights"] = StringAttr(weights)
         if conv is not None:
             strides, pads, dilations, group = conv
             props |= {
@@ -747,6 +754,11 @@ class ComputeOp(IRDLOperation):
     @property
     def array_ids(self) -> tuple[int, ...]:
         return ints(self.arrays)
+
+    @property
+    def weights_label(self) -> str:
+        """The program label the arrays' tiles must carry."""
+        return self.weights.data if self.weights is not None else self.label.data
 
     @property
     def compute_kind(self) -> ComputeKind:

@@ -124,6 +124,7 @@ class _Lowering:
         self.cur: dict[SSAValue, SSAValue] = {}  # run-time cim value -> meta value
         self.where: dict[SSAValue, meta.PlaceAttr] = {}  # meta value -> its place
         self.labels: set[str] = set()
+        self.reuse: dict[Operation, str] = {}  # op -> label of the program its arrays hold
 
     # ------------------------------------------------------------ analysis
     def analyse(self) -> list[tuple[cim.SegmentOp, list[Operation]]]:
@@ -282,26 +283,30 @@ class _Lowering:
         self.where[new.output] = new.place
 
     def program(self, op: cim.ComputeOp, weight: SSAValue, in_place: bool = False) -> None:
+        """Programs `op`'s tiles into its arrays, unless every array already
+        holds its tile from one earlier program (then the compute names it)."""
         ids = self.ids[op]
         tiles = meta.weight_tiling(op.matmul_shape(), self.hw)
         copies = len(ids.compute) // len(tiles)
-        key_base = weight if is_static_value(weight) else None
-        arrays, use = [], []
-        for i, a in enumerate(ids.compute[: copies * len(tiles)]):
-            tile = tiles[i % len(tiles)]
-            key = (key_base, tile) if key_base is not None else None
-            if key is not None and self.holds[a] == key:
-                continue
-            arrays.append(a)
-            use.append(tile)
-            self.holds[a] = key
-        if not arrays:
-            return
+        arrays = ids.compute[: copies * len(tiles)]
+        use = [tiles[i % len(tiles)] for i in range(len(arrays))]
         bias = op.operands[2] if isinstance(op, cim.LinearOp | cim.Conv2dOp) and op.bias else None
         new_bias = self.vmap[bias] if bias is not None else None
+        if is_static_value(weight):
+            keys = [(weight, new_bias, t) for t in use]
+            held = [self.holds[a] for a in arrays]
+            owners = {h[1] for h in held if h is not None}
+            if all(h is not None and h[0] == k for h, k in zip(held, keys, strict=True)) and len(
+                owners
+            ) == 1:
+                self.reuse[op] = owners.pop()
+                return
+        label = self.label(op)
+        for a, t in zip(arrays, use, strict=True):
+            self.holds[a] = ((weight, new_bias, t), label) if is_static_value(weight) else None
         nbytes = meta.program_bytes(use, new_bias is not None, self.hw)
         self.emit(
-            meta.ProgramOp(weight, new_bias, self.label(op), arrays, use, 0 if in_place else nbytes,
+            meta.ProgramOp(weight, new_bias, label, arrays, use, 0 if in_place else nbytes,
                            in_place)
         )  # fmt: skip
 
@@ -366,7 +371,7 @@ class _Lowering:
         new = meta.ComputeOp(
             self.cur[x], out.type, label=self.label(op), kind=kind,
             arrays=ids.compute[: copies * len(tiles)], weight_shape=shape_of(op.operands[1]),
-            place=place, has_bias=has_bias, conv=conv,
+            place=place, has_bias=has_bias, conv=conv, weights=self.reuse.get(op),
         )  # fmt: skip
         self.emit(new)
         self.cur[out] = new.output

@@ -134,8 +134,8 @@ def _weight_key(op: ComputeOp, tile: int) -> object | None:
     """A key equal for two operators programming the same weight tile."""
     if isinstance(op, MatmulOp) and not is_static_value(op.rhs):
         return None
-    weight = op.operands[1]
-    return (weight, tile)
+    bias = op.operands[2] if len(op.operands) > 2 else None
+    return (op.operands[1], bias, tile)
 
 
 def assign_function(func: FuncOp, hw: Hardware) -> list[tuple[SegmentOp, list[OpArrays]]]:

@@ -375,7 +375,7 @@ class MetaFunctions(InterpreterFunctions):
             raise SimulationError(
                 op, f"{len(ids)} arrays are not whole copies of its {t}-array weight tiling"
             )
-        label = op.label.data
+        label = op.weights_label
         weights: np.ndarray | None = None
         bias: np.ndarray | None = None
         for copy in range(len(ids) // t):
