@@ -138,35 +138,15 @@ def _compile(model: LoadedModel, policy: str, cost_model: str, batch: int | None
 
 def meta_of(compiled: CompileResult) -> ModuleOp:
     """The `cim_meta` program of a compile result (its module is left as is)."""
-    from cmswitch.lowering.cim_to_meta import lower_module
+    from cmswitch.lowering.cim_to_meta import meta_program
 
-    return lower_module(compiled.module.clone(), compiled.hardware)
+    return meta_program(compiled.module, compiled.hardware)
 
 
 def is_meta_program(module: ModuleOp) -> bool:
     from cmswitch.dialects.cim_meta import SegmentOp
 
     return any(isinstance(op, SegmentOp) for op in module.walk())
-
-
-def random_weights(module: ModuleOp, store: WeightStore, seed: int = 0) -> WeightStore:
-    """`store` completed with seeded random data for every weight it lacks
-    (zoo models carry none): normal, scaled by 1/sqrt(fan-in)."""
-    from cmswitch.dialects.cim import ConstantOp, shape_of
-    from cmswitch.weights import WeightStore
-
-    rng = np.random.default_rng(seed)
-    out = WeightStore(dict(store.items()))
-    for op in module.walk():
-        if not isinstance(op, ConstantOp) or op.value is not None:
-            continue
-        name = op.sym.data
-        if name in out:
-            continue
-        shape = shape_of(op.results[0])
-        fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-        out[name] = (rng.standard_normal(shape) / np.sqrt(max(1, fan_in))).astype(np.float32)
-    return out
 
 
 def _inputs_of(module: ModuleOp, given: Mapping[str, np.ndarray] | None,
@@ -294,18 +274,19 @@ def _functional(result: SimulationResult, loaded: LoadedModel, model: str,
     from xdsl.dialects.func import FuncOp
 
     from cmswitch.builder import io_names
-    from cmswitch.simulator.functional import run_functional
+    from cmswitch.simulator.functional import random_store, run_functional
 
-    store = random_weights(loaded.module, loaded.store, seed)
+    store = random_store(loaded.module, seed, loaded.store)
     feeds = _inputs_of(result.program, given, seed)
     outs = run_functional(result.program, feeds, store)
     fn = next(op for op in result.program.ops if isinstance(op, FuncOp))
     _, out_names = io_names(fn)
     result.outputs = dict(zip(out_names, (np.asarray(o) for o in outs), strict=True))
-    if model.endswith(".onnx"):
+    complete = all(name in loaded.store for name in _weight_names(loaded.module))
+    if model.endswith(".onnx") and complete:
         refs = _onnx_reference(model, feeds)
         kind = "onnxruntime"
-    else:
+    else:  # zoo models, .mlir files and ONNX files without their weights
         from cmswitch.simulator.reference import run_reference
 
         ref_list = run_reference(loaded.module, feeds, store)
@@ -315,6 +296,12 @@ def _functional(result: SimulationResult, loaded: LoadedModel, model: str,
         ref = refs.get(name)
         err = rel_error(value, ref) if ref is not None else None
         result.checks.append(OutputCheck(name, err, kind if ref is not None else ""))
+
+
+def _weight_names(module: ModuleOp) -> list[str]:
+    from cmswitch.dialects.cim import ConstantOp
+
+    return [op.sym.data for op in module.walk() if isinstance(op, ConstantOp) and op.value is None]
 
 
 def simulate_schedule(compiled: CompileResult, *, tiles: int = 16) -> dict[str, Any]:

@@ -4,8 +4,9 @@ Open the JSON in https://ui.perfetto.dev or ``chrome://tracing``. One cycle is
 shown as one microsecond. Layout (Stream's habit: one metadata event per
 track, one complete ``X`` event per piece of work):
 
-* process ``arrays``: one thread per physical array; compute, programming,
-  switches and memory-mode traffic (reads and writes of data it holds);
+* process ``arrays``: one thread per physical array (compute, programming,
+  switches) and one for its memory-mode traffic (reads and writes of data it
+  holds, merged where they overlap);
 * process ``channel``: one thread per *lane* of the external channel
   (overlapping transfers get their own lanes, since a track cannot hold
   overlapping events);
@@ -40,12 +41,17 @@ def trace_events(timeline: Timeline) -> list[dict[str, Any]]:
 
     # (pid, tid) -> open piece [op, kind, start, end]
     pieces: dict[tuple[int, int], list[Any]] = {}
+    # memory-mode reads and writes overlap each other on an array: they get
+    # their own thread per array (tid offset) so tracks never overlap
+    MEMORY_TID = 1 << 20
     out: list[tuple[int, int, int, str, float, float]] = []
 
     def put(pid: int, tid: int, op: int, kind: str, start: float, end: float) -> None:
         key = (pid, tid)
         cur = pieces.get(key)
-        if cur is not None and cur[0] == op and cur[1] == kind and start <= cur[3] + 1e-9:
+        same = cur is not None and cur[1] == kind and (cur[0] == op or kind == "memory")
+        if cur is not None and same and start <= cur[3] + 1e-9:
+            # memory-mode traffic of several ops overlaps on one array: one event
             cur[3] = max(cur[3], end)
             return
         if cur is not None:
@@ -64,7 +70,7 @@ def trace_events(timeline: Timeline) -> list[dict[str, Any]]:
             put(_ARRAYS, a, task.op, task.kind, start, end)
         for a in task.touches:
             arrays.add(a)
-            put(_ARRAYS, a, task.op, "memory", start, end)
+            put(_ARRAYS, a + MEMORY_TID, task.op, "memory", start, end)
         if task.server is not None:
             put(_VECTOR, 0, task.op, task.kind, start, end)
     lanes: list[float] = []
@@ -81,6 +87,8 @@ def trace_events(timeline: Timeline) -> list[dict[str, Any]]:
     for a in sorted(arrays):
         events.append({"ph": "M", "pid": _ARRAYS, "tid": a, "name": "thread_name",
                        "args": {"name": f"array {a}"}})  # fmt: skip
+        events.append({"ph": "M", "pid": _ARRAYS, "tid": a + MEMORY_TID, "name": "thread_name",
+                       "args": {"name": f"array {a} (memory traffic)"}})  # fmt: skip
     for lane in range(len(lanes)):
         events.append({"ph": "M", "pid": _CHANNEL, "tid": lane, "name": "thread_name",
                        "args": {"name": f"lane {lane}"}})  # fmt: skip
