@@ -86,9 +86,10 @@ def check_timeline(
             )  # fmt: skip
 
     # every task: no faster than its resources, after its dependencies
+    bounds = [_lower_bound(task, capacity) for task in tasks]
     for i, task in enumerate(tasks):
         length = run.finish[i] - run.start[i]
-        bound = _lower_bound(task, capacity)
+        bound = bounds[i]
         if length < bound * (1 - REL) - REL:
             raise fail(i, f"a piece took {length:g} cycles, its resources need {bound:g}")
         for d in task.deps:
@@ -126,7 +127,7 @@ def check_timeline(
     if total < busiest * (1 - REL):
         raise SimulationError(None, f"the total ({total:g} cycles) is below an array's busy "
                               f"time ({busiest:g})")  # fmt: skip
-    path = critical_path(tasks, capacity)
+    path = critical_path(tasks, capacity, bounds)
     if total < path * (1 - REL):
         raise SimulationError(None, f"the total ({total:g} cycles) is below the critical path "
                               f"({path:g})")  # fmt: skip
@@ -143,7 +144,9 @@ def check_timeline(
                                   f"its window is {seg.cycles:g} cycles")  # fmt: skip
 
 
-def critical_path(tasks: Sequence[Task], capacity: Sequence[float]) -> float:
+def critical_path(
+    tasks: Sequence[Task], capacity: Sequence[float], bounds: Sequence[float] | None = None
+) -> float:
     """Longest chain of lower bounds through explicit dependencies and per-array
     program order (derived here again, not taken from the engine)."""
     done = [0.0] * len(tasks)
@@ -161,6 +164,7 @@ def critical_path(tasks: Sequence[Task], capacity: Sequence[float]) -> float:
             if a in last_excl:
                 before.append(done[last_excl[a]])
             since.setdefault(a, []).append(i)
-        done[i] = max(before, default=0.0) + _lower_bound(task, capacity)
+        bound = bounds[i] if bounds is not None else _lower_bound(task, capacity)
+        done[i] = max(before, default=0.0) + bound
         best = max(best, done[i])
     return best if math.isfinite(best) else 0.0

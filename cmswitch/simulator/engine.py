@@ -86,7 +86,8 @@ class Run:
     link_bytes: list[float]
     link_peak: list[float]
     link_rates: list[list[tuple[float, float]]]
-    """Per link: (time, total rate from then on), at every rate change."""
+    """Per link: (time, total rate from then on), at every rate change (only
+    for the recorded link, the external channel; others stay at 0)."""
     pool_levels: list[list[tuple[float, float]]]
     """Per pool: (time, bytes held from then on)."""
     pool_peak: list[float]
@@ -292,18 +293,17 @@ class Engine:
             {k: v for k, v in net.owner_moved.items() if isinstance(k, int)},
         )  # fmt: skip
 
-    @staticmethod
-    def _log_rates(net: FluidNetwork, link_rates: list[list[tuple[float, float]]], now: float) -> None:
-        use = [0.0] * len(net.links)
-        for flow in net.flows:
-            for index, weight in flow.links:
-                use[index] += weight * flow.rate
-        for index, value in enumerate(use):
-            trace = link_rates[index]
-            if trace[-1][0] == now:
-                trace[-1] = (now, value)
-            elif trace[-1][1] != value:
-                trace.append((now, value))
+    def _log_rates(
+        self, net: FluidNetwork, link_rates: list[list[tuple[float, float]]], now: float
+    ) -> None:
+        if self.record_link is None:
+            return
+        value = net.use.get(self.record_link, 0.0)
+        trace = link_rates[self.record_link]
+        if trace[-1][0] == now:
+            trace[-1] = (now, value)
+        elif trace[-1][1] != value:
+            trace.append((now, value))
 
 
 class DeadlockError(Exception):

@@ -46,6 +46,8 @@ class Flow:
     owner: object = None
     remaining: float = field(init=False)
     rate: float = field(init=False, default=0.0)
+    tol: float = field(init=False, default=0.0)
+    """Bytes below which the flow counts as done (rounding)."""
 
     def __post_init__(self) -> None:
         if self.nbytes < 0:
@@ -53,6 +55,7 @@ class Flow:
         if self.cap <= 0:
             raise ValueError(f"a flow's rate cap must be positive, got {self.cap}")
         self.remaining = float(self.nbytes)
+        self.tol = EPS * max(1.0, self.nbytes)
 
 
 class FluidNetwork:
@@ -67,7 +70,10 @@ class FluidNetwork:
         for link in self.links:
             if link.capacity <= 0:
                 raise ValueError(f"link {link.name!r} needs a positive capacity")
+        self.capacities = [link.capacity for link in self.links]
         self.flows: list[Flow] = []
+        self.use: dict[int, float] = {}
+        """Total rate on each link in use, as of the last recompute."""
         self.now = 0.0
         self.moved = [0.0] * len(self.links)
         """Bytes through each link so far (weighted by the flows' weights)."""
@@ -85,49 +91,58 @@ class FluidNetwork:
     def recompute(self) -> None:
         """Weighted max-min fair rates by progressive filling."""
         flows = self.flows
+        self.use = {}
         if not flows:
             return
-        spare = [link.capacity for link in self.links]
+        capacity = self.capacities
         # per link: weight sum of the still-unfrozen flows through it
         active: dict[int, float] = {}
         for flow in flows:
             flow.rate = 0.0
             for index, weight in flow.links:
                 active[index] = active.get(index, 0.0) + weight
-        unfrozen = set(range(len(flows)))
+        spare = {index: capacity[index] for index in active}
+        unfrozen = list(range(len(flows)))
         level = 0.0
         while unfrozen:
             # the next level at which some link saturates or some flow hits its cap
-            step = math.inf
-            for index, wsum in active.items():
-                if wsum > EPS:
-                    step = min(step, spare[index] / wsum)
-            for i in unfrozen:
-                step = min(step, flows[i].cap - level)
+            step = min((spare[i] / w for i, w in active.items() if w > EPS), default=math.inf)
+            step = min(step, min(flows[i].cap for i in unfrozen) - level)
             step = max(step, 0.0)
             level += step
+            full: set[int] = set()
             for index, wsum in active.items():
-                spare[index] -= step * wsum
-            full = {index for index, wsum in active.items()
-                    if wsum > EPS and spare[index] <= EPS * self.links[index].capacity}  # fmt: skip
-            frozen = [
-                i for i in unfrozen
-                if flows[i].cap - level <= EPS * max(1.0, level)
-                or any(index in full for index, _ in flows[i].links)
-            ]  # fmt: skip
+                if wsum > EPS:
+                    spare[index] -= step * wsum
+                    if spare[index] <= EPS * capacity[index]:
+                        full.add(index)
+            frozen: list[int] = []
+            keep: list[int] = []
+            for i in unfrozen:
+                flow = flows[i]
+                if flow.cap - level <= EPS * max(1.0, level) or any(
+                    index in full for index, _ in flow.links
+                ):
+                    frozen.append(i)
+                else:
+                    keep.append(i)
             if not frozen:  # numerical safety: cannot happen with a finite step
-                frozen = list(unfrozen)
+                frozen, keep = keep, []
             for i in frozen:
-                unfrozen.discard(i)
-                flows[i].rate = level
-                for index, weight in flows[i].links:
+                flow = flows[i]
+                flow.rate = level
+                for index, weight in flow.links:
                     active[index] -= weight
-        use = [0.0] * len(self.links)
+            unfrozen = keep
+        use: dict[int, float] = {}
         for flow in flows:
             for index, weight in flow.links:
-                use[index] += weight * flow.rate
-        for index, value in enumerate(use):
-            self.peak_use[index] = max(self.peak_use[index], value)
+                use[index] = use.get(index, 0.0) + weight * flow.rate
+        peak = self.peak_use
+        for index, value in use.items():
+            if value > peak[index]:
+                peak[index] = value
+        self.use = use
 
     def next_completion(self) -> float:
         """Absolute time at which the next flow finishes at current rates."""
@@ -146,17 +161,20 @@ class FluidNetwork:
             raise ValueError(f"fluid time cannot go back ({self.now} -> {t})")
         done: list[Flow] = []
         keep: list[Flow] = []
+        dt = max(dt, 0.0)
+        moved_links = self.moved
+        track = self.track
         for flow in self.flows:
-            moved = min(flow.remaining, flow.rate * max(dt, 0.0))
-            if flow.remaining - moved <= EPS * max(1.0, flow.nbytes):
+            moved = flow.rate * dt
+            if flow.remaining - moved <= flow.tol:
                 moved = flow.remaining
             flow.remaining -= moved
-            for index, weight in flow.links:
-                self.moved[index] += weight * moved
-                if index == self.track:
-                    self.owner_moved[flow.owner] = (
-                        self.owner_moved.get(flow.owner, 0.0) + weight * moved
-                    )
+            if moved > 0.0:
+                for index, weight in flow.links:
+                    moved_links[index] += weight * moved
+                    if index == track:
+                        owner = flow.owner
+                        self.owner_moved[owner] = self.owner_moved.get(owner, 0.0) + weight * moved
             if flow.remaining <= 0.0:
                 done.append(flow)
             else:

@@ -273,12 +273,15 @@ class _Builder:
         elems = sum(t.elems for t in tiles) or 1
         cap = hw.d_cim / hw.write_cycles_per_row
         ext_share = sum(w for link, w in links if link == EXT)
+        in_place = op.is_in_place
+        total = op.nbytes
+        links_t = tuple(links)
         for a, tile in zip(ids, tiles, strict=True):
-            if op.is_in_place:
+            if in_place:
                 i = self.add(Task(k, "program", arrays=(a,), deps=deps))
             else:
-                nbytes = op.nbytes * tile.elems / elems
-                flow = FlowSpec(nbytes, tuple(links), cap)
+                nbytes = total * tile.elems / elems
+                flow = FlowSpec(nbytes, links_t, cap)
                 i = self.add(Task(k, "program", cycles=float(tile.rows * hw.write_cycles_per_row),
                                   flows=(flow,), arrays=(a,), deps=deps))  # fmt: skip
                 self.declared_ext[k] += nbytes * ext_share
