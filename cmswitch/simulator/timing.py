@@ -68,16 +68,9 @@ def _pool(array: int) -> int:
 @dataclass(eq=False)
 class _Storage:
     pools: tuple[tuple[int, float], ...]
+    """(pool, bytes) held until the last reader is done."""
     readers: list[int] = field(default_factory=list)
     writers: list[int] = field(default_factory=list)
-    merged_into: _Storage | None = None
-    """Set when an output took this storage over together with others."""
-
-    def root(self) -> _Storage:
-        s = self
-        while s.merged_into is not None:
-            s = s.merged_into
-        return s
 
 
 @dataclass
@@ -147,9 +140,11 @@ class _Builder:
         self, place: meta.PlaceAttr | None, reads: Sequence[_Value] = ()
     ) -> tuple[_Storage | None, tuple[tuple[int, float], ...]]:
         """The storage a new value at `place` occupies and the bytes to take
-        when its first tile is written. An output that overlaps the storage of
-        a value it reads takes that storage over (the lowering writes over an
-        operand it reads last): only the bytes beyond it are taken."""
+        when its first tile is written. Where the output lies over the
+        storage of a value it reads (the lowering writes over an operand it
+        reads last), it takes those bytes over instead of taking new ones:
+        they are then freed after the output's last reader, not the
+        operand's."""
         if place is None:
             return None, ()
         pools: dict[int, float] = {}
@@ -160,32 +155,23 @@ class _Builder:
             pools[_pool(a)] = float(per)
         if not pools:
             return None, ()
-        overlapping: list[_Storage] = []
+        need = dict(pools)
+        seen: list[_Storage] = []
         for v in reads:
-            st = v.storage.root() if v.storage is not None else None
-            if st is None or any(st is o for o in overlapping):
+            st = v.storage
+            if st is None or any(st is o for o in seen):
                 continue
+            seen.append(st)
             held = dict(st.pools)
-            if any(min(b, held.get(p, 0.0)) > 0 for p, b in pools.items()):
-                overlapping.append(st)
-        if not overlapping:
-            storage = _Storage(tuple(pools.items()))
-            self.storages.append(storage)
-            return storage, storage.pools
-        # the output writes over every operand storage it overlaps: one storage
-        best = overlapping[0]
-        held = dict(best.pools)
-        for other in overlapping[1:]:
-            for p, b in other.pools:
-                held[p] = held.get(p, 0.0) + b
-            best.readers += other.readers
-            best.writers += other.writers
-            other.merged_into = best
-        extra = {p: b - held.get(p, 0.0) for p, b in pools.items() if b > held.get(p, 0.0)}
-        for p, b in extra.items():
-            held[p] = held.get(p, 0.0) + b
-        best.pools = tuple(held.items())
-        return best, tuple(extra.items())
+            for p, want in need.items():
+                take = min(want, held.get(p, 0.0))
+                if take > 0:
+                    held[p] -= take
+                    need[p] = want - take
+            st.pools = tuple((p, b) for p, b in held.items() if b > 0)
+        storage = _Storage(tuple(pools.items()))
+        self.storages.append(storage)
+        return storage, tuple((p, b) for p, b in need.items() if b > 0)
 
     def value(self, v: SSAValue) -> _Value | None:
         """The run-time value `v` (None for a compile-time one)."""
@@ -230,11 +216,11 @@ class _Builder:
                 t = self.tasks[task]
                 t.allocs = t.allocs + take
                 out.take = ()  # type: ignore[attr-defined]
-            out.storage.root().writers.append(task)
+            out.storage.writers.append(task)
 
     def read(self, value: _Value, task: int) -> None:
         if value.storage is not None:
-            value.storage.root().readers.append(task)
+            value.storage.readers.append(task)
 
     def op_index(self, op: Operation, segment: int, name: str) -> int:
         self.ops.append(op)
@@ -491,10 +477,8 @@ class _Builder:
                 raise self.fail(op, "the timing simulator has no model for this op")
         # free every value's storage once its last reader (or writer) is done
         for storage in self.storages:
-            if storage.merged_into is not None:
-                continue
             deps = tuple(sorted(set(storage.readers) | set(storage.writers)))
-            if deps:
+            if deps and storage.pools:
                 op = self.tasks[deps[-1]].op
                 self.add(Task(op, "free", deps=deps, frees=storage.pools))
 
