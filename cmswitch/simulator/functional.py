@@ -325,6 +325,7 @@ class MetaFunctions(InterpreterFunctions):
                         f"{store.writer.name} wrote it into array {a}, reprogrammed by "
                         f"cim_meta.program {label!r}"
                     )
+        self._release(op)
         return ()
 
     # ------------------------------------------------------------ movement
