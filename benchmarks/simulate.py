@@ -73,6 +73,12 @@ def run_point(model: str, batch: int, seq: int, policy: str, cost_model: str, hw
             "simulated_waiting": seg.waiting,
         })  # fmt: skip
     sim_b = timeline.breakdown
+    run = timeline.run
+    # compute tiles: pure array cycles vs how long they took (input/output
+    # bandwidth stretches a tile beyond its act_bits cycles per row)
+    compute = [i for i, t in enumerate(timeline.tasks) if t.kind == "compute"]
+    tile_cycles = sum(timeline.tasks[i].cycles for i in compute)
+    tile_time = sum(run.finish[i] - run.start[i] for i in compute)
     return {
         "model": model, "batch": batch, "seq": seq, "policy": policy, "cost_model": cost_model,
         "estimated_cycles": est.latency_cycles,
@@ -84,6 +90,8 @@ def run_point(model: str, batch: int, seq: int, policy: str, cost_model: str, hw
         "estimated_waiting": est_b["reload"] + est_b["switch"] + est_b["writeback"],
         "simulated_waiting": timeline.total_cycles - sim_b["intra"] - sim_b["vector"],
         "segments": segments,
+        "compute_tile_cycles": tile_cycles,
+        "compute_tile_time": tile_time,
         "tasks": len(timeline.tasks),
         "compile_seconds": round(compile_s, 3),
         "simulate_seconds": round(simulate_s, 3),

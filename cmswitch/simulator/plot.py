@@ -63,9 +63,8 @@ def plot_timeline(timeline: Timeline, path: str | Path, title: str | None = None
         2, 1, figsize=(11, height + 1.8), sharex=True,
         gridspec_kw={"height_ratios": [height, 1.8]},
     )  # fmt: skip
-    for a, changes in timeline.modes.items():
-        if a not in row_of:
-            continue
+    modes = {a: timeline.modes.get(a, [(0.0, "compute")]) for a in rows}
+    for a, changes in modes.items():
         for k, (t, mode) in enumerate(changes):
             t_end = changes[k + 1][0] if k + 1 < len(changes) else total
             if t_end > t:
