@@ -162,7 +162,12 @@ def main() -> int:
     ap.add_argument("--tiles", type=int, default=16)
     ap.add_argument("--json", default="benchmarks/results/simulate.json")
     ap.add_argument("--resume", action="store_true", help="keep the points already in --json")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print the tables of an existing --json as Markdown, run nothing")  # fmt: skip
     args = ap.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.json).read_text())["rows"]))
+        return 0
     console = Console()
     hw = Hardware.load(args.arch)
     rows: list[dict[str, Any]] = []
@@ -198,6 +203,40 @@ def main() -> int:
                       f"{t:.2f}" if t is not None else "-")  # fmt: skip
     console.print(table)
     return 0
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The tables of docs/EVALUATION.md from the result rows."""
+    ok = [r for r in rows if "error" not in r]
+    lines: list[str] = []
+    summary = summarise(rows)
+    lines += ["| cost model | points | mean abs log(est/sim) | as a factor | geomean est/sim "
+              "| mean Kendall tau |", "|---|---|---|---|---|---|"]
+    for cm, s in summary.items():
+        t = s["kendall_tau_mean"]
+        tau = f"{t:.2f}" if t is not None else "-"
+        lines.append(f"| {cm} | {s['points']} | {s['mean_abs_log_ratio']:.2f} | "
+                     f"{s['geomean_factor']:.2f}x | {s['geomean_est_over_sim']:.3f} | {tau} |")  # fmt: skip
+    lines += ["", "| model | batch | cost model | policy | estimated | simulated | est/sim "
+              "| est compute / sim compute | est waiting / sim waiting | tile time / tile cycles |",
+              "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in ok:
+        def q(a: float, b: float) -> str:
+            return f"{a / b:.2f}" if b else "-"
+
+        lines.append(
+            f"| {r['model']} | {r['batch']} | {r['cost_model']} | {r['policy']} | "
+            f"{r['estimated_cycles']:,.0f} | {r['simulated_cycles']:,.0f} | {r['ratio']:.2f} | "
+            f"{q(r['estimated_compute'], r['simulated_compute'])} | "
+            f"{q(r['estimated_waiting'], r['simulated_waiting'])} | "
+            f"{q(r.get('compute_tile_time', 0.0), r.get('compute_tile_cycles', 0.0))} |"
+        )  # fmt: skip
+    errors = [r for r in rows if "error" in r]
+    if errors:
+        lines += ["", "Points that did not simulate:", ""]
+        lines += [f"* {r['model']} b{r['batch']} {r['cost_model']} {r['policy']}: {r['error']}"
+                  for r in errors]  # fmt: skip
+    return "\n".join(lines)
 
 
 def _print_row(console: Console, row: dict[str, Any]) -> None:
