@@ -15,9 +15,10 @@ order* over four kinds of resources:
 * **links** (external channel, internal bus, memory-array ports): shared by
   fluid flows with max-min fair rates (:mod:`cmswitch.simulator.fluid`);
 * **pools** (the buffer, each memory-mode array's capacity): bytes allocated
-  when a task starts and freed when a task finishes. A task whose bytes do
-  not fit waits until frees make room (writing over data not yet read would
-  destroy it); if room never comes, a :class:`CapacityError` names the task.
+  when a task starts and freed when a task finishes, in program order per
+  pool. A task whose bytes do not fit waits until frees make room (writing
+  over data not yet read would destroy it); if room never comes, a
+  :class:`CapacityError` names the task.
 
 A task starts when its dependencies have finished and its resources allow;
 it then runs a fixed ``cycles`` timer and its flows concurrently and finishes
@@ -171,6 +172,10 @@ class Engine:
             start[i] = now
             for pool, nbytes in task.allocs:
                 set_pool(pool, nbytes, i)
+                alloc_pos[pool] += 1
+            if task.allocs and blocked:  # the next writer of a pool may go now
+                ready.extend(blocked)
+                blocked.clear()
             count = 0
             if task.cycles > 0:
                 heapq.heappush(timers, (now + task.cycles, i))
@@ -189,10 +194,18 @@ class Engine:
 
         granted: set[int] = set()
         blocked: list[int] = []  # tasks waiting for pool room, in arrival order
+        # a pool is allocated in program order: a later write into an array
+        # never takes the room an earlier one is waiting for
+        alloc_order: dict[int, list[int]] = {}
+        for i, task in enumerate(tasks):
+            for pool, _ in task.allocs:
+                alloc_order.setdefault(pool, []).append(i)
+        alloc_pos = dict.fromkeys(alloc_order, 0)
 
-        def fits(task: Task) -> bool:
+        def fits(i: int, task: Task) -> bool:
             return all(
-                level[pool] + nbytes <= self.pools[pool] * (1 + EPS) + EPS
+                alloc_order[pool][alloc_pos[pool]] == i
+                and level[pool] + nbytes <= self.pools[pool] * (1 + EPS) + EPS
                 for pool, nbytes in task.allocs
             )
 
@@ -227,7 +240,7 @@ class Engine:
             while ready:
                 i = ready.pop()
                 task = tasks[i]
-                if task.allocs and not fits(task):  # wait until frees make room
+                if task.allocs and not fits(i, task):  # its turn, and room for it
                     blocked.append(i)
                     if i in granted:
                         granted.discard(i)
@@ -277,10 +290,12 @@ class Engine:
                 end(i)
                 done_count += 1
         if blocked:  # never enough room: a real overflow
-            i = blocked[0]
+            self.partial = (start, finish, list(blocked))
+            i = min(blocked)
             pool, nbytes = next(
-                (p, b) for p, b in tasks[i].allocs
-                if level[p] + b > self.pools[p] * (1 + EPS) + EPS
+                ((p, b) for p, b in tasks[i].allocs
+                 if level[p] + b > self.pools[p] * (1 + EPS) + EPS),
+                tasks[i].allocs[0],
             )  # fmt: skip
             raise CapacityError(i, pool, level[pool] + nbytes, self.pools[pool])
         if done_count != n:
