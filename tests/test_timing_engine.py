@@ -197,3 +197,18 @@ def test_breakdown_priority_and_windows() -> None:
                         "writeback": 0.0, "stall": 0.0}  # fmt: skip
     assert parts[1] == {"intra": 0.0, "vector": 0.0, "reload": 5.0, "switch": 0.0,
                         "writeback": 0.0, "stall": 5.0}  # fmt: skip
+
+
+def test_pool_is_allocated_in_program_order() -> None:
+    # T2 is ready at 0 but T1, before it in program order, allocates in the
+    # same pool only at 5 (after T0): T2 may not take the room first. At 5 T1
+    # takes 60 of 100, T2's 60 do not fit until T1 frees them at 7: T2 runs
+    # 7..8 (a later segment's prefetch never starves an earlier write).
+    tasks = [
+        Task(0, "compute", cycles=5.0),
+        Task(1, "transfer", cycles=2.0, deps=(0,), allocs=((0, 60.0),), frees=((0, 60.0),)),
+        Task(2, "transfer", cycles=1.0, allocs=((0, 60.0),), frees=((0, 60.0),)),
+    ]
+    run = ext_engine(pools=(100.0,)).run(tasks)
+    assert run.start == pytest.approx([0.0, 5.0, 7.0])
+    assert run.makespan == pytest.approx(8.0)
