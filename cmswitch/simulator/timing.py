@@ -79,6 +79,8 @@ class _Value:
     place: meta.PlaceAttr | None
     """None: the whole tensor is in main memory (a function argument)."""
     storage: _Storage | None
+    take: tuple[tuple[int, float], ...] = ()
+    """Bytes its first written tile allocates (none once allocated)."""
 
 
 class _Builder:
@@ -203,19 +205,17 @@ class _Builder:
         tiles = TensorTiles(rows, self.options.rows_per_tile(rows), spatial, rowwise)
         tiles.writers = [[] for _ in range(tiles.count)]
         storage, take = self.storage_for(place, reads)
-        made = _Value(tiles, place, storage)
-        made.take = take  # type: ignore[attr-defined]
+        made = _Value(tiles, place, storage, take)
         self.values[result] = made
         return made
 
     def write(self, out: _Value, tile: int, task: int) -> None:
         out.tiles.writers[tile].append(task)
         if out.storage is not None:
-            take = getattr(out, "take", ())
-            if take:
+            if out.take:
                 t = self.tasks[task]
-                t.allocs = t.allocs + take
-                out.take = ()  # type: ignore[attr-defined]
+                t.allocs = t.allocs + out.take
+                out.take = ()
             out.storage.writers.append(task)
 
     def read(self, value: _Value, task: int) -> None:
@@ -552,8 +552,6 @@ def run_tasks(builder: _Builder, *, check: bool = True) -> Timeline:
         ("buffer", *(f"array {a}" for a in range(hw.arrays))),
         accounting.total(parts), segments, modes, float(sum(builder.declared_ext)),
     )  # fmt: skip
-    timeline.op_objects = builder.ops  # type: ignore[attr-defined]
-    timeline.declared_ext = builder.declared_ext  # type: ignore[attr-defined]
     if check:
         from cmswitch.simulator.checks import check_timeline
 
