@@ -116,7 +116,7 @@ def _program_checks(result) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("policy", DEFAULT_POLICIES)
-@pytest.mark.parametrize("name", ["resnet18", "mobilenetv2", "tiny-llama"])
+@pytest.mark.parametrize("name", ["resnet18", "tiny-llama"])
 def test_every_policy_lowers(name: str, policy: str) -> None:
     model = load_model(name, seq=16)
     result = compile_model(model, parse_policy(policy, ScheduleOptions(jobs=1)))
