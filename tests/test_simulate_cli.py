@@ -161,3 +161,19 @@ def test_simulate_schedule_for_compare() -> None:
     direct = cmswitch.simulate("tiny-cnn", policy="puma")
     assert summary["simulated_cycles"] == pytest.approx(direct.simulated_cycles)
     assert sum(summary["breakdown"].values()) == pytest.approx(summary["simulated_cycles"])
+
+
+def test_a_cim_module_file_is_compiled_then_simulated(tmp_path: Path) -> None:
+    # `import` writes the cim IR and its weight store; `simulate` compiles it
+    # with the policy, runs it on the stored weights and compares with the
+    # reference executor
+    mlir = tmp_path / "cnn.mlir"
+    assert run("import", str(DATA / "tiny_cnn.onnx"), "-o", str(mlir)).returncode == 0
+    report = tmp_path / "r.json"
+    proc = run("simulate", str(mlir), "--policy", "puma", "--functional", "--timing",
+               "--report", str(report))  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(report.read_text())
+    assert data["policy"] == "puma" and data["estimated_cycles"] > 0
+    assert data["simulated_cycles"] > 0
+    assert all(o["max_rel_error"] < 1e-4 and o["reference"] == "reference" for o in data["outputs"])
