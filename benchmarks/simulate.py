@@ -217,19 +217,34 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         tau = f"{t:.2f}" if t is not None else "-"
         lines.append(f"| {cm} | {s['points']} | {s['mean_abs_log_ratio']:.2f} | "
                      f"{s['geomean_factor']:.2f}x | {s['geomean_est_over_sim']:.3f} | {tau} |")  # fmt: skip
-    lines += ["", "| model | batch | cost model | policy | estimated | simulated | est/sim "
-              "| est compute / sim compute | est waiting / sim waiting | tile time / tile cycles |",
+    lines += ["", "| model | batch | cost model | points | geomean est/sim | Kendall tau "
+              "| est/sim compute | est/sim waiting | tile time / tile cycles "
+              "| exposed reload (sim) / reload (est) |",
               "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    groups: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
     for r in ok:
-        def q(a: float, b: float) -> str:
+        groups.setdefault((r["model"], r["batch"], r["cost_model"]), []).append(r)
+    for (model, batch, cm), rs in groups.items():
+        gm = math.exp(sum(math.log(r["ratio"]) for r in rs) / len(rs))
+        tau = kendall_tau([r["estimated_cycles"] for r in rs], [r["simulated_cycles"] for r in rs])
+
+        def ratio(key_a: str, key_b: str, rs: list[dict[str, Any]] = rs) -> str:
+            a = sum(r.get(key_a, 0.0) for r in rs)
+            b = sum(r.get(key_b, 0.0) for r in rs)
             return f"{a / b:.2f}" if b else "-"
 
+        reload_est = sum(r["breakdown"]["estimated"]["reload"] for r in rs)
+        reload_sim = sum(r["breakdown"]["simulated"]["reload"] for r in rs)
         lines.append(
-            f"| {r['model']} | {r['batch']} | {r['cost_model']} | {r['policy']} | "
-            f"{r['estimated_cycles']:,.0f} | {r['simulated_cycles']:,.0f} | {r['ratio']:.2f} | "
-            f"{q(r['estimated_compute'], r['simulated_compute'])} | "
-            f"{q(r['estimated_waiting'], r['simulated_waiting'])} | "
-            f"{q(r.get('compute_tile_time', 0.0), r.get('compute_tile_cycles', 0.0))} |"
+            f"| {model} | {batch} | {cm} | {len(rs)} | {gm:.2f} | "
+            f"{tau:.2f} | " if tau is not None else f"| {model} | {batch} | {cm} | {len(rs)} | "
+            f"{gm:.2f} | - | "
+        )  # fmt: skip
+        lines[-1] += (
+            f"{ratio('estimated_compute', 'simulated_compute')} | "
+            f"{ratio('estimated_waiting', 'simulated_waiting')} | "
+            f"{ratio('compute_tile_time', 'compute_tile_cycles')} | "
+            f"{reload_sim / reload_est:.2f} |" if reload_est else "- |"
         )  # fmt: skip
     errors = [r for r in rows if "error" in r]
     if errors:
