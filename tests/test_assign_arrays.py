@@ -9,7 +9,7 @@ import pytest
 from xdsl.dialects.func import FuncOp
 
 from cmswitch.compile import DEFAULT_POLICIES, compile_model, parse_policy
-from cmswitch.dialects.cim import AllocationAttr
+from cmswitch.dialects.cim import AllocationAttr, ints
 from cmswitch.ir import parse_module
 from cmswitch.models import load_model
 from cmswitch.passes.cim_assign_arrays import (
@@ -20,7 +20,6 @@ from cmswitch.passes.cim_assign_arrays import (
 )
 from cmswitch.passes.cim_schedule import ScheduleOptions
 from cmswitch.passes.segments import cost_dict, read_segments
-from cmswitch.dialects.cim import ints
 
 CASES = [(m, p) for m in ("tiny-bert", "resnet18") for p in DEFAULT_POLICIES] + [
     ("mobilenetv2", "cmswitch"), ("tiny-llama", "static:0.25"), ("bert-large", "cmswitch"),

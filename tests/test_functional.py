@@ -180,8 +180,7 @@ def test_array_capacity() -> None:
     with pytest.raises(SimulationError) as info:
         run(program(body, m=m, ret="%r"), m=m)
     assert str(info.value) == (
-        'cim_meta.compute "fc" (segment 0): array 1 would hold 1024 bytes, capacity 512 '
-        "(0 in use)"
+        'cim_meta.compute "fc" (segment 0): array 1 would hold 1024 bytes, capacity 512 (0 in use)'
     )
 
 
@@ -208,12 +207,16 @@ def test_capacity_is_given_back_after_the_last_reader() -> None:
         relu("#cim_meta.place<arrays [1] = 512>", m=m),
     ])  # fmt: skip
     run(program(body, m=m, ret="%r"), m=m)
-    again = body + "\n" + (
-        f"      %r2 = cim_meta.vector %h {{place = #cim_meta.place<dram = 512>}} : "
-        f"(tensor<{m}x16xf32>) -> tensor<{m}x16xf32> {{\n"
-        f"      ^bb0(%a2: tensor<{m}x16xf32>):\n"
-        f"        %e2 = cim.elementwise relu %a2 : tensor<{m}x16xf32> -> tensor<{m}x16xf32>\n"
-        f"        cim_meta.yield %e2 : tensor<{m}x16xf32>\n      }}"
+    again = (
+        body
+        + "\n"
+        + (
+            f"      %r2 = cim_meta.vector %h {{place = #cim_meta.place<dram = 512>}} : "
+            f"(tensor<{m}x16xf32>) -> tensor<{m}x16xf32> {{\n"
+            f"      ^bb0(%a2: tensor<{m}x16xf32>):\n"
+            f"        %e2 = cim.elementwise relu %a2 : tensor<{m}x16xf32> -> tensor<{m}x16xf32>\n"
+            f"        cim_meta.yield %e2 : tensor<{m}x16xf32>\n      }}"
+        )
     )
     with pytest.raises(SimulationError, match="array 1 would hold 1024 bytes"):
         run(program(again, m=m, ret="%r"), m=m)
@@ -375,7 +378,9 @@ def test_swapping_two_array_ids_of_a_program_breaks_it() -> None:
     np.testing.assert_allclose(run_functional(parse_module(text), inputs, store)[0], want,
                                rtol=1e-5, atol=1e-5)  # fmt: skip
     # swap the first two arrays of lm_head's program (two 64 x 40 tiles)
-    match = re.search(r'(cim_meta.program [^\n]*label = "lm_head", arrays = array<i64: )(\d+), (\d+)', text)
+    match = re.search(
+        r'(cim_meta.program [^\n]*label = "lm_head", arrays = array<i64: )(\d+), (\d+)', text
+    )
     assert match is not None
     swapped = text.replace(match.group(0), f"{match.group(1)}{match.group(3)}, {match.group(2)}")
     got = run_functional(parse_module(swapped), inputs, store)[0]

@@ -501,9 +501,7 @@ class ProgramOp(IRDLOperation):
     in_place = opt_prop_def(IntegerAttr)
 
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?"
-    )
+    assembly_format = "$weight (`,` $bias^)? attr-dict `:` type($weight) (`,` type($bias)^)?"
 
     def __init__(
         self,
@@ -863,11 +861,11 @@ class VectorOp(IRDLOperation):
     body = region_def("single_block")
 
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "($inputs^)? attr-dict `:` `(` type($inputs) `)` `->` type($output) $body"
-    )
+    assembly_format = "($inputs^)? attr-dict `:` `(` type($inputs) `)` `->` type($output) $body"
 
-    def __init__(self, inputs: Sequence[SSAValue], body: Region, result_type: Attribute, place: PlaceAttr):
+    def __init__(
+        self, inputs: Sequence[SSAValue], body: Region, result_type: Attribute, place: PlaceAttr
+    ):
         super().__init__(
             operands=[inputs], result_types=[result_type], properties={"place": place},
             regions=[body],
@@ -890,9 +888,7 @@ class VectorOp(IRDLOperation):
                 "cim_meta.vector: the body must hold exactly one cim vector op and cim_meta.yield"
             )
         if [a.type for a in block.args] != [v.type for v in self.inputs]:
-            raise VerifyException(
-                "cim_meta.vector: block arguments must match the operands' types"
-            )
+            raise VerifyException("cim_meta.vector: block arguments must match the operands' types")
         if len(ops[1].operands) != 1 or ops[1].operands[0].type != self.output.type:
             raise VerifyException(
                 "cim_meta.vector: the body must yield one value of the result's type"

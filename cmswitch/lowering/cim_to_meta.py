@@ -119,7 +119,8 @@ class _Lowering:
         self.hw = hw
         self.cap = _Capacity(hw)
         self.mode: list[Mode] = [Mode.COMPUTE] * hw.arrays
-        self.holds: list[object] = [None] * hw.arrays
+        # per array: ((weight, bias, tile), program label) of the tile it holds
+        self.holds: list[tuple[object, str] | None] = [None] * hw.arrays
         self.vmap: dict[SSAValue, SSAValue] = {}  # static cim value -> new static value
         self.cur: dict[SSAValue, SSAValue] = {}  # run-time cim value -> meta value
         self.where: dict[SSAValue, meta.PlaceAttr] = {}  # meta value -> its place
@@ -296,9 +297,10 @@ class _Lowering:
             keys = [(weight, new_bias, t) for t in use]
             held = [self.holds[a] for a in arrays]
             owners = {h[1] for h in held if h is not None}
-            if all(h is not None and h[0] == k for h, k in zip(held, keys, strict=True)) and len(
-                owners
-            ) == 1:
+            if (
+                all(h is not None and h[0] == k for h, k in zip(held, keys, strict=True))
+                and len(owners) == 1
+            ):
                 self.reuse[op] = owners.pop()
                 return
         label = self.label(op)

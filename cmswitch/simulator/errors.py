@@ -1,6 +1,6 @@
 """The error every simulator check raises: a message naming the op.
 
-    cim_meta.compute "layer3.conv" (segment 4): arrays [12, 13] are in memory mode
+cim_meta.compute "layer3.conv" (segment 4): arrays [12, 13] are in memory mode
 """
 
 from __future__ import annotations

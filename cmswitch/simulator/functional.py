@@ -188,9 +188,7 @@ class MetaFunctions(InterpreterFunctions):
                 raise SimulationError(op, f"reads {v} which was never stored")
             return  # a function argument or a compile-time value: in dram
         if store.lost:
-            raise SimulationError(
-                op, f"reads data that is no longer stored: {store.lost}"
-            )
+            raise SimulationError(op, f"reads data that is no longer stored: {store.lost}")
         ids = store.place.array_ids
         if ids:
             self._in_mode(op, ids, Mode.MEMORY, "reading a memory place")
@@ -320,7 +318,9 @@ class MetaFunctions(InterpreterFunctions):
             # memory data in a programmed array is gone
             for sid in list(self.chip.residents[a]):
                 store = self.by_id.get(sid)
-                if store is not None and not (op.is_in_place and store.value is _resolve(op.weight)):
+                if store is not None and not (
+                    op.is_in_place and store.value is _resolve(op.weight)
+                ):
                     store.lost = (
                         f"{store.writer.name} wrote it into array {a}, reprogrammed by "
                         f"cim_meta.program {label!r}"
@@ -386,9 +386,7 @@ class MetaFunctions(InterpreterFunctions):
                 a = ids[copy * t + i]
                 held = self.chip.held[a]
                 if held is None:
-                    raise SimulationError(
-                        op, f"array {a} holds no weights (never programmed)"
-                    )
+                    raise SimulationError(op, f"array {a} holds no weights (never programmed)")
                 if held.label != label:
                     reason = self.chip.overwritten[a] or f"it holds weights of {held.label!r}"
                     raise SimulationError(op, f"array {a}: {reason}")
@@ -441,7 +439,9 @@ class MetaFunctions(InterpreterFunctions):
 
     # ------------------------------------------------------------ vector
     @impl(meta.VectorOp)
-    def run_vector(self, interp: Interpreter, op: meta.VectorOp, args: PythonValues) -> PythonValues:
+    def run_vector(
+        self, interp: Interpreter, op: meta.VectorOp, args: PythonValues
+    ) -> PythonValues:
         for v in op.inputs:
             self._read(op, v)
         results = interp.run_ssacfg_region(op.body, args, "vector")
