@@ -454,3 +454,46 @@ def test_real_exports_match_onnx_runtime(chip: str, name: str, policy: str) -> N
     assert got.shape == want.shape
     error = float(np.abs(got - want).max() / np.abs(want).max())
     assert error < 1e-4, error
+
+
+def _conv_loops(x, w, b, strides, pads, dilations, group):  # type: ignore[no-untyped-def]
+    """A convolution written as its definition (slow, obvious)."""
+    n = x.shape[0]
+    o, ci, kh, kw = w.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (xp.shape[2] - dilations[0] * (kh - 1) - 1) // strides[0] + 1
+    ow = (xp.shape[3] - dilations[1] * (kw - 1) - 1) // strides[1] + 1
+    y = np.zeros((n, o, oh, ow))
+    per = o // group
+    for oc in range(o):
+        g = oc // per
+        for i in range(oh):
+            for j in range(ow):
+                patch = xp[:, g * ci : (g + 1) * ci,
+                           i * strides[0] : i * strides[0] + dilations[0] * (kh - 1) + 1 : dilations[0],
+                           j * strides[1] : j * strides[1] + dilations[1] * (kw - 1) + 1 : dilations[1]]  # fmt: skip
+                y[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
+    return y + (0 if b is None else b.reshape(1, o, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("c", "o", "k", "strides", "pads", "dilations", "group"),
+    [
+        (3, 5, 3, (1, 1), (1, 1, 1, 1), (1, 1), 1),
+        (4, 6, 3, (2, 1), (0, 1, 2, 0), (1, 2), 1),
+        (4, 6, 1, (2, 2), (0, 0, 0, 0), (1, 1), 1),
+        (6, 6, 3, (2, 2), (1, 1, 1, 1), (1, 1), 6),
+        (6, 6, 5, (1, 2), (2, 1, 2, 3), (2, 2), 6),
+        (6, 4, 3, (1, 1), (1, 1, 1, 1), (1, 1), 2),
+    ],
+)
+def test_fast_convolution_is_the_definition(c, o, k, strides, pads, dilations, group) -> None:  # type: ignore[no-untyped-def]
+    from cmswitch.simulator.functional import conv2d_fast
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, c, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((o, c // group, k, k)).astype(np.float32)
+    b = rng.standard_normal(o).astype(np.float32)
+    got = conv2d_fast(x, w, b, strides, pads, dilations, group)
+    want = _conv_loops(x, w, b, strides, pads, dilations, group)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
