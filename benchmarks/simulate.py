@@ -135,7 +135,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             groups.setdefault((r["model"], r["batch"]), []).append(r)
         per_group = {}
         for (model, batch), rs in sorted(groups.items()):
-            tau = kendall_tau([r["estimated_cycles"] for r in rs], [r["simulated_cycles"] for r in rs])
+            tau = kendall_tau(
+                [r["estimated_cycles"] for r in rs], [r["simulated_cycles"] for r in rs]
+            )
             per_group[f"{model}/b{batch}"] = tau
             if tau is not None:
                 taus.append(tau)
@@ -143,8 +145,9 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "points": len(mine),
             "mean_abs_log_ratio": sum(logs) / len(logs) if logs else None,
             "geomean_factor": math.exp(sum(logs) / len(logs)) if logs else None,
-            "geomean_est_over_sim": (math.exp(sum(math.log(r["ratio"]) for r in mine) / len(mine))
-                                     if mine else None),
+            "geomean_est_over_sim": (
+                math.exp(sum(math.log(r["ratio"]) for r in mine) / len(mine)) if mine else None
+            ),
             "kendall_tau_mean": sum(taus) / len(taus) if taus else None,
             "kendall_tau": per_group,
         }
@@ -183,7 +186,7 @@ def main() -> int:
                         continue
                     try:
                         row = run_point(model, batch, args.seq, policy, cm, hw, args.tiles)
-                    except Exception as err:  # noqa: BLE001 - recorded, the run goes on
+                    except Exception as err:
                         row = {"model": model, "batch": batch, "seq": args.seq, "policy": policy,
                                "cost_model": cm, "error": f"{type(err).__name__}: {err}"}  # fmt: skip
                     rows.append(row)
@@ -210,8 +213,11 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     ok = [r for r in rows if "error" not in r]
     lines: list[str] = []
     summary = summarise(rows)
-    lines += ["| cost model | points | mean abs log(est/sim) | as a factor | geomean est/sim "
-              "| mean Kendall tau |", "|---|---|---|---|---|---|"]
+    lines += [
+        "| cost model | points | mean abs log(est/sim) | as a factor | geomean est/sim "
+        "| mean Kendall tau |",
+        "|---|---|---|---|---|---|",
+    ]
     for cm, s in summary.items():
         t = s["kendall_tau_mean"]
         tau = f"{t:.2f}" if t is not None else "-"

@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from cmswitch.hardware import Hardware
     from cmswitch.models import LoadedModel
     from cmswitch.simulator.timeline import Timeline
-    from cmswitch.weights import WeightStore
 
 TOLERANCE = 1e-4
 """Largest accepted max|sim - ref| / max|ref| of a functional run."""
@@ -98,8 +97,10 @@ class SimulationResult:
             "seq": self.seq,
             "simulated_cycles": self.simulated_cycles,
             "estimated_cycles": self.estimated_cycles,
-            "breakdown": {"simulated": dict(self.timeline.breakdown) if self.timeline else None,
-                          "estimated": est_breakdown},  # fmt: skip
+            "breakdown": {
+                "simulated": dict(self.timeline.breakdown) if self.timeline else None,
+                "estimated": est_breakdown,
+            },
         }
         if self.timeline is not None:
             segments = []
@@ -324,7 +325,6 @@ def add_simulate_command(
     console: Any,
 ) -> None:
     """Registers `simulate` on the CLI's sub-parsers."""
-    import argparse
 
     def cmd_simulate(args: argparse.Namespace) -> int:
         import sys
@@ -388,7 +388,9 @@ def add_simulate_command(
                    help="input arrays keyed by the model's input names (default: seeded random)")  # fmt: skip
     p.add_argument("--outputs", default=None, metavar="OUT.npz",
                    help="save the simulated outputs under the model's output names")  # fmt: skip
-    p.add_argument("--report", default=None, metavar="R.json", help="write the JSON report ('-': stdout)")
+    p.add_argument(
+        "--report", default=None, metavar="R.json", help="write the JSON report ('-': stdout)"
+    )
     p.add_argument("--trace", default=None, metavar="T.json", help="write a Perfetto trace")
     p.add_argument("--plot", default=None, metavar="P.png", help="write a PNG timeline")
     p.add_argument("--tiles", type=int, default=16,
@@ -425,4 +427,4 @@ def _print_result(result: SimulationResult, err: Any) -> bool:
     return failed
 
 
-__all__ = ["SimulationResult", "simulate", "simulate_schedule", "add_simulate_command"]
+__all__ = ["SimulationResult", "add_simulate_command", "simulate", "simulate_schedule"]

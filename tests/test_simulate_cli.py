@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def test_report_trace_and_plot(tmp_path: Path) -> None:
     assert len(tracks) > 3
     for spans in tracks.values():
         spans.sort()
-        assert all(a[1] <= b[0] + 1e-6 for a, b in zip(spans, spans[1:], strict=False))
+        assert all(a[1] <= b[0] + 1e-6 for a, b in itertools.pairwise(spans))
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -126,7 +127,9 @@ def test_functional_onnx_matches_onnxruntime_and_saves_named_outputs(tmp_path: P
             assert err < 1e-4
     data = json.loads(report.read_text())
     assert [o["name"] for o in data["outputs"]] == list(expected)
-    assert all(o["max_rel_error"] < 1e-4 and o["reference"] == "onnxruntime" for o in data["outputs"])
+    assert all(
+        o["max_rel_error"] < 1e-4 and o["reference"] == "onnxruntime" for o in data["outputs"]
+    )
 
 
 def test_inputs_missing_a_name_is_one_error_line(tmp_path: Path) -> None:

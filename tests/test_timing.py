@@ -14,7 +14,6 @@ from __future__ import annotations
 import pytest
 
 from cmswitch.ir import parse_module
-from cmswitch.simulator.errors import SimulationError
 from cmswitch.simulator.tiles import TileOptions
 from cmswitch.simulator.timeline import Timeline
 from cmswitch.simulator.timing import simulate_timing
@@ -53,7 +52,9 @@ def linear(x: str, w: str, arrays: str, place: str, n: int, k: int, m: int, labe
     )
 
 
-def prog(w: str, label: str, arrays: str, tiles: str, nbytes: int, typ: str, extra: str = "") -> str:
+def prog(
+    w: str, label: str, arrays: str, tiles: str, nbytes: int, typ: str, extra: str = ""
+) -> str:
     return (
         f'cim_meta.program {w} {{label = "{label}", arrays = array<i64: {arrays}>, '
         f"tiles = array<i64: {tiles}>, bytes = {nbytes} : i64{extra}}} : {typ}"
@@ -140,7 +141,9 @@ def chain(segments: bool, second_array: int = 1) -> Timeline:
     consts = '    %wa = cim.constant "wa" : tensor<4x4xf32>\n    %wb = cim.constant "wb" : tensor<4x4xf32>\n'
     if segments:
         b[1] = b[1].replace("%ya", "%s0", 1)
-        body = segment(0, a, "%ya", "tensor<8x4xf32>") + "\n" + segment(1, b, "%yb", "tensor<8x4xf32>")
+        body = (
+            segment(0, a, "%ya", "tensor<8x4xf32>") + "\n" + segment(1, b, "%yb", "tensor<8x4xf32>")
+        )
         ret = "%s1"
     else:
         body = segment(0, a + b, "%yb", "tensor<8x4xf32>")

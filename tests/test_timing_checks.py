@@ -24,7 +24,9 @@ from cmswitch.simulator.timing import simulate_timing
 from tests.test_timing import linear, prog, program, segment
 
 
-def good_program(place: str = "buffer = 32", arrays: str = "0", extra: list[str] | None = None) -> str:
+def good_program(
+    place: str = "buffer = 32", arrays: str = "0", extra: list[str] | None = None
+) -> str:
     body = segment(0, [
         *(extra or []),
         prog("%w", "fc", arrays, "0, 1, 0, 4, 0, 4", 16, "tensor<4x4xf32>"),
@@ -142,7 +144,9 @@ def test_channel_above_capacity_is_caught() -> None:
     builder = built(good_program())
     timeline = timing.run_tasks(builder, check=False)
     timeline.run.link_peak[0] = 5.0
-    with pytest.raises(SimulationError, match="link external carried 5 bytes/cycle, its capacity is 4"):
+    with pytest.raises(
+        SimulationError, match="link external carried 5 bytes/cycle, its capacity is 4"
+    ):
         check_timeline(timeline, builder.ops, builder.declared_ext)
 
 

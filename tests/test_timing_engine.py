@@ -67,7 +67,9 @@ def ext(nbytes: float, cap: float = math.inf) -> FlowSpec:
 def test_rates_recomputed_when_a_flow_ends() -> None:
     # 100 B and 50 B start together on 10 B/cycle: both at 5; the 50 B flow
     # ends at t = 10 having left the other 50 B, which then runs at 10: 15.
-    run = ext_engine().run([Task(0, "transfer", flows=(ext(100),)), Task(1, "transfer", flows=(ext(50),))])
+    run = ext_engine().run(
+        [Task(0, "transfer", flows=(ext(100),)), Task(1, "transfer", flows=(ext(50),))]
+    )
     assert run.finish == pytest.approx([15.0, 10.0])
     assert run.link_bytes[0] == pytest.approx(150.0)
 

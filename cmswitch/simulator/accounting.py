@@ -51,7 +51,7 @@ def breakdown(
     the first window starts at 0): cycles per category, summing to the
     window's length."""
     windows = len(bounds)
-    out = [dict.fromkeys(CATEGORIES, 0.0) for _ in range(windows)]
+    out: list[dict[str, float]] = [{c: 0.0 for c in CATEGORIES} for _ in range(windows)]
     if not windows:
         return out
     s = np.asarray(start, dtype=float)

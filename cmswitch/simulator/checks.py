@@ -19,6 +19,7 @@ Each failure is a :class:`SimulationError` naming the op concerned:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -108,7 +109,7 @@ def check_timeline(
     for (what, index), users in uses.items():
         users.sort(key=lambda i: (run.start[i], run.finish[i]))
         busy = 0.0
-        for prev, cur in zip(users, users[1:], strict=False):
+        for prev, cur in itertools.pairwise(users):
             if run.start[cur] < run.finish[prev] - REL * max(1.0, run.finish[prev]):
                 name = f"array {index}" if what == "array" else "the vector unit"
                 raise fail(cur, f"{name} is busy until cycle {run.finish[prev]:g} with "

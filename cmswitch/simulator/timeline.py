@@ -75,8 +75,13 @@ class Timeline:
             "breakdown": dict(self.breakdown),
             "external_bytes": self.run.link_bytes[0] if self.run.link_bytes else 0.0,
             "segments": [
-                {"index": s.index, "simulated_cycles": s.cycles, "compute_cycles": s.compute,
-                 "waiting_cycles": s.waiting, "breakdown": dict(s.breakdown)}
+                {
+                    "index": s.index,
+                    "simulated_cycles": s.cycles,
+                    "compute_cycles": s.compute,
+                    "waiting_cycles": s.waiting,
+                    "breakdown": dict(s.breakdown),
+                }
                 for s in self.segments
-            ],  # fmt: skip
+            ],
         }

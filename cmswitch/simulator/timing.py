@@ -335,6 +335,10 @@ class _Builder:
         out_links = tuple(self.place_links(op.place))
         in_ext = sum(w for li, w in in_links if li == EXT)
         out_ext = sum(w for li, w in out_links if li == EXT)
+        strides: tuple[int, ...] = (1, 1)
+        pads: tuple[int, ...] = (0, 0, 0, 0)
+        dilations: tuple[int, ...] = (1, 1)
+        kernel_h = 1
         if kind is meta.ComputeKind.CONV2D:
             out = self.new_value(op.output, op.place, True, reads=(x,))
             m_per_row = out_shape[3]
@@ -518,8 +522,10 @@ def simulate_timing(
 
 def run_tasks(builder: _Builder, *, check: bool = True) -> Timeline:
     hw = builder.hw
-    links = [Link("external", float(hw.external_bw_bytes)),
-             Link("bus", float(hw.internal_bw_bits) / 8 if hw.internal_bw_bits else 1e-9)]
+    links = [
+        Link("external", float(hw.external_bw_bytes)),
+        Link("bus", float(hw.internal_bw_bits) / 8 if hw.internal_bw_bits else 1e-9),
+    ]
     links += [Link(f"array {a}", hw.d_cim) for a in range(hw.arrays)]  # fmt: skip
     pools = [float(hw.buffer_bytes)] + [float(hw.array_bytes)] * hw.arrays
     engine = Engine(links, pools, servers=1, record_link=EXT)

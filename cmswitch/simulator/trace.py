@@ -116,7 +116,10 @@ def write_trace(timeline: Timeline, path: str | Path) -> None:
     data = {
         "traceEvents": trace_events(timeline),
         "displayTimeUnit": "ns",
-        "otherData": {"time_unit": "1 us = 1 cycle", "hardware": timeline.hardware.name,
-                      "simulated_cycles": timeline.total_cycles},  # fmt: skip
+        "otherData": {
+            "time_unit": "1 us = 1 cycle",
+            "hardware": timeline.hardware.name,
+            "simulated_cycles": timeline.total_cycles,
+        },
     }
     Path(path).write_text(json.dumps(data, separators=(",", ":")))
