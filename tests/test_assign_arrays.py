@@ -109,3 +109,54 @@ builtin.module attributes {cim.hardware = #cim.hardware<"t", arrays = 4, rows = 
 
     with pytest.raises(AssignError, match="2 compute \\+ 3 memory arrays exceed the chip's 4"):
         assign_function(func, module_hardware(module))
+
+
+KEEP_K = """
+builtin.module attributes {cim.hardware = #cim.hardware<"t", arrays = 8, rows = 32, cols = 128, cell_bits = 1, weight_bits = 8, act_bits = 8, buffer_bytes = 128, internal_bw_bits = 32, external_bw_bytes = 16, switch_c2m_cycles = 1, switch_m2c_cycles = 1, write_cycles_per_row = 1, vector_elems_per_cycle = 4, clock_hz = 1.0e9>} {
+  func.func @main(%x: tensor<4x8xf32>, %q: tensor<4x8xf32>) -> tensor<4x8xf32> {
+    %wk = cim.constant "wk" : tensor<8x8xf32>
+    %wo = cim.constant "wo" : tensor<4x8xf32>
+    %0 = cim.segment {index = 0 : i64, compute_arrays = 1 : i64, memory_arrays = 1 : i64} -> tensor<4x8xf32> {
+      %k = cim.linear %x, %wk {label = "k_proj", alloc = #cim.alloc<compute = 1, mem_in = 0, mem_out = 1>} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+      cim.yield %k : tensor<4x8xf32>
+    }
+    %1 = cim.segment {index = 1 : i64, compute_arrays = 8 : i64, memory_arrays = 0 : i64} -> tensor<4x8xf32> {
+      %kt = cim.transpose %0 {perm = array<i64: 1, 0>} : tensor<4x8xf32> -> tensor<8x4xf32>
+      %s = cim.matmul %q, %kt {label = "scores", alloc = #cim.alloc<compute = 2, mem_in = 0, mem_out = 0>} : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+      %y = cim.linear %s, %wo {label = "o_proj", alloc = #cim.alloc<compute = 6, mem_in = 0, mem_out = 0>} : tensor<4x4xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+      cim.yield %y : tensor<4x8xf32>
+    }
+    func.return %1 : tensor<4x8xf32>
+  }
+}
+"""
+
+
+def test_attention_k_arrays_become_the_products_arrays() -> None:
+    """Segment 0 writes K into one memory array; segment 1 computes on all 8
+    arrays, so one memory -> compute switch is charged (C = 8 > N - M' = 7).
+    That switched array is K's: Q K^T gets it."""
+    from cmswitch.builder import module_hardware
+    from cmswitch.dialects.cim import MatmulOp
+
+    module = parse_module(KEEP_K)
+    func = next(iter(module.ops))
+    assert isinstance(func, FuncOp)
+    assign_function(func, module_hardware(module))
+    ops = {op.attributes["label"].data: op_arrays(op) for op in func.walk()  # type: ignore[union-attr]
+           if "label" in op.attributes}  # fmt: skip
+    k_arrays = ops["k_proj"].mem_out  # type: ignore[union-attr]
+    assert len(k_arrays) == 1
+    scores = next(op for op in func.walk() if isinstance(op, MatmulOp))
+    assert k_arrays[0] in op_arrays(scores).compute  # type: ignore[union-attr]
+    # with a budget of no switch the preference gives way: 7 compute arrays
+    # fit beside K's, so K's array is left alone
+    fewer = KEEP_K.replace("compute = 6,", "compute = 5,").replace(
+        "compute_arrays = 8", "compute_arrays = 7"
+    )
+    module = parse_module(fewer)
+    func = next(iter(module.ops))
+    assert isinstance(func, FuncOp)
+    assign_function(func, module_hardware(module))
+    scores = next(op for op in func.walk() if isinstance(op, MatmulOp))
+    assert k_arrays[0] not in op_arrays(scores).compute  # type: ignore[union-attr]

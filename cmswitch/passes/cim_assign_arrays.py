@@ -118,10 +118,14 @@ def _alloc(op: ComputeOp) -> AllocationAttr:
 
 def rhs_producer(op: MatmulOp) -> ComputeOp | None:
     """The CIM operator whose result a matmul's right operand is, seen
-    through layout ops (attention's K through reshape / transpose)."""
+    through layout ops (attention's K through reshape / transpose) and
+    segment results."""
     value: SSAValue = op.rhs
     while True:
         owner = value.owner
+        if isinstance(owner, SegmentOp):  # a result of an earlier segment
+            value = owner.body.block.last_op.operands[value.index]  # type: ignore[union-attr,attr-defined]
+            continue
         if isinstance(owner, ComputeOp):
             return owner
         if isinstance(owner, LayoutOp) and owner.operands and not is_static_value(value):
