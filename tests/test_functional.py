@@ -368,6 +368,21 @@ def test_tiny_zoo_matches_the_reference(name: str, policy: str) -> None:
         assert err < 1e-5, err
 
 
+@pytest.mark.parametrize(
+    ("name", "kwargs"),
+    [("tiny-llama", {"phase": "decode", "batch": 2, "seq": 16}), ("tiny-cnn", {"batch": 3})],
+)
+def test_decode_and_batches_match_the_reference(name: str, kwargs: dict[str, object]) -> None:
+    model = load_model(name, **kwargs)  # type: ignore[arg-type]
+    store = random_store(model.module, seed=0)
+    result = compile_model(model, ScheduleOptions(jobs=1))
+    inputs = _inputs(model.module)
+    want = run_reference(model.module, inputs, store)
+    got = run_functional(meta_program(result.module), inputs, store)
+    for g, w in zip(got, want, strict=True):
+        assert float(np.abs(g - w).max() / np.abs(w).max()) < 1e-5
+
+
 def test_swapping_two_array_ids_of_a_program_breaks_it() -> None:
     model = load_model("tiny-bert", seq=16)
     store = random_store(model.module, seed=0)
