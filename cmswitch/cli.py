@@ -6,6 +6,7 @@
     cmswitch import MODEL.onnx -o OUT.mlir   ONNX -> cim IR (+ OUT.weights.npz)
     cmswitch compile MODEL [--policy P] ...  segment + allocate, emit IR/report
     cmswitch compare MODEL [--policies ...]  every policy side by side
+    cmswitch simulate MODEL [--policy P] ... timing / functional simulation
 
 MODEL is a zoo name or a path to an ``.onnx`` or ``.mlir`` file. A user
 mistake ends in one ``cmswitch: error: ...`` line and exit status 1, never in a
@@ -58,6 +59,20 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         from cmswitch.schedule.policies import ScheduleError
 
         errors += [ScheduleError, SplitError, PolicyError]
+    except ImportError:
+        pass
+    try:
+        from cmswitch.simulate import SimulateError
+        from cmswitch.simulator.errors import SimulationError
+        from cmswitch.simulator.plot import PlotError
+
+        errors += [SimulateError, SimulationError, PlotError]
+    except ImportError:
+        pass
+    try:
+        from cmswitch.lowering.cim_to_meta import LoweringError
+
+        errors.append(LoweringError)
     except ImportError:
         pass
     return tuple(errors)
@@ -230,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         add_compile_commands(sub, _add_model_args, _load, _write_json, _console)
+    try:
+        from cmswitch.simulate import add_simulate_command
+    except ImportError:
+        pass
+    else:
+        add_simulate_command(sub, _add_model_args, _write_json, _console)
     return parser
 
 

@@ -511,9 +511,22 @@ def add_compile_commands(
             for op in result.module.ops:
                 if isinstance(op, FuncOp):
                     unwrap_segments(op)
-        text = print_module(result.module)
+        # --- issue 7 (cim_meta): --emit meta, and the weight store beside -o ---
+        emitted = result.module
+        if args.emit == "meta":
+            from cmswitch.lowering.cim_to_meta import meta_program
+
+            emitted = meta_program(result.module)
+        text = print_module(emitted)
+        if args.emit == "meta":
+            text += "\n"  # as xdsl-opt prints it: the same bytes (tested)
         if args.output:
             Path(args.output).write_text(text)
+            if len(model.store):
+                from cmswitch.weights import WeightStore
+
+                model.store.save(WeightStore.path_for(args.output))
+        # --- end issue 7 ---
         if args.report:
             write_json(result.report(), args.report)
         hw = result.hardware
@@ -536,8 +549,9 @@ def add_compile_commands(
     p.add_argument(
         "--policy", default="cmswitch", help="cmswitch | cim-mlc | all-compute-dp | puma | static:F"
     )
-    p.add_argument("--emit", choices=("segmented", "cim"), default="segmented",
-                   help="segmented: with cim.segment regions; cim: allocations only")  # fmt: skip
+    p.add_argument("--emit", choices=("segmented", "cim", "meta"), default="segmented",
+                   help="segmented: with cim.segment regions; cim: allocations only; "
+                   "meta: the cim_meta program (cim-assign-arrays, cim-to-meta)")  # fmt: skip
     p.add_argument("-o", "--output", default=None, help="write the IR here")
     p.add_argument("--report", default=None,
                    help="write the JSON report here ('-': stdout; the IR then only with -o)")  # fmt: skip

@@ -20,8 +20,14 @@ def _cim() -> Dialect:
     return CIM
 
 
+def _cim_meta() -> Dialect:
+    from cmswitch.dialects.cim_meta import CIM_META
+
+    return CIM_META
+
+
 def get_all_dialects() -> dict[str, Callable[[], Dialect]]:
-    return {"cim": _cim}
+    return {"cim": _cim, "cim_meta": _cim_meta}
 
 
 def get_all_passes() -> dict[str, Callable[[], type[ModulePass]]]:

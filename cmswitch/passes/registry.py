@@ -25,8 +25,22 @@ def _cim_duplicate() -> type[ModulePass]:
     return CimDuplicatePass
 
 
+def _cim_assign_arrays() -> type[ModulePass]:
+    from cmswitch.passes.cim_assign_arrays import CimAssignArraysPass
+
+    return CimAssignArraysPass
+
+
+def _cim_to_meta() -> type[ModulePass]:
+    from cmswitch.lowering.cim_to_meta import CimToMetaPass
+
+    return CimToMetaPass
+
+
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "cim-split": _cim_split,
     "cim-schedule": _cim_schedule,
     "cim-duplicate": _cim_duplicate,
+    "cim-assign-arrays": _cim_assign_arrays,
+    "cim-to-meta": _cim_to_meta,
 }

@@ -1,0 +1,171 @@
+"""Invariants checked on every timing simulation.
+
+Each failure is a :class:`SimulationError` naming the op concerned:
+
+* **conservation**: the bytes each op moved over the external channel (as
+  measured while its flows advanced) equal what its attributes call for
+  (loads, stores, programming, ``dram`` parts of reads and writes), and the
+  channel's total equals the program's;
+* **no resource above 100 %**: no link ever carried more than its capacity;
+  no array and no vector unit did two exclusive pieces of work at once;
+* **no piece faster than its resources**: every task lasted at least its
+  fixed cycles and its bytes over its narrowest link or cap; no task started
+  before what it depends on finished;
+* **bounds**: the total is at least the external bytes over the bandwidth,
+  at least any array's busy time and at least the critical path (longest
+  chain of tasks' lower bounds through dependencies and array order);
+* **accounting**: the breakdown sums to the total, per segment and overall.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+
+from xdsl.ir import Operation
+
+from cmswitch.simulator.accounting import CATEGORIES
+from cmswitch.simulator.engine import Task
+from cmswitch.simulator.errors import SimulationError
+from cmswitch.simulator.timeline import Timeline
+
+REL = 1e-6
+
+
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= REL * max(1.0, abs(a), abs(b))
+
+
+def _lower_bound(task: Task, capacity: Sequence[float]) -> float:
+    bound = task.cycles
+    for flow in task.flows:
+        rate = flow.cap
+        for link, weight in flow.links:
+            rate = min(rate, capacity[link] / weight)
+        if flow.nbytes > 0:
+            bound = max(bound, flow.nbytes / rate)
+    return bound
+
+
+def check_timeline(
+    timeline: Timeline, ops: Sequence[Operation], declared_ext: Sequence[float]
+) -> None:
+    run = timeline.run
+    tasks = timeline.tasks
+    hw = timeline.hardware
+    capacity = [hw.external_bw_bytes, hw.internal_bw_bits / 8 or 1e-9] + [hw.d_cim] * hw.arrays
+
+    def fail(task: int | None, message: str) -> SimulationError:
+        op = ops[tasks[task].op] if task is not None else None
+        return SimulationError(op, message)
+
+    # conservation, per op and in total
+    measured = [0.0] * len(ops)
+    for task, nbytes in run.task_link_bytes.items():
+        measured[tasks[task].op] += nbytes
+    for k, (got, want) in enumerate(zip(measured, declared_ext, strict=True)):
+        if not _close(got, want):
+            raise SimulationError(
+                ops[k], f"moved {got:,.1f} bytes over the external channel, its program "
+                f"calls for {want:,.1f}",
+            )  # fmt: skip
+    total_ext = sum(declared_ext)
+    if run.link_bytes and not _close(run.link_bytes[0], total_ext):
+        raise SimulationError(
+            None, f"the external channel carried {run.link_bytes[0]:,.1f} bytes, the program "
+            f"calls for {total_ext:,.1f}",
+        )  # fmt: skip
+
+    # no link above its capacity
+    for link, peak in enumerate(run.link_peak):
+        if peak > capacity[link] * (1 + REL):
+            raise SimulationError(
+                None, f"link {timeline.link_names[link]} carried {peak:g} bytes/cycle, "
+                f"its capacity is {capacity[link]:g}",
+            )  # fmt: skip
+
+    # every task: no faster than its resources, after its dependencies
+    bounds = [_lower_bound(task, capacity) for task in tasks]
+    for i, task in enumerate(tasks):
+        length = run.finish[i] - run.start[i]
+        bound = bounds[i]
+        if length < bound * (1 - REL) - REL:
+            raise fail(i, f"a piece took {length:g} cycles, its resources need {bound:g}")
+        for d in task.deps:
+            if run.start[i] < run.finish[d] - REL * max(1.0, run.finish[d]):
+                raise fail(i, f"started at cycle {run.start[i]:g} before its input was ready "
+                           f"(cycle {run.finish[d]:g})")  # fmt: skip
+
+    # exclusive resources: arrays and the vector unit
+    uses: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, task in enumerate(tasks):
+        for a in task.arrays:
+            uses[("array", a)].append(i)
+        if task.server is not None:
+            uses[("vector unit", task.server)].append(i)
+    busiest = 0.0
+    for (what, index), users in uses.items():
+        users.sort(key=lambda i: (run.start[i], run.finish[i]))
+        busy = 0.0
+        for prev, cur in itertools.pairwise(users):
+            if run.start[cur] < run.finish[prev] - REL * max(1.0, run.finish[prev]):
+                name = f"array {index}" if what == "array" else "the vector unit"
+                raise fail(cur, f"{name} is busy until cycle {run.finish[prev]:g} with "
+                           f"{timeline.ops[tasks[prev].op].label}, but this starts at "
+                           f"{run.start[cur]:g}")  # fmt: skip
+        for i in users:
+            busy += run.finish[i] - run.start[i]
+        busiest = max(busiest, busy)
+
+    # bounds on the total
+    total = run.makespan
+    floor_ext = (run.link_bytes[0] if run.link_bytes else 0.0) / hw.external_bw_bytes
+    if total < floor_ext * (1 - REL):
+        raise SimulationError(None, f"the total ({total:g} cycles) is below external bytes / "
+                              f"bandwidth ({floor_ext:g})")  # fmt: skip
+    if total < busiest * (1 - REL):
+        raise SimulationError(None, f"the total ({total:g} cycles) is below an array's busy "
+                              f"time ({busiest:g})")  # fmt: skip
+    path = critical_path(tasks, capacity, bounds)
+    if total < path * (1 - REL):
+        raise SimulationError(None, f"the total ({total:g} cycles) is below the critical path "
+                              f"({path:g})")  # fmt: skip
+
+    # accounting
+    parts_sum = sum(timeline.breakdown[c] for c in CATEGORIES)
+    if not _close(parts_sum, total):
+        raise SimulationError(None, f"the breakdown sums to {parts_sum:g} cycles, the total is "
+                              f"{total:g}")  # fmt: skip
+    for seg in timeline.segments:
+        got = sum(seg.breakdown[c] for c in CATEGORIES)
+        if not _close(got, seg.cycles):
+            raise SimulationError(None, f"segment {seg.index}: the breakdown sums to {got:g}, "
+                                  f"its window is {seg.cycles:g} cycles")  # fmt: skip
+
+
+def critical_path(
+    tasks: Sequence[Task], capacity: Sequence[float], bounds: Sequence[float] | None = None
+) -> float:
+    """Longest chain of lower bounds through explicit dependencies and per-array
+    program order (derived here again, not taken from the engine)."""
+    done = [0.0] * len(tasks)
+    last_excl: dict[int, int] = {}
+    since: dict[int, list[int]] = {}
+    best = 0.0
+    for i, task in enumerate(tasks):
+        before = [done[d] for d in task.deps]
+        for a in task.arrays:
+            if a in last_excl:
+                before.append(done[last_excl[a]])
+            before += [done[j] for j in since.pop(a, ())]
+            last_excl[a] = i
+        for a in task.touches:
+            if a in last_excl:
+                before.append(done[last_excl[a]])
+            since.setdefault(a, []).append(i)
+        bound = bounds[i] if bounds is not None else _lower_bound(task, capacity)
+        done[i] = max(before, default=0.0) + bound
+        best = max(best, done[i])
+    return best if math.isfinite(best) else 0.0
