@@ -1,0 +1,183 @@
+"""ONNX importer handlers: normalisation, pooling and reductions."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, cast
+
+import numpy as np
+import onnx
+
+from cmswitch.dialects.cim import (
+    ElementwiseFn,
+    ElementwiseOp,
+    LayerNormOp,
+    PoolKind,
+    PoolOp,
+    ReduceFn,
+    ReduceOp,
+    RMSNormOp,
+    SoftmaxOp,
+    shape_of,
+)
+from cmswitch.lowering.onnx_common import (
+    Absent,
+    OnnxImportError,
+    Value,
+    conv_pads,
+    fit,
+    handles,
+    spatial_2d,
+)
+
+if TYPE_CHECKING:
+    from cmswitch.lowering.onnx_to_cim import Importer
+
+
+# ---------------------------------------------------------------- normalisation
+
+
+@handles("Softmax", "LogSoftmax")
+def _softmax(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    x = im._ssa(node.input[0])
+    rank = len(shape_of(x))
+    default = -1 if im.opset >= 13 else 1
+    axis = im.axis(int(cast(int, im.attrs(node).get("axis", default))), rank, node)
+    if im.opset < 13 and axis != rank - 1:
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}, opset {im.opset}): the pre-13 "
+            "flattening softmax is supported on the last axis only"
+        )
+    y = im.add(SoftmaxOp(x, axis), node)
+    if node.op_type == "LogSoftmax":
+        y = im.add(ElementwiseOp(ElementwiseFn.LOG, [y]), node)
+    return [y]
+
+
+@handles("LayerNormalization")
+def _layernorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    if any(im.used(o) for o in node.output[1:]):
+        raise OnnxImportError(
+            f"node {node.name!r} (op LayerNormalization): Mean/InvStdDev outputs are not supported"
+        )
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    a = im.attrs(node)
+    axis = im.axis(int(cast(int, a.get("axis", -1))), len(shape), node)
+    eps = float(cast(float, a.get("epsilon", 1e-5)))
+    norm_shape = shape[axis:]
+    scale = fit(im, node, node.input[1], norm_shape, 1.0)
+    bias = fit(im, node, node.input[2] if len(node.input) > 2 else "", norm_shape, 0.0)
+    return [im.add(LayerNormOp(x, scale, bias, axis, eps), node)]
+
+
+@handles("RMSNormalization")
+def _rmsnorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    a = im.attrs(node)
+    axis = im.axis(int(cast(int, a.get("axis", -1))), len(shape), node)
+    if axis != len(shape) - 1:
+        raise OnnxImportError(f"node {node.name!r} (op RMSNormalization): only the last axis")
+    scale = fit(im, node, node.input[1], shape[-1:], 1.0)
+    return [im.add(RMSNormOp(x, scale, float(cast(float, a.get("epsilon", 1e-5)))), node)]
+
+
+@handles("BatchNormalization")
+def _batchnorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    if any(im.used(o) for o in node.output[1:]):
+        raise OnnxImportError(f"node {node.name!r} (op BatchNormalization): training mode")
+    x = im._ssa(node.input[0])
+    c = shape_of(x)[1]
+    rank = len(shape_of(x))
+    eps = float(cast(float, im.attrs(node).get("epsilon", 1e-5)))
+    parts = [im._get(n) for n in node.input[1:5]]
+    bshape = (c,) + (1,) * (rank - 2)
+    if all(isinstance(p, np.ndarray) for p in parts):
+        gamma, beta, mean, var = (cast(np.ndarray, p).astype(np.float64) for p in parts)
+        s = gamma / np.sqrt(var + eps)
+        sc = im._constant(f"{node.output[0]}.scale", s.reshape(bshape).astype(np.float32))
+        sh = im._constant(
+            f"{node.output[0]}.shift", (beta - mean * s).reshape(bshape).astype(np.float32)
+        )
+    elif all(isinstance(p, np.ndarray | Absent) for p in parts):
+        sc = im.b.weight(f"{node.output[0]}.scale", bshape)
+        sh = im.b.weight(f"{node.output[0]}.shift", bshape)
+    else:
+        raise OnnxImportError(
+            f"node {node.name!r} (op BatchNormalization): statistics must be constants"
+        )
+    y = im.add(ElementwiseOp(ElementwiseFn.MUL, [x, sc]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.ADD, [y, sh]), node)]
+
+
+# ---------------------------------------------------------------- pooling
+
+
+@handles("MaxPool", "AveragePool")
+def _pool(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    if len(node.output) > 1 and im.used(node.output[1]):
+        raise OnnxImportError(
+            f"node {node.name!r} (op MaxPool): the Indices output is not supported"
+        )
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    spatial_2d(im, node, len(shape))
+    a = im.attrs(node)
+    k = [int(v) for v in cast(list[int], a["kernel_shape"])]
+    strides = [int(v) for v in cast(list[int], a.get("strides", [1, 1]))]
+    dil = [int(v) for v in cast(list[int], a.get("dilations", [1, 1]))]
+    if dil != [1, 1]:
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}): dilated pooling is not supported"
+        )
+    pads = conv_pads(im, node, shape[2:], k, strides, dil)
+    if int(cast(int, a.get("ceil_mode", 0))):
+        for ax in range(2):
+            padded = shape[2 + ax] + pads[ax] + pads[ax + 2]
+            out = math.ceil((padded - k[ax]) / strides[ax]) + 1
+            # The last window must start inside the input or left padding.
+            if (out - 1) * strides[ax] >= shape[2 + ax] + pads[ax]:
+                out -= 1
+            pads[ax + 2] += max(0, (out - 1) * strides[ax] + k[ax] - padded)
+    kind = PoolKind.MAX if node.op_type == "MaxPool" else PoolKind.AVG
+    include = bool(int(cast(int, a.get("count_include_pad", 0))))
+    return [im.add(PoolOp(kind, x, k, strides, pads, include), node)]
+
+
+@handles("GlobalAveragePool", "GlobalMaxPool")
+def _global_pool(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    spatial_2d(im, node, len(shape))
+    kind = PoolKind.MAX if node.op_type == "GlobalMaxPool" else PoolKind.AVG
+    return [im.add(PoolOp(kind, x, shape[2:], (1, 1)), node)]
+
+
+_REDUCE = {
+    "ReduceMean": ReduceFn.MEAN,
+    "ReduceSum": ReduceFn.SUM,
+    "ReduceMax": ReduceFn.MAX,
+    "ReduceMin": ReduceFn.MIN,
+    "ReduceProd": ReduceFn.PROD,
+    "ReduceSumSquare": ReduceFn.SUM_SQUARE,
+    "ReduceL2": ReduceFn.L2,
+}
+
+
+@handles(*_REDUCE)
+def _reduce(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    x = im._ssa(node.input[0])
+    rank = len(shape_of(x))
+    a = im.attrs(node)
+    keep = bool(int(cast(int, a.get("keepdims", 1))))
+    if len(node.input) > 1 and node.input[1]:
+        axes = im._ints(node, 1, "axes")
+    else:
+        axes = [int(v) for v in cast(list[int], a.get("axes", []))]
+    if not axes:
+        if int(cast(int, a.get("noop_with_empty_axes", 0))):
+            return [x]
+        axes = list(range(rank))
+    axes = sorted({im.axis(ax, rank, node) for ax in axes})
+    return [im.add(ReduceOp(_REDUCE[node.op_type], x, axes, keep), node)]
