@@ -705,6 +705,19 @@ class ElementwiseFn(StrEnum):
     SIN = auto()
     COS = auto()
     NOT = auto()
+    ROUND = auto()  # half to even
+    SIGN = auto()
+    ISNAN = auto()  # -> i1
+    ISINF = auto()  # -> i1 (either sign)
+    # Rounding of f32 values to a narrower float format (the value stays f32):
+    # ONNX Cast to float16 / bfloat16 / float8 (non-saturating; the importer
+    # clips first for saturating casts).
+    TO_F16 = auto()
+    TO_BF16 = auto()
+    TO_F8E4M3FN = auto()
+    TO_F8E4M3FNUZ = auto()
+    TO_F8E5M2 = auto()
+    TO_F8E5M2FNUZ = auto()
     # binary
     ADD = auto()
     SUB = auto()
@@ -713,7 +726,8 @@ class ElementwiseFn(StrEnum):
     POW = auto()
     MAX = auto()
     MIN = auto()
-    MOD = auto()
+    MOD = auto()  # remainder with the sign of the divisor (Python %, ONNX fmod=0)
+    FMOD = auto()  # remainder with the sign of the dividend (C fmod, ONNX fmod=1)
     EQUAL = auto()
     LESS = auto()
     LESS_EQUAL = auto()
@@ -727,7 +741,7 @@ class ElementwiseFn(StrEnum):
 
 _BINARY = {
     ElementwiseFn.ADD, ElementwiseFn.SUB, ElementwiseFn.MUL, ElementwiseFn.DIV,
-    ElementwiseFn.POW, ElementwiseFn.MAX, ElementwiseFn.MIN, ElementwiseFn.MOD,
+    ElementwiseFn.POW, ElementwiseFn.MAX, ElementwiseFn.MIN, ElementwiseFn.MOD, ElementwiseFn.FMOD,
     ElementwiseFn.EQUAL, ElementwiseFn.LESS, ElementwiseFn.LESS_EQUAL,
     ElementwiseFn.GREATER, ElementwiseFn.GREATER_EQUAL, ElementwiseFn.AND,
     ElementwiseFn.OR,

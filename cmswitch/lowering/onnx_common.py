@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import onnx
+from onnx import helper
 from xdsl.dialects.builtin import IntegerType, TensorType, f32, i64
 from xdsl.ir import Attribute, SSAValue
 
@@ -49,10 +50,31 @@ class Absent:
 Value = np.ndarray | Absent | SSAValue
 
 
+def is_float_dtype(dtype: np.dtype) -> bool:
+    """NumPy floats and the ``ml_dtypes`` ones (bfloat16, float8...), whose
+    kind is 'V' rather than 'f'."""
+    if np.issubdtype(dtype, np.floating):
+        return True
+    try:
+        import ml_dtypes
+
+        ml_dtypes.finfo(dtype)
+    except (TypeError, ValueError, ImportError):
+        return False
+    return True
+
+
+def check_numeric(dtype: np.dtype, what: str) -> None:
+    """Refuses tensors the `cim` dialect cannot hold (strings, complex...)."""
+    if dtype == np.bool_ or np.issubdtype(dtype, np.integer) or is_float_dtype(dtype):
+        return
+    raise OnnxImportError(f"{what} has element type {dtype}, which is not supported")
+
+
 def elem_for_dtype(dtype: np.dtype) -> Attribute:
     if dtype == np.bool_:
         return i1
-    if np.issubdtype(dtype, np.floating):
+    if is_float_dtype(dtype):
         return f32
     return i64
 
@@ -64,12 +86,11 @@ def dtype_for_elem(elem: Attribute) -> np.dtype:
 
 
 def elem_for_onnx(elem_type: int) -> Attribute:
-    if elem_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
-                     onnx.TensorProto.BFLOAT16):  # fmt: skip
-        return f32
     if elem_type == onnx.TensorProto.BOOL:
         return i1
-    return i64
+    if elem_type == onnx.TensorProto.UNDEFINED:
+        return f32
+    return elem_for_dtype(helper.tensor_dtype_to_np_dtype(elem_type))
 
 
 def is_float(value: SSAValue) -> bool:

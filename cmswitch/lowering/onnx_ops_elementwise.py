@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import onnx
-from xdsl.dialects.builtin import TensorType
+from onnx import helper
+from xdsl.dialects.builtin import TensorType, f32
+from xdsl.ir import Attribute, SSAValue
 
-from cmswitch.dialects.cim import (
-    ElementwiseFn,
-    ElementwiseOp,
-)
+from cmswitch.dialects.cim import ElementwiseFn, ElementwiseOp, shape_of
 from cmswitch.lowering.onnx_common import (
     OnnxImportError,
     Value,
+    dtype_for_elem,
     elem_for_onnx,
     handles,
     i1,
@@ -44,6 +44,8 @@ _UNARY: dict[str, ElementwiseFn] = {
     "Sin": ElementwiseFn.SIN,
     "Cos": ElementwiseFn.COS,
     "Not": ElementwiseFn.NOT,
+    "Round": ElementwiseFn.ROUND,
+    "Sign": ElementwiseFn.SIGN,
 }
 
 _BINARY: dict[str, ElementwiseFn] = {
@@ -52,7 +54,6 @@ _BINARY: dict[str, ElementwiseFn] = {
     "Mul": ElementwiseFn.MUL,
     "Div": ElementwiseFn.DIV,
     "Pow": ElementwiseFn.POW,
-    "Mod": ElementwiseFn.MOD,
     "And": ElementwiseFn.AND,
     "Or": ElementwiseFn.OR,
 }
@@ -174,28 +175,121 @@ def _clip(im: Importer, node: onnx.NodeProto) -> list[Value]:
     return [im.add(ElementwiseOp(fn, [x, c]), node)]
 
 
+_NARROW_FLOATS: dict[int, ElementwiseFn] = {
+    onnx.TensorProto.FLOAT16: ElementwiseFn.TO_F16,
+    onnx.TensorProto.BFLOAT16: ElementwiseFn.TO_BF16,
+    onnx.TensorProto.FLOAT8E4M3FN: ElementwiseFn.TO_F8E4M3FN,
+    onnx.TensorProto.FLOAT8E4M3FNUZ: ElementwiseFn.TO_F8E4M3FNUZ,
+    onnx.TensorProto.FLOAT8E5M2: ElementwiseFn.TO_F8E5M2,
+    onnx.TensorProto.FLOAT8E5M2FNUZ: ElementwiseFn.TO_F8E5M2FNUZ,
+}
+"""Float formats narrower than f32: a cast to one rounds the f32 value."""
+
+_CASTABLE = frozenset(
+    (
+        *_NARROW_FLOATS,
+        onnx.TensorProto.FLOAT,
+        onnx.TensorProto.DOUBLE,
+        onnx.TensorProto.BOOL,
+        onnx.TensorProto.INT64,
+        onnx.TensorProto.INT32,
+        onnx.TensorProto.INT16,
+        onnx.TensorProto.INT8,
+        onnx.TensorProto.UINT8,
+        onnx.TensorProto.UINT16,
+        onnx.TensorProto.UINT32,
+    )
+)
+"""Cast targets the importer computes exactly (values stay f32, i64 or i1)."""
+
+
+@handles("Mod")
+def _mod(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    a, b = im._ssa(node.input[0]), im._ssa(node.input[1])
+    fmod = int(cast(int, im.attrs(node).get("fmod", 0)))
+    fn = ElementwiseFn.FMOD if fmod else ElementwiseFn.MOD
+    return [im.add(ElementwiseOp(fn, [a, b]), node)]
+
+
 @handles("Cast", "CastLike")
 def _cast(im: Importer, node: onnx.NodeProto) -> list[Value]:
     x = im._ssa(node.input[0])
     if node.op_type == "CastLike":
-        elem = cast(TensorType, im._ssa(node.input[1]).type).element_type
+        to = im.onnx_type(node.input[1])
     else:
-        elem = elem_for_onnx(int(cast(int, im.attrs(node)["to"])))
-    if cast(TensorType, x.type).element_type == elem:
+        to = int(cast(int, im.attrs(node)["to"]))
+    if to not in _CASTABLE:
+        name = (
+            onnx.TensorProto.DataType.Name(to) if to in onnx.TensorProto.DataType.values() else to
+        )
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}): a cast to {name} is not supported"
+        )
+    elem = elem_for_onnx(to)
+    src = cast(TensorType, x.type).element_type
+    if to in _NARROW_FLOATS:
+        if src != f32:
+            x = im.add(ElementwiseOp(ElementwiseFn.CAST, [x], element_type=f32), node)
+        saturate = int(cast(int, im.attrs(node).get("saturate", 1)))
+        if saturate and to not in (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16):
+            import ml_dtypes
+
+            top = float(ml_dtypes.finfo(helper.tensor_dtype_to_np_dtype(to)).max)
+            x = im.add(ElementwiseOp(ElementwiseFn.CLIP, [x], alpha=-top, beta=top), node)
+        return [im.add(ElementwiseOp(_NARROW_FLOATS[to], [x]), node)]
+    if src == elem:
         return [x]
     return [im.add(ElementwiseOp(ElementwiseFn.CAST, [x], element_type=elem), node)]
 
 
 @handles("Identity", "Dropout")
 def _identity(im: Importer, node: onnx.NodeProto) -> list[Value]:
-    if node.op_type == "Dropout" and len(node.output) > 1 and im.used(node.output[1]):
-        raise OnnxImportError(f"node {node.name!r} (op Dropout): the mask output is not supported")
-    return [im._get(node.input[0])]  # type: ignore[list-item]
+    x = im._get(node.input[0])
+    if node.op_type == "Identity":
+        return [x]  # type: ignore[list-item]
+    # Dropout: inference (training_mode false, or a zero ratio) is the identity
+    # with an all-true mask; training mode is random and is refused.
+    training = False
+    if len(node.input) > 2 and node.input[2]:
+        mode = im._const(node.input[2])
+        if mode is None:
+            raise OnnxImportError(
+                f"node {node.name!r} (op Dropout): training_mode must be a constant"
+            )
+        training = bool(np.asarray(mode).ravel()[0])
+    ratio = float(cast(float, im.attrs(node).get("ratio", 0.5)))
+    if len(node.input) > 1 and node.input[1]:
+        r = im._const(node.input[1])
+        if r is None:
+            raise OnnxImportError(f"node {node.name!r} (op Dropout): ratio must be a constant")
+        ratio = float(np.asarray(r).ravel()[0])
+    if training and ratio != 0.0:
+        raise OnnxImportError(
+            f"node {node.name!r} (op Dropout): training mode (random dropout) is not supported"
+        )
+    return [x, np.ones(im._shape(node.input[0]), dtype=np.bool_)]  # type: ignore[list-item]
 
 
 @handles("IsNaN", "IsInf")
 def _isnan(im: Importer, node: onnx.NodeProto) -> list[Value]:
-    # Run-time NaN/Inf tests are exporter guards (masked softmax); finite
-    # float inputs make them constant False.
-    shape = im._shape(node.input[0])
-    return [np.zeros(shape, dtype=np.bool_)]
+    x = im._ssa(node.input[0])
+    if node.op_type == "IsNaN":
+        return [im.add(ElementwiseOp(ElementwiseFn.ISNAN, [x], element_type=i1), node)]
+    y = im.add(ElementwiseOp(ElementwiseFn.ISINF, [x], element_type=i1), node)
+    a = im.attrs(node)
+    pos, neg = (
+        int(cast(int, a.get("detect_positive", 1))),
+        int(cast(int, a.get("detect_negative", 1))),
+    )
+    if pos and neg:
+        return [y]
+    if not pos and not neg:
+        return [np.zeros(shape_of(x), dtype=np.bool_)]
+    zero = im._constant(f"{node.output[0]}.zero", np.array(0, dtype_for_elem(_elem(x))))
+    fn = ElementwiseFn.GREATER if pos else ElementwiseFn.LESS
+    side = im.add(ElementwiseOp(fn, [x, zero], element_type=i1), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.AND, [y, side], element_type=i1), node)]
+
+
+def _elem(x: SSAValue) -> Attribute:
+    return cast(TensorType, x.type).element_type

@@ -30,12 +30,12 @@ from typing import cast
 import numpy as np
 import onnx
 from onnx import external_data_helper, helper, numpy_helper
-from xdsl.dialects.builtin import ModuleOp, TensorType
+from xdsl.dialects.builtin import ModuleOp, TensorType, f32
 from xdsl.ir import SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from cmswitch.builder import GraphBuilder
-from cmswitch.dialects.cim import shape_of
+from cmswitch.dialects.cim import ElementwiseFn, ElementwiseOp, shape_of
 from cmswitch.hardware import Hardware
 
 # The handler modules register themselves in HANDLERS when imported.
@@ -50,9 +50,11 @@ from cmswitch.lowering.onnx_common import (
     Absent,
     OnnxImportError,
     Value,
+    check_numeric,
     dtype_for_elem,
     elem_for_dtype,
     elem_for_onnx,
+    is_float_dtype,
     one_line,
 )
 from cmswitch.lowering.onnx_fold import FoldError, fold_node
@@ -182,6 +184,53 @@ _NEVER_FOLD = frozenset(
 """Ops whose result is not a function of their inputs."""
 
 
+_LOW_PRECISION = {
+    onnx.TensorProto.FLOAT16: ElementwiseFn.TO_F16,
+    onnx.TensorProto.BFLOAT16: ElementwiseFn.TO_BF16,
+}
+
+_EXACT_IN_ANY_FLOAT = frozenset(
+    (
+        "Cast", "CastLike", "Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
+        "Transpose", "Slice", "Split", "Concat", "Gather", "GatherElements", "GatherND",
+        "ScatterND", "ScatterElements", "Expand", "Tile", "Pad", "DepthToSpace", "SpaceToDepth",
+        "Relu", "Neg", "Abs", "Max", "Min", "Where", "Clip", "MaxPool", "GlobalMaxPool",
+        "ReduceMax", "ReduceMin", "Sign", "Floor", "Ceil", "Round", "Trilu", "TopK", "Resize",
+    )
+)  # fmt: skip
+"""Ops whose float16 / bfloat16 result needs no rounding (it is one of the
+inputs' values, or the handler rounds itself)."""
+
+
+_ACCUMULATING = frozenset(
+    (
+        "MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum", "Attention", "Softmax",
+        "LogSoftmax", "ReduceSum", "ReduceMean", "ReduceSumSquare", "ReduceL1", "ReduceL2",
+        "ReduceProd", "ReduceLogSum", "ReduceLogSumExp", "LayerNormalization",
+        "RMSNormalization", "GroupNormalization", "InstanceNormalization", "AveragePool",
+        "GlobalAveragePool", "CumSum",
+    )
+)  # fmt: skip
+"""Ops whose float16 / bfloat16 results depend on the order and precision of
+a long accumulation: emulating them op by op does not reproduce the format's
+arithmetic, so they are refused in those formats."""
+
+
+def _inferred_value_info(proto: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
+    """Element types of intermediate values from ONNX shape inference (for
+    float16 / bfloat16 emulation); nothing if inference fails."""
+    if not any(
+        t in (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+        for t in [i.type.tensor_type.elem_type for i in (*proto.graph.input, *proto.graph.output)]
+        + [t.data_type for t in proto.graph.initializer]
+    ):
+        return []
+    try:
+        return list(onnx.shape_inference.infer_shapes(proto).graph.value_info)
+    except Exception:
+        return []
+
+
 class Importer:
     def __init__(
         self,
@@ -203,6 +252,7 @@ class Importer:
         self.materialised: dict[str, SSAValue] = {}
         self.missing: list[str] = []
         self.consumers: dict[str, list[onnx.NodeProto]] = {}
+        self.types: dict[str, int] = {}  # ONNX element types where declared
         self.skip: set[str] = set()  # node outputs already produced by a fused node
 
     # ------------------------------------------------------------ top level
@@ -213,7 +263,13 @@ class Importer:
             if bad is not None:
                 raise self._unsupported(bad, f"{bad.domain}.{bad.op_type}")
         inits = {t.name for t in g.initializer}
+        for vi in (*_inferred_value_info(self.proto), *g.input, *g.value_info, *g.output):
+            if vi.type.HasField("tensor_type"):
+                self.types[vi.name] = vi.type.tensor_type.elem_type
         for t in g.initializer:
+            self.types[t.name] = t.data_type
+            if t.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
+                raise OnnxImportError(f"initializer {t.name!r}: string tensors are not supported")
             value = _initializer(t, self.base, self.load_weights)
             if isinstance(value, Absent):
                 self.missing.append(t.name)
@@ -263,6 +319,11 @@ class Importer:
         ttype = inp.type.tensor_type
         if not inp.type.HasField("tensor_type") or not ttype.HasField("shape"):
             raise OnnxImportError(f"input {inp.name!r} has no tensor shape")
+        if ttype.elem_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
+            raise OnnxImportError(
+                f"input {inp.name!r}: element type "
+                f"{onnx.TensorProto.DataType.Name(ttype.elem_type)} is not supported"
+            )
         dims = list(ttype.shape.dim)
         if inp.name in self.input_shapes:
             shape = tuple(int(d) for d in self.input_shapes[inp.name])
@@ -288,6 +349,18 @@ class Importer:
         return self.b.input(inp.name, shape, elem_for_onnx(ttype.elem_type))
 
     # ------------------------------------------------------------- values
+    def onnx_type(self, name: str) -> int:
+        """The ONNX element type of value `name`: declared by the model, else
+        that of its constant data, else that of its `cim` type."""
+        if name in self.types:
+            return self.types[name]
+        v = self._get(name)
+        if isinstance(v, np.ndarray | Absent):
+            return helper.np_dtype_to_tensor_dtype(v.dtype)
+        return helper.np_dtype_to_tensor_dtype(
+            dtype_for_elem(cast(TensorType, cast(SSAValue, v).type).element_type)
+        )
+
     def _get(self, name: str) -> Value | None:
         if not name:
             return None
@@ -316,7 +389,8 @@ class Importer:
 
     def _constant(self, name: str, data: np.ndarray) -> SSAValue:
         data = np.asarray(data)
-        if np.issubdtype(data.dtype, np.floating):
+        check_numeric(data.dtype, f"constant {name!r}")
+        if is_float_dtype(data.dtype):
             return self.b.weight(name, data.shape, data.astype(np.float32))
         # Integer (i64) and boolean (i1) constants: index tensors, masks.
         data = data if data.dtype == np.bool_ else data.astype(np.int64)
@@ -361,13 +435,8 @@ class Importer:
             return
         if node.op_type == "CastLike" and isinstance(inputs[0], np.ndarray):
             # Only the type of the second input matters.
-            like = inputs[1]
-            dtype = (
-                dtype_for_elem(cast(TensorType, like.type).element_type)
-                if isinstance(like, SSAValue)
-                else cast(Absent, like).dtype
-            )
-            self.env[node.output[0]] = inputs[0].astype(dtype)
+            to = helper.tensor_dtype_to_np_dtype(self.onnx_type(node.input[1]))
+            self.env[node.output[0]] = inputs[0].astype(to)
             return
         handler = HANDLERS.get(node.op_type)
         if handler is None:
@@ -383,7 +452,24 @@ class Importer:
             ) from None
         for out, res in zip(node.output, results, strict=False):
             if out:
-                self.env[out] = res
+                self.env[out] = self._narrow(node, out, res)
+
+    def _narrow(self, node: onnx.NodeProto, out: str, res: Value) -> Value:
+        """Emulates float16 / bfloat16 arithmetic: a computed result the
+        model types as one of them is rounded to it (the computation itself
+        runs in f32 or wider, as ONNX Runtime's CPU kernels do)."""
+        fn = _LOW_PRECISION.get(self.types.get(out, 0))
+        if fn is None or not isinstance(res, SSAValue) or node.op_type in _EXACT_IN_ANY_FLOAT:
+            return res
+        if cast(TensorType, res.type).element_type != f32:
+            return res
+        if node.op_type in _ACCUMULATING:
+            raise OnnxImportError(
+                f"node {node.name!r} (op {node.op_type}): accumulation in "
+                f"{onnx.TensorProto.DataType.Name(self.types[out])} is not emulated "
+                "(export the model in float32)"
+            )
+        return self.add(ElementwiseOp(fn, [res]), node)
 
     def _fold(
         self, node: onnx.NodeProto, inputs: list[np.ndarray | None], force: bool = False

@@ -82,8 +82,30 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # Integers: sign of the divisor (ONNX fmod=0); floats: C fmod (fmod=1).
-    return np.mod(a, b) if np.issubdtype(a.dtype, np.integer) else np.fmod(a, b)
+    """Remainder with the sign of the divisor (ONNX Mod, fmod=0)."""
+    return np.mod(a, b)
+
+
+def _fmod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Remainder with the sign of the dividend (C fmod; ONNX Mod, fmod=1)."""
+    return np.fmod(a, b)
+
+
+def round_to_format(x: np.ndarray, dtype: Any) -> np.ndarray:
+    """`x` rounded to the float format `dtype` (an ``ml_dtypes`` type or
+    float16), returned as float32: round to nearest even, overflow to inf
+    (NaN for the formats without inf)."""
+    return np.asarray(x, dtype=np.float32).astype(dtype).astype(np.float32)
+
+
+def _narrow(name: str) -> Callable[[np.ndarray, float | None, float | None], np.ndarray]:
+    def run(x: np.ndarray, a: float | None, b: float | None) -> np.ndarray:
+        import ml_dtypes
+
+        dtype = np.float16 if name == "float16" else getattr(ml_dtypes, name)
+        return round_to_format(x, dtype)
+
+    return run
 
 
 def _f(x: np.ndarray) -> np.ndarray:
@@ -128,6 +150,16 @@ _UNARY: dict[ElementwiseFn, Callable[[np.ndarray, float | None, float | None], n
     ElementwiseFn.SIN: lambda x, a, b: np.sin(_f(x)),
     ElementwiseFn.COS: lambda x, a, b: np.cos(_f(x)),
     ElementwiseFn.NOT: lambda x, a, b: np.logical_not(x),
+    ElementwiseFn.ROUND: lambda x, a, b: np.round(x),
+    ElementwiseFn.SIGN: lambda x, a, b: np.sign(x),
+    ElementwiseFn.ISNAN: lambda x, a, b: np.isnan(x),
+    ElementwiseFn.ISINF: lambda x, a, b: np.isinf(x),
+    ElementwiseFn.TO_F16: _narrow("float16"),
+    ElementwiseFn.TO_BF16: _narrow("bfloat16"),
+    ElementwiseFn.TO_F8E4M3FN: _narrow("float8_e4m3fn"),
+    ElementwiseFn.TO_F8E4M3FNUZ: _narrow("float8_e4m3fnuz"),
+    ElementwiseFn.TO_F8E5M2: _narrow("float8_e5m2"),
+    ElementwiseFn.TO_F8E5M2FNUZ: _narrow("float8_e5m2fnuz"),
 }
 
 _BINARY: dict[ElementwiseFn, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -139,6 +171,7 @@ _BINARY: dict[ElementwiseFn, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ElementwiseFn.MAX: np.maximum,
     ElementwiseFn.MIN: np.minimum,
     ElementwiseFn.MOD: _mod,
+    ElementwiseFn.FMOD: _fmod,
     ElementwiseFn.EQUAL: np.equal,
     ElementwiseFn.LESS: np.less,
     ElementwiseFn.LESS_EQUAL: np.less_equal,
@@ -212,6 +245,18 @@ def pool2d(
     return total / count
 
 
+def _lowest(dtype: np.dtype) -> Any:
+    if dtype == np.bool_:
+        return False
+    return np.iinfo(dtype).min if np.issubdtype(dtype, np.integer) else -np.inf
+
+
+def _highest(dtype: np.dtype) -> Any:
+    if dtype == np.bool_:
+        return True
+    return np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else np.inf
+
+
 def reduce(x: np.ndarray, fn: ReduceFn, axes: Sequence[int], keepdims: bool) -> np.ndarray:
     ax = tuple(axes)
     xf = _f(x) if np.issubdtype(x.dtype, np.floating) else x
@@ -221,9 +266,10 @@ def reduce(x: np.ndarray, fn: ReduceFn, axes: Sequence[int], keepdims: bool) -> 
         case ReduceFn.MEAN:
             return np.mean(xf, axis=ax, keepdims=keepdims)
         case ReduceFn.MAX:
-            return np.max(xf, axis=ax, keepdims=keepdims)
+            # Reducing an empty set gives the identity: -inf (ONNX).
+            return np.max(xf, axis=ax, keepdims=keepdims, initial=_lowest(xf.dtype))
         case ReduceFn.MIN:
-            return np.min(xf, axis=ax, keepdims=keepdims)
+            return np.min(xf, axis=ax, keepdims=keepdims, initial=_highest(xf.dtype))
         case ReduceFn.PROD:
             return np.prod(xf, axis=ax, keepdims=keepdims)
         case ReduceFn.SUM_SQUARE:
@@ -450,8 +496,7 @@ def run_reference(
             key = name if name in inputs else legacy.get(_sanitise(name))
             if key is None:
                 raise ReferenceError(
-                    f"no input given for argument {name!r} of @{function} "
-                    f"(given: {sorted(inputs)})"
+                    f"no input given for argument {name!r} of @{function} (given: {sorted(inputs)})"
                 )
             ordered.append(inputs[key])
         values: Sequence[np.ndarray] = ordered
