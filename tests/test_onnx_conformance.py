@@ -109,8 +109,8 @@ def prepare(
     feeds: dict[str, np.ndarray] = {}
     keep = []
     for vi, data in zip(graph_inputs, inputs, strict=False):
-        if vi.name in const and isinstance(data, np.ndarray):
-            model.graph.initializer.append(numpy_helper.from_array(data, vi.name))
+        if vi.name in const and isinstance(data, np.ndarray | np.generic):
+            model.graph.initializer.append(numpy_helper.from_array(np.asarray(data), vi.name))
             continue
         keep.append(vi)
         feeds[vi.name] = data  # type: ignore[assignment]

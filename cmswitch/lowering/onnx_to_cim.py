@@ -42,6 +42,7 @@ from cmswitch.hardware import Hardware
 from cmswitch.lowering import (  # noqa: F401
     onnx_ops_compute,
     onnx_ops_elementwise,
+    onnx_ops_index,
     onnx_ops_layout,
     onnx_ops_norm,
 )

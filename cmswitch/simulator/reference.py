@@ -39,7 +39,7 @@ from xdsl.interpreters.func import FuncFunctions
 
 from cmswitch.builder import io_names
 from cmswitch.dialects import cim
-from cmswitch.dialects.cim import ElementwiseFn, PoolKind, ReduceFn, ints
+from cmswitch.dialects.cim import ElementwiseFn, PoolKind, ReduceFn, ScatterReduction, ints
 from cmswitch.weights import WeightStore
 
 
@@ -309,6 +309,64 @@ def slice_nd(
     return x[index]
 
 
+def gather_elements(x: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
+    """ONNX GatherElements (negative indices count from the end)."""
+    idx = np.asarray(idx).astype(np.int64)
+    n = x.shape[axis]
+    if np.any(idx >= n) or np.any(idx < -n):
+        raise ReferenceError(f"gather_elements: index out of range for axis {axis} of size {n}")
+    return np.take_along_axis(x, np.where(idx < 0, idx + n, idx), axis=axis)
+
+
+def scatter_nd(
+    data: np.ndarray, idx: np.ndarray, updates: np.ndarray, reduction: ScatterReduction
+) -> np.ndarray:
+    """ONNX ScatterND, updates applied in index order."""
+    out = np.array(data, copy=True)
+    idx = np.asarray(idx).astype(np.int64)
+    depth = idx.shape[-1]
+    flat_idx = idx.reshape(-1, depth)
+    flat_upd = np.asarray(updates).reshape(flat_idx.shape[0], *data.shape[depth:])
+    for where, upd in zip(flat_idx, flat_upd, strict=True):
+        dims = data.shape[:depth]
+        if any(not -d <= i < d for i, d in zip(where, dims, strict=True)):
+            raise ReferenceError(f"scatter_nd: index {list(where)} out of range for {list(dims)}")
+        key = tuple(int(i) for i in where)
+        match reduction:
+            case ScatterReduction.NONE:
+                out[key] = upd
+            case ScatterReduction.ADD:
+                out[key] = out[key] + upd
+            case ScatterReduction.MUL:
+                out[key] = out[key] * upd
+            case ScatterReduction.MAX:
+                out[key] = np.maximum(out[key], upd)
+            case ScatterReduction.MIN:
+                out[key] = np.minimum(out[key], upd)
+    return out
+
+
+def cumsum(x: np.ndarray, axis: int, exclusive: bool, reverse: bool) -> np.ndarray:
+    """ONNX CumSum."""
+    xf = _f(x) if np.issubdtype(x.dtype, np.floating) else x
+    if reverse:
+        xf = np.flip(xf, axis)
+    out = np.cumsum(xf, axis=axis)
+    if exclusive:
+        out = out - xf
+    return np.flip(out, axis) if reverse else out
+
+
+def topk(x: np.ndarray, k: int, axis: int, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    """ONNX TopK: sorted values and indices; equal values keep index order."""
+    key = -x if largest and x.dtype != np.bool_ else x
+    if largest and x.dtype == np.bool_:
+        key = ~x
+    order = np.argsort(key, axis=axis, kind="stable")
+    idx = np.take(order, np.arange(k), axis=axis)
+    return np.take_along_axis(x, idx, axis=axis), idx.astype(np.int64)
+
+
 @register_impls
 class CimReference(InterpreterFunctions):
     """NumPy implementations of every `cim` op."""
@@ -434,6 +492,33 @@ class CimReference(InterpreterFunctions):
                 f"cim.gather: index out of range for axis {axis} of size {x.shape[axis]}"
             )
         return (np.take(x, idx, axis=axis),)
+
+    @impl(cim.GatherElementsOp)
+    def run_gather_elements(
+        self, interp: Interpreter, op: cim.GatherElementsOp, args: PythonValues
+    ) -> PythonValues:
+        y = gather_elements(np.asarray(args[0]), np.asarray(args[1]), op.axis.value.data)
+        return (_as(y, op.output.type),)
+
+    @impl(cim.ScatterNDOp)
+    def run_scatter_nd(
+        self, interp: Interpreter, op: cim.ScatterNDOp, args: PythonValues
+    ) -> PythonValues:
+        y = scatter_nd(np.asarray(args[0]), np.asarray(args[1]), np.asarray(args[2]),
+                       op.reduction.data)  # fmt: skip
+        return (_as(y, op.output.type),)
+
+    @impl(cim.CumSumOp)
+    def run_cumsum(self, interp: Interpreter, op: cim.CumSumOp, args: PythonValues) -> PythonValues:
+        y = cumsum(np.asarray(args[0]), op.axis.value.data, bool(op.exclusive.value.data),
+                   bool(op.reverse.value.data))  # fmt: skip
+        return (_as(y, op.output.type),)
+
+    @impl(cim.TopKOp)
+    def run_topk(self, interp: Interpreter, op: cim.TopKOp, args: PythonValues) -> PythonValues:
+        v, i = topk(np.asarray(args[0]), op.k.value.data, op.axis.value.data,
+                    bool(op.largest.value.data))  # fmt: skip
+        return (_as(v, op.values.type), i)
 
     @impl(cim.BroadcastOp)
     def run_broadcast(
