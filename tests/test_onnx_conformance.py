@@ -16,9 +16,10 @@ are listed in ``tests/data/onnx_conformance_passing.txt``; a listed case that
 stops passing fails, so the list only grows. Regenerate it (it only adds
 names) with ``python tests/test_onnx_conformance.py``.
 
-Shape-like inputs (Reshape's shape, Slice's starts, Resize's scales...) are
-constants in real exports; the harness feeds them as initializers, as an
-exporter would (``SHAPE_INPUTS``). Every other input stays a graph input
+Shape-like inputs (Reshape's shape, Slice's starts, Resize's scales...) and
+parameters (Conv weights, BatchNormalization statistics) are constants in
+real exports; the harness feeds them as initializers, as an exporter would
+(``SHAPE_INPUTS``). Every other input stays a graph input
 with the shape of its data.
 """
 
@@ -67,6 +68,12 @@ SHAPE_INPUTS: dict[str, tuple[int, ...]] = {
     "Dropout": (1, 2),
     "CenterCropPad": (1,),
     **{op: (1,) for op in _REDUCE},
+    # Parameters, initializers in every real export: a CIM operator holds its
+    # weight in arrays (run-time weights are refused), BatchNormalization's
+    # statistics are folded.
+    "Conv": (1, 2),
+    "ConvTranspose": (1, 2),
+    "BatchNormalization": (1, 2, 3, 4),
 }
 """Node input positions whose values real exporters make constants."""
 

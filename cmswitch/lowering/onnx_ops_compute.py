@@ -1,4 +1,4 @@
-"""ONNX importer handlers: CIM operators (Conv, Gemm, MatMul)."""
+"""ONNX importer handlers: CIM operators (Conv, ConvTranspose, Gemm, MatMul)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from cmswitch.dialects.cim import (
     ElementwiseOp,
     LinearOp,
     MatmulOp,
+    PadOp,
     ReshapeOp,
+    SliceOp,
     TransposeOp,
     shape_of,
 )
@@ -234,4 +236,90 @@ def _matmul(im: Importer, node: onnx.NodeProto) -> list[Value]:
         out.pop(-2 if len(b_shape) != 1 else -1)
     if tuple(out) != shape_of(y):
         y = im.add(ReshapeOp(y, out), node)
+    return [y]
+
+
+@handles("ConvTranspose")
+def _conv_transpose(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """A transposed convolution as a ``cim.conv2d`` over the input with
+    stride - 1 zeros stuffed between its pixels (built from reshape + pad +
+    slice), with the weight flipped and its in/out channels swapped. The CIM
+    operator thus multiplies the stuffed zeros too: its MACs are those of the
+    equivalent direct convolution, up to stride_h * stride_w times the
+    transposed convolution's useful MACs."""
+    x = im._ssa(node.input[0])
+    rank = len(shape_of(x))
+    if rank == 3:  # 1-D: NCL -> NC1L
+        n, c, length = shape_of(x)
+        x = im.add(ReshapeOp(x, (n, c, 1, length)), node)
+    elif rank != 4:
+        spatial_2d(im, node, rank)
+    if not is_static(im, node.input[1]):
+        raise OnnxImportError(
+            f"node {node.name!r} (op ConvTranspose): a run-time (non-constant) weight is not "
+            "supported"
+        )
+    a = im.attrs(node)
+    lift = (lambda v, fill: [fill, *v]) if rank == 3 else (lambda v, fill: list(v))
+
+    def ints(key: str, default: list[int]) -> list[int]:
+        return [int(v) for v in cast(list[int], a.get(key, default))]
+
+    w_shape = im._shape(node.input[1])
+    k = list(w_shape[2:]) if rank == 4 else [1, w_shape[2]]
+    nd = rank - 2
+    strides = lift(ints("strides", [1] * nd), 1)
+    dil = lift(ints("dilations", [1] * nd), 1)
+    out_pad = lift(ints("output_padding", [0] * nd), 0)
+    group = int(cast(int, a.get("group", 1)))
+    hw = shape_of(x)[2:]
+    auto = a.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else str(auto)
+    span = [(k[i] - 1) * dil[i] + 1 for i in range(2)]
+    full = [strides[i] * (hw[i] - 1) + out_pad[i] + span[i] for i in range(2)]
+    if "output_shape" in a or auto in ("SAME_UPPER", "SAME_LOWER"):
+        want = lift(ints("output_shape", [hw[i] * strides[i] for i in range(2)][-nd:]), 1)
+        want = want[-2:]
+        total = [full[i] - want[i] for i in range(2)]
+        small = [t // 2 for t in total]
+        big = [t - t // 2 for t in total]
+        begin, end = (small, big) if auto == "SAME_UPPER" else (big, small)
+    else:
+        pads = ints("pads", [0] * (2 * nd))
+        begin, end = lift(pads[:nd], 0), lift(pads[nd:], 0)
+    # Zero-stuff: [N,C,H,W] -> [N,C,H,1,W,1] -> pad to [N,C,H,sh,W,sw] -> [N,C,H*sh,W*sw].
+    n, c, h, w = shape_of(x)
+    sh, sw = strides
+    if sh > 1 or sw > 1:
+        x = im.add(ReshapeOp(x, (n, c, h, 1, w, 1)), node)
+        x = im.add(PadOp(x, [0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1]), node)
+        x = im.add(ReshapeOp(x, (n, c, h * sh, w * sw)), node)
+    # The conv's padding: span - 1 - pad on each side, plus output_padding
+    # at the end; the stuffed tail (stride - 1 zeros) counts as end padding.
+    conv_pad = [
+        span[0] - 1 - begin[0], span[1] - 1 - begin[1],
+        span[0] - 1 - end[0] + out_pad[0] - (sh - 1), span[1] - 1 - end[1] + out_pad[1] - (sw - 1),
+    ]  # fmt: skip
+    if min(conv_pad) < 0:
+        hh, ww = shape_of(x)[2:]
+        starts = [0, 0, max(0, -conv_pad[0]), max(0, -conv_pad[1])]
+        ends = [n, c, hh - max(0, -conv_pad[2]), ww - max(0, -conv_pad[3])]
+        x = im.add(SliceOp(x, starts, ends), node)
+        conv_pad = [max(0, p) for p in conv_pad]
+    ci, co_g = w_shape[0], w_shape[1]
+    wv = im._get(node.input[1])
+    w_conv_shape = (co_g * group, ci // group, *k)
+    if isinstance(wv, np.ndarray):
+        w5 = wv.reshape(group, ci // group, co_g, *k)
+        wc = np.flip(w5.transpose(0, 2, 1, 3, 4), (3, 4)).reshape(w_conv_shape)
+        w_val = im._constant(f"{node.input[1]}.convT", np.ascontiguousarray(wc))
+    else:
+        w_val = im.b.weight(f"{node.input[1]}.convT", w_conv_shape)
+    bias = _bias(im, node.input[2] if len(node.input) > 2 else "")
+    y = im.add(
+        Conv2dOp(x, w_val, bias, strides=(1, 1), pads=conv_pad, dilations=dil, group=group), node
+    )
+    if rank == 3:
+        _, oc, _, ol = shape_of(y)
+        y = im.add(ReshapeOp(y, (n, oc, ol)), node)
     return [y]

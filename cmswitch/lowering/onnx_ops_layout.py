@@ -19,6 +19,7 @@ from cmswitch.dialects.cim import (
     SliceOp,
     TransposeOp,
     broadcast_shapes,
+    shape_of,
 )
 from cmswitch.lowering.onnx_common import (
     OnnxImportError,
@@ -260,3 +261,38 @@ def _needs_constant(im: Importer, node: onnx.NodeProto) -> list[Value]:
     raise OnnxImportError(
         f"node {node.name!r} (op {node.op_type}, opset {im.opset}): inputs must be constants"
     )
+
+
+@handles("DepthToSpace", "SpaceToDepth")
+def _depth_to_space(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    if len(shape) != 4:
+        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): needs a 4-D NCHW input")
+    n, c, h, w = shape
+    a = im.attrs(node)
+    b = int(cast(int, a["blocksize"]))
+    mode = a.get("mode", b"DCR")
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if mode not in ("DCR", "CRD"):
+        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): mode {mode!r}")
+    if node.op_type == "SpaceToDepth":
+        if h % b or w % b:
+            raise OnnxImportError(
+                f"node {node.name!r} (op SpaceToDepth): {h}x{w} is not a multiple of {b}"
+            )
+        x = im.add(ReshapeOp(x, (n, c, h // b, b, w // b, b)), node)
+        perm = (0, 3, 5, 1, 2, 4) if mode == "DCR" else (0, 1, 3, 5, 2, 4)
+        x = im.add(TransposeOp(x, perm), node)
+        return [im.add(ReshapeOp(x, (n, c * b * b, h // b, w // b)), node)]
+    if c % (b * b):
+        raise OnnxImportError(
+            f"node {node.name!r} (op DepthToSpace): {c} channels is not a multiple of {b * b}"
+        )
+    if mode == "DCR":
+        x = im.add(ReshapeOp(x, (n, b, b, c // (b * b), h, w)), node)
+        x = im.add(TransposeOp(x, (0, 3, 4, 1, 5, 2)), node)
+    else:
+        x = im.add(ReshapeOp(x, (n, c // (b * b), b, b, h, w)), node)
+        x = im.add(TransposeOp(x, (0, 1, 4, 2, 5, 3)), node)
+    return [im.add(ReshapeOp(x, (n, c // (b * b), h * b, w * b)), node)]

@@ -7,8 +7,10 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import onnx
+from xdsl.ir import SSAValue
 
 from cmswitch.dialects.cim import (
+    BroadcastOp,
     ElementwiseFn,
     ElementwiseOp,
     LayerNormOp,
@@ -16,6 +18,7 @@ from cmswitch.dialects.cim import (
     PoolOp,
     ReduceFn,
     ReduceOp,
+    ReshapeOp,
     RMSNormOp,
     SoftmaxOp,
     shape_of,
@@ -181,3 +184,50 @@ def _reduce(im: Importer, node: onnx.NodeProto) -> list[Value]:
         axes = list(range(rank))
     axes = sorted({im.axis(ax, rank, node) for ax in axes})
     return [im.add(ReduceOp(_REDUCE[node.op_type], x, axes, keep), node)]
+
+
+@handles("GroupNormalization", "InstanceNormalization")
+def _groupnorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """Normalises each (sample, group) over its channels and positions:
+    ``cim.layernorm`` over the last axis of [N, G, C/G * spatial], then the
+    per-channel affine transform."""
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    if len(shape) < 2:
+        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): needs rank >= 2")
+    n, c = shape[0], shape[1]
+    a = im.attrs(node)
+    groups = c if node.op_type == "InstanceNormalization" else int(cast(int, a["num_groups"]))
+    if groups <= 0 or c % groups:
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}): {c} channels in {groups} groups"
+        )
+    eps = float(cast(float, a.get("epsilon", 1e-5)))
+    rest = math.prod(shape) // (n * groups)
+    y = im.add(ReshapeOp(x, (n, groups, rest)), node)
+    one = im._constant(f"{node.output[0]}.one", np.ones((rest,), np.float32))
+    zero = im._constant(f"{node.output[0]}.zero", np.zeros((rest,), np.float32))
+    y = im.add(LayerNormOp(y, one, zero, 2, eps), node)
+    y = im.add(ReshapeOp(y, shape), node)
+    bshape = (c,) + (1,) * (len(shape) - 2)
+    for pos, fn in ((1, ElementwiseFn.MUL), (2, ElementwiseFn.ADD)):
+        p = _per_channel(im, node, node.input[pos], groups, c)
+        p = im.add(ReshapeOp(p, bshape), node)
+        y = im.add(ElementwiseOp(fn, [y, p]), node)
+    return [y]
+
+
+def _per_channel(im: Importer, node: onnx.NodeProto, name: str, groups: int, c: int) -> SSAValue:
+    """A [C] scale/bias; opset-18 GroupNormalization gives one per group."""
+    size = math.prod(im._shape(name))
+    if size == c:
+        v = im._ssa(name)
+        return v if shape_of(v) == (c,) else im.add(ReshapeOp(v, (c,)), node)
+    if size != groups:
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}): scale/bias {name!r} needs {c} or "
+            f"{groups} values"
+        )
+    v = im.add(ReshapeOp(im._ssa(name), (groups, 1)), node)
+    v = im.add(BroadcastOp(v, (groups, c // groups)), node)
+    return im.add(ReshapeOp(v, (c,)), node)

@@ -41,6 +41,7 @@ from cmswitch.hardware import Hardware
 # The handler modules register themselves in HANDLERS when imported.
 from cmswitch.lowering import (  # noqa: F401
     onnx_ops_compute,
+    onnx_ops_einsum,
     onnx_ops_elementwise,
     onnx_ops_index,
     onnx_ops_layout,
