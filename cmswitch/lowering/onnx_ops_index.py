@@ -127,3 +127,34 @@ def _trilu(im: Importer, node: onnx.NodeProto) -> list[Value]:
     mask = np.triu(ones, k) if upper else np.tril(ones, k)
     keep = im._constant(f"{node.output[0]}.mask", mask)
     return [im.add(ElementwiseOp(ElementwiseFn.WHERE, [keep, x, _zero_like(im, node, x)]), node)]
+
+
+@handles("ScatterElements", "Scatter")
+def _scatter_elements(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """ScatterElements with constant indices: each index names one element,
+    so it is a ``cim.scatter_nd`` whose index tuples are computed here."""
+    data = im._ssa(node.input[0])
+    shape = shape_of(data)
+    idx = im._const(node.input[1])
+    if idx is None:
+        raise OnnxImportError(
+            f"node {node.name!r} (op {node.op_type}): indices must be a constant "
+            "(computed at import time)"
+        )
+    a = im.attrs(node)
+    axis = im.axis(int(cast(int, a.get("axis", 0))), len(shape), node)
+    red = a.get("reduction", b"none")
+    red = red.decode() if isinstance(red, bytes) else str(red)
+    if red not in _REDUCTIONS:
+        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): reduction {red!r}")
+    idx = np.asarray(idx).astype(np.int64)
+    n = shape[axis]
+    if np.any(idx >= n) or np.any(idx < -n):
+        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): index out of range")
+    grids = list(np.indices(idx.shape))
+    grids[axis] = np.where(idx < 0, idx + n, idx)
+    full = np.stack(grids, axis=-1).reshape(-1, len(shape))
+    updates = im._ssa(node.input[2])
+    flat = im.add(ReshapeOp(updates, (full.shape[0],)), node)
+    where = im._constant(f"{node.output[0]}.indices", full)
+    return [im.add(ScatterNDOp(data, where, flat, _REDUCTIONS[red]), node)]
