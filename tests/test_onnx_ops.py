@@ -345,3 +345,36 @@ def test_real_export_of_new_ops_matches_onnxruntime(name: str) -> None:
     ops = list(res.module.walk())
     assert any(isinstance(op, Conv2dOp) for op in ops)  # ConvTranspose
     assert sum(isinstance(op, ElementwiseOp) for op in ops) > 5
+
+
+@pytest.mark.parametrize("name", ["new_ops_dynamo", "mistral_tiny"])
+def test_new_ops_survive_split_and_schedule(name: str) -> None:
+    """The new ops inside segments of a split, scheduled module (a chip so
+    small that the operators must be split) still compute ONNX Runtime's
+    answer."""
+    from cmswitch.compile import LoadedModel, ScheduleOptions, compile_model
+    from cmswitch.hardware import Hardware
+    from cmswitch.workload import Workload
+
+    small = Hardware.from_dict(
+        {**Hardware.preset("dynaplasia").to_dict(), "name": "small", "arrays": 12, "rows": 16,
+         "cols": 16}
+    )  # fmt: skip
+    path = DATA / f"{name}.onnx"
+    imported = import_onnx(path, hardware=small)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(8)
+    feeds = {
+        i.name: rng.integers(0, 64, i.shape).astype(np.int64)
+        if "int64" in i.type
+        else rng.standard_normal(i.shape).astype(np.float32)
+        for i in sess.get_inputs()
+    }
+    result = compile_model(
+        LoadedModel(name, imported.module, imported.store, small),
+        ScheduleOptions(policy="cmswitch"),
+    )
+    result.module.verify()
+    assert all(op.min_arrays <= small.arrays for op in Workload.from_module(result.module, small))
+    got = run_reference(result.module, feeds, imported.store)
+    _assert_same(got, sess.run(None, feeds), rtol=1e-4, atol=1e-4)
