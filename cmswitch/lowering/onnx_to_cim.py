@@ -40,6 +40,7 @@ from cmswitch.hardware import Hardware
 
 # The handler modules register themselves in HANDLERS when imported.
 from cmswitch.lowering import (  # noqa: F401
+    onnx_ops_attention,
     onnx_ops_compute,
     onnx_ops_einsum,
     onnx_ops_elementwise,
