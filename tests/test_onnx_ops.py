@@ -378,3 +378,66 @@ def test_new_ops_survive_split_and_schedule(name: str) -> None:
     assert all(op.min_arrays <= small.arrays for op in Workload.from_module(result.module, small))
     got = run_reference(result.module, feeds, imported.store)
     _assert_same(got, sess.run(None, feeds), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["4d_causal_gqa", "3d_bool_mask_softcap", "4d_past_causal_float_mask", "fully_masked_row"],
+)
+def test_attention_opset23(case: str) -> None:
+    rng = np.random.default_rng(9)
+    f32 = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
+    inits: dict[str, np.ndarray] = {}
+    outs = [("y", F)]
+    if case == "4d_causal_gqa":
+        feeds = {"q": f32(2, 4, 5, 8), "k": f32(2, 2, 5, 8), "v": f32(2, 2, 5, 6)}
+        node = helper.make_node("Attention", ["q", "k", "v"], ["y"], is_causal=1)
+    elif case == "3d_bool_mask_softcap":
+        feeds = {"q": f32(1, 4, 12), "k": f32(1, 6, 12), "v": f32(1, 6, 12)}
+        inits["m"] = rng.random((4, 6)) > 0.3
+        node = helper.make_node("Attention", ["q", "k", "v", "m"], ["y"], q_num_heads=3,
+                                kv_num_heads=3, softcap=2.0, scale=0.5)  # fmt: skip
+    elif case == "4d_past_causal_float_mask":
+        feeds = {"q": f32(1, 2, 3, 4), "k": f32(1, 2, 3, 4), "v": f32(1, 2, 3, 4),
+                 "pk": f32(1, 2, 2, 4), "pv": f32(1, 2, 2, 4), "m": f32(1, 1, 3, 5)}  # fmt: skip
+        node = helper.make_node("Attention", ["q", "k", "v", "m", "pk", "pv"],
+                                ["y", "present_k", "present_v"], is_causal=1)  # fmt: skip
+        outs += [("present_k", F), ("present_v", F)]
+    else:
+        feeds = {"q": f32(1, 1, 3, 4), "k": f32(1, 1, 3, 4), "v": f32(1, 1, 3, 4)}
+        inits["m"] = np.array([[True, True, False], [False, False, False], [True, False, True]])
+        node = helper.make_node("Attention", ["q", "k", "v", "m"], ["y"])
+    m = _model([node], feeds, outs, inits=inits, opset=23)
+    ours, theirs = _both(m, feeds)
+    _assert_same(ours, theirs, rtol=1e-4, atol=1e-5)
+    ops = list(import_onnx(m).module.walk())
+    assert sum(isinstance(op, MatmulOp) for op in ops) == 2
+
+
+@pytest.mark.parametrize("interleaved", [0, 1])
+@pytest.mark.parametrize("rank", [3, 4])
+def test_rotary_embedding_opset23(interleaved: int, rank: int) -> None:
+    rng = np.random.default_rng(10)
+    b, s, h, d, rot = 2, 5, 2, 8, 6
+    x = rng.standard_normal((b, s, h * d) if rank == 3 else (b, h, s, d)).astype(np.float32)
+    angles = rng.standard_normal((16, rot // 2))
+    inits = {"cos": np.cos(angles).astype(np.float32), "sin": np.sin(angles).astype(np.float32),
+             "pos": rng.integers(0, 16, (b, s)).astype(np.int64)}  # fmt: skip
+    attrs = {"interleaved": interleaved, "rotary_embedding_dim": rot}
+    if rank == 3:
+        attrs["num_heads"] = h
+    node = helper.make_node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["y"], **attrs)
+    m = _model([node], {"x": x}, [("y", F)], inits=inits, opset=23)
+    _assert_same(*_both(m, {"x": x}), rtol=1e-5, atol=1e-5)
+
+
+def test_real_export_of_fused_attention_matches_onnxruntime() -> None:
+    """torch's dynamo exporter at opset 23 emits the fused Attention op for
+    scaled_dot_product_attention (causal, and with a boolean mask)."""
+    path = DATA / "sdpa_opset23.onnx"
+    assert sum(n.op_type == "Attention" for n in onnx.load(str(path)).graph.node) == 2
+    x = np.random.default_rng(11).standard_normal((1, 6, 32)).astype(np.float32)
+    res = import_onnx(path)
+    ours = run_reference(res.module, {"x": x}, res.store)
+    theirs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    _assert_same(ours, theirs, rtol=1e-4, atol=1e-5)

@@ -273,6 +273,31 @@ def new_ops() -> None:
     _export(NewOps(), (x,), "new_ops_dynamo", input_names=["x"], dynamo=True, opset=18)
 
 
+class Sdpa(nn.Module):
+    """Self-attention through F.scaled_dot_product_attention: at opset 23 the
+    dynamo exporter emits the fused ONNX Attention op (causal, and with a
+    boolean padding mask)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(32, 96)
+        self.o = nn.Linear(32, 32)
+        self.register_buffer("keep", torch.arange(6).expand(6, 6) < 5)  # last key: padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, _ = x.shape
+        q, k, v = self.qkv(x).reshape(b, s, 3, 4, 8).permute(2, 0, 3, 1, 4)
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = torch.nn.functional.scaled_dot_product_attention(y, k, v, attn_mask=self.keep)
+        return self.o(y.transpose(1, 2).reshape(b, s, 32))
+
+
+def sdpa() -> None:
+    torch.manual_seed(0)
+    _export(Sdpa(), (torch.randn(1, 6, 32),), "sdpa_opset23", input_names=["x"], dynamo=True,
+            opset=23)  # fmt: skip
+
+
 def efficientnet() -> None:
     from functools import partial
 
@@ -377,6 +402,7 @@ MODELS: dict[str, Callable[[], None]] = {
     "llama": llama,
     "opt": opt,
     "new_ops": new_ops,
+    "sdpa": sdpa,
     "efficientnet": efficientnet,
     "convnext": convnext,
     "swin": swin,
