@@ -35,7 +35,7 @@ from xdsl.ir import SSAValue
 from xdsl.utils.exceptions import VerifyException
 
 from cmswitch.builder import GraphBuilder
-from cmswitch.dialects.cim import ElementwiseFn, ElementwiseOp, shape_of
+from cmswitch.dialects.cim import ConstantOp, ElementwiseFn, ElementwiseOp, shape_of
 from cmswitch.hardware import Hardware
 
 # The handler modules register themselves in HANDLERS when imported.
@@ -395,7 +395,14 @@ class Importer:
         data = np.asarray(data)
         check_numeric(data.dtype, f"constant {name!r}")
         if is_float_dtype(data.dtype):
-            return self.b.weight(name, data.shape, data.astype(np.float32))
+            data = data.astype(np.float32)
+            if np.isfinite(data).all():
+                return self.b.weight(name, data.shape, data)
+            # Non-finite values (masks of -inf) live in the weight store: an
+            # inline dense attribute of them does not survive print + parse.
+            ssa = self.b.weight(name, data.shape, None, elem=f32)
+            self.b.store[cast(ConstantOp, ssa.owner).sym.data] = data
+            return ssa
         # Integer (i64) and boolean (i1) constants: index tensors, masks.
         data = data if data.dtype == np.bool_ else data.astype(np.int64)
         return self.b.weight(name, data.shape, data)
