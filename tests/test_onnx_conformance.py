@@ -148,8 +148,10 @@ def _compare(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str
     if np.issubdtype(want.dtype, np.integer):
         if not np.issubdtype(got.dtype, np.integer):
             return f"dtype {got.dtype}, expected {want.dtype}"
-        return None if np.array_equal(got.astype(np.int64), want.astype(np.int64)) else (
-            "values differ"
+        return (
+            None
+            if np.array_equal(got.astype(np.int64), want.astype(np.int64))
+            else ("values differ")
         )
     if want.dtype == object or want.dtype.kind in "US":
         return f"expected {want.dtype} values"

@@ -575,7 +575,7 @@ def run_reference(
         names, _ = io_names(fn)
         legacy = {_sanitise(k): k for k in inputs}
         ordered = []
-        for arg, name in zip(block_args, names, strict=True):
+        for _arg, name in zip(block_args, names, strict=True):
             # Exact model-level names first; the sanitised SSA spelling is
             # accepted for modules written before names were recorded.
             key = name if name in inputs else legacy.get(_sanitise(name))
