@@ -441,3 +441,44 @@ def test_real_export_of_fused_attention_matches_onnxruntime() -> None:
     ours = run_reference(res.module, {"x": x}, res.store)
     theirs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, {"x": x})
     _assert_same(ours, theirs, rtol=1e-4, atol=1e-5)
+
+
+_R = np.random.default_rng(12)
+FOLD_CASES = [
+    ("Unsqueeze", [_R.standard_normal((2, 3)).astype(np.float32), np.array([0, -1])], {}),
+    ("Squeeze", [_R.standard_normal((1, 3, 1)).astype(np.float32), np.array([-1])], {}),
+    ("Reshape", [_R.standard_normal((2, 3, 4)).astype(np.float32), np.array([0, -1])], {}),
+    ("Shape", [np.zeros((2, 3, 4, 5), np.float32)], {"start": 1, "end": -1}),
+    ("Gather", [_R.standard_normal((5, 3)).astype(np.float32), np.array([[-1, 0], [4, 2]])],
+     {"axis": 0}),
+    ("GatherElements", [_R.standard_normal((3, 100)).astype(np.float32),
+                        _R.integers(-100, 100, (3, 70))], {"axis": 1}),
+    ("Concat", [np.array([1, 2]), np.array([3])], {"axis": 0}),
+    ("ConstantOfShape", [np.array([2, 3])],
+     {"value": numpy_helper.from_array(np.array([1.5], np.float32))}),
+    ("Cast", [np.array([1.7, -1.7, 2.5], np.float32)], {"to": TensorProto.INT32}),
+    ("Cast", [np.array([0.1, 70000.0], np.float32)], {"to": TensorProto.FLOAT16}),
+    ("Add", [np.array([1, 2], np.int32), np.array([3, 4], np.int32)], {}),
+    ("Div", [np.array([7, -7, 7, -7]), np.array([2, 2, -2, -2])], {}),
+    ("Mul", [np.array([[2.0]], np.float32), np.array([3.0, 4.0], np.float32)], {}),
+    ("Equal", [np.array([1, 2, 3]), np.array([1, 0, 3])], {}),
+    ("Transpose", [_R.standard_normal((2, 3, 4)).astype(np.float32)], {"perm": [2, 0, 1]}),
+    ("Range", [np.array(1), np.array(10), np.array(3)], {}),  # onnx.reference fallback
+    ("Trilu", [_R.standard_normal((3, 4)).astype(np.float32), np.array(-1)], {"upper": 0}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("op,inputs,attrs", FOLD_CASES, ids=[c[0] for c in FOLD_CASES])
+def test_import_time_folding_matches_onnxruntime(op: str, inputs: list, attrs: dict) -> None:
+    """Every value the importer computes at import time (its native folds
+    and the onnx.reference fallback) equals ONNX Runtime's."""
+    inputs = [np.asarray(x) for x in inputs]
+    names = [f"i{k}" for k in range(len(inputs))]
+    node = helper.make_node(op, names, ["y"], **attrs)
+    ours = fold_node(node, inputs, 21)[0]
+    model = _model([node], dict(zip(names, inputs, strict=True)), [("y", TensorProto.UNDEFINED)])
+    model.graph.output[0].type.tensor_type.elem_type = helper.np_dtype_to_tensor_dtype(ours.dtype)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    theirs = sess.run(None, dict(zip(names, inputs, strict=True)))[0]
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
