@@ -105,6 +105,11 @@ def _shape_like(model: onnx.ModelProto) -> set[str]:
     return names
 
 
+def _array(data: object) -> object:
+    """Test data as NumPy (some cases store TensorProtos, e.g. float8)."""
+    return numpy_helper.to_array(data) if isinstance(data, onnx.TensorProto) else data
+
+
 def prepare(
     model: onnx.ModelProto, inputs: Sequence[object]
 ) -> tuple[onnx.ModelProto, dict[str, np.ndarray], dict[str, tuple[int, ...]]]:
@@ -116,6 +121,7 @@ def prepare(
     feeds: dict[str, np.ndarray] = {}
     keep = []
     for vi, data in zip(graph_inputs, inputs, strict=False):
+        data = _array(data)
         if vi.name in const and isinstance(data, np.ndarray | np.generic):
             model.graph.initializer.append(numpy_helper.from_array(np.asarray(data), vi.name))
             continue
@@ -137,7 +143,7 @@ def _compare(got: np.ndarray, want: np.ndarray, rtol: float, atol: float) -> str
     """Why `got` is not ONNX's `want`, or None. Values are compared, not
     storage types: the `cim` dialect holds every float as f32 and every
     integer as i64, but a float must stay a float and an integer an integer."""
-    want = np.asarray(want)
+    want = np.asarray(_array(want))
     got = np.asarray(got)
     if got.shape != want.shape:
         return f"shape {list(got.shape)} != expected {list(want.shape)}"
