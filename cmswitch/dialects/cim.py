@@ -706,6 +706,15 @@ class ElementwiseFn(StrEnum):
     SIN = auto()
     COS = auto()
     NOT = auto()
+    TAN = auto()
+    ASIN = auto()
+    ACOS = auto()
+    ATAN = auto()
+    SINH = auto()
+    COSH = auto()
+    ASINH = auto()
+    ACOSH = auto()
+    ATANH = auto()
     ROUND = auto()  # half to even
     SIGN = auto()
     ISNAN = auto()  # -> i1
@@ -736,6 +745,7 @@ class ElementwiseFn(StrEnum):
     GREATER_EQUAL = auto()
     AND = auto()
     OR = auto()
+    XOR = auto()
     # ternary
     WHERE = auto()  # cond, x, y
 
@@ -745,7 +755,7 @@ _BINARY = {
     ElementwiseFn.POW, ElementwiseFn.MAX, ElementwiseFn.MIN, ElementwiseFn.MOD, ElementwiseFn.FMOD,
     ElementwiseFn.EQUAL, ElementwiseFn.LESS, ElementwiseFn.LESS_EQUAL,
     ElementwiseFn.GREATER, ElementwiseFn.GREATER_EQUAL, ElementwiseFn.AND,
-    ElementwiseFn.OR,
+    ElementwiseFn.OR, ElementwiseFn.XOR,
 }  # fmt: skip
 
 

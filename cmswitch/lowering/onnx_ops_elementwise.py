@@ -44,6 +44,15 @@ _UNARY: dict[str, ElementwiseFn] = {
     "Sin": ElementwiseFn.SIN,
     "Cos": ElementwiseFn.COS,
     "Not": ElementwiseFn.NOT,
+    "Tan": ElementwiseFn.TAN,
+    "Asin": ElementwiseFn.ASIN,
+    "Acos": ElementwiseFn.ACOS,
+    "Atan": ElementwiseFn.ATAN,
+    "Sinh": ElementwiseFn.SINH,
+    "Cosh": ElementwiseFn.COSH,
+    "Asinh": ElementwiseFn.ASINH,
+    "Acosh": ElementwiseFn.ACOSH,
+    "Atanh": ElementwiseFn.ATANH,
     "Round": ElementwiseFn.ROUND,
     "Sign": ElementwiseFn.SIGN,
 }
@@ -56,6 +65,7 @@ _BINARY: dict[str, ElementwiseFn] = {
     "Pow": ElementwiseFn.POW,
     "And": ElementwiseFn.AND,
     "Or": ElementwiseFn.OR,
+    "Xor": ElementwiseFn.XOR,
 }
 
 _COMPARE: dict[str, ElementwiseFn] = {
@@ -293,3 +303,44 @@ def _isnan(im: Importer, node: onnx.NodeProto) -> list[Value]:
 
 def _elem(x: SSAValue) -> Attribute:
     return cast(TensorType, x.type).element_type
+
+
+@handles("Softsign", "Swish", "Celu", "ThresholdedRelu", "Shrink")
+def _composite_unary(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """Point-wise activations built from the elementwise functions."""
+    x = im._ssa(node.input[0])
+    a = im.attrs(node)
+    op = node.op_type
+
+    def ew(fn: ElementwiseFn, *xs: SSAValue, **kw: object) -> SSAValue:
+        return im.add(ElementwiseOp(fn, list(xs), **kw), node)  # type: ignore[arg-type]
+
+    def const(tag: str, v: float) -> SSAValue:
+        return im._constant(f"{node.output[0]}.{tag}", np.array(v, np.float32))
+
+    if op == "Softsign":  # x / (1 + |x|)
+        return [ew(ElementwiseFn.DIV, x, ew(ElementwiseFn.ADD, ew(ElementwiseFn.ABS, x),
+                                             const("one", 1.0)))]  # fmt: skip
+    if op == "Swish":  # x * sigmoid(alpha x)
+        ax = ew(ElementwiseFn.MUL, x, const("alpha", float(cast(float, a.get("alpha", 1.0)))))
+        return [ew(ElementwiseFn.MUL, x, ew(ElementwiseFn.SIGMOID, ax))]
+    if op == "Celu":  # max(0, x) + min(0, alpha (exp(x / alpha) - 1)) = elu(x / alpha) * alpha
+        alpha = float(cast(float, a.get("alpha", 1.0)))
+        y = ew(ElementwiseFn.ELU, ew(ElementwiseFn.DIV, x, const("alpha", alpha)), alpha=1.0)
+        return [ew(ElementwiseFn.MUL, y, const("alpha", alpha))]
+    if op == "ThresholdedRelu":  # x if x > alpha else 0
+        alpha = const("alpha", float(cast(float, a.get("alpha", 1.0))))
+        keep = ew(ElementwiseFn.GREATER, x, alpha, element_type=i1)
+        return [ew(ElementwiseFn.WHERE, keep, x, const("zero", 0.0))]
+    # Shrink: x + bias if x < -lambd, x - bias if x > lambd, else 0
+    lambd = float(cast(float, a.get("lambd", 0.5)))
+    bias = float(cast(float, a.get("bias", 0.0)))
+    zero = im._constant(f"{node.output[0]}.zero", np.array(0, dtype_for_elem(_elem(x))))
+    lo = ew(ElementwiseFn.LESS, x, const("neg_lambd", -lambd), element_type=i1)
+    hi = ew(ElementwiseFn.GREATER, x, const("lambd", lambd), element_type=i1)
+    up = ew(ElementwiseFn.ADD, x, const("bias", bias))
+    down = ew(ElementwiseFn.SUB, x, const("bias", bias))
+    if _elem(x) != f32:
+        up = ew(ElementwiseFn.CAST, up, element_type=_elem(x))
+        down = ew(ElementwiseFn.CAST, down, element_type=_elem(x))
+    return [ew(ElementwiseFn.WHERE, lo, up, ew(ElementwiseFn.WHERE, hi, down, zero))]

@@ -30,6 +30,7 @@ from cmswitch.lowering.onnx_common import (
     conv_pads,
     fit,
     handles,
+    i1,
     spatial_2d,
 )
 
@@ -57,12 +58,27 @@ def _softmax(im: Importer, node: onnx.NodeProto) -> list[Value]:
     return [y]
 
 
+def _moments(
+    im: Importer, node: onnx.NodeProto, x: SSAValue, axis: int, eps: float
+) -> tuple[SSAValue, SSAValue]:
+    """Mean and 1 / sqrt(variance + eps) over axes axis.. (kept as size 1)."""
+    axes = list(range(axis, len(shape_of(x))))
+    mean = im.add(ReduceOp(ReduceFn.MEAN, x, axes, True), node)
+    d = im.add(ElementwiseOp(ElementwiseFn.SUB, [x, mean]), node)
+    var = im.add(ReduceOp(ReduceFn.MEAN, im.add(ElementwiseOp(ElementwiseFn.MUL, [d, d]), node),
+                          axes, True), node)  # fmt: skip
+    e = im._constant(f"{node.output[0]}.eps", np.array(eps, np.float32))
+    inv = im.add(
+        ElementwiseOp(
+            ElementwiseFn.RSQRT, [im.add(ElementwiseOp(ElementwiseFn.ADD, [var, e]), node)]
+        ),
+        node,
+    )
+    return mean, inv
+
+
 @handles("LayerNormalization")
 def _layernorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
-    if any(im.used(o) for o in node.output[1:]):
-        raise OnnxImportError(
-            f"node {node.name!r} (op LayerNormalization): Mean/InvStdDev outputs are not supported"
-        )
     x = im._ssa(node.input[0])
     shape = shape_of(x)
     a = im.attrs(node)
@@ -71,7 +87,11 @@ def _layernorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
     norm_shape = shape[axis:]
     scale = fit(im, node, node.input[1], norm_shape, 1.0)
     bias = fit(im, node, node.input[2] if len(node.input) > 2 else "", norm_shape, 0.0)
-    return [im.add(LayerNormOp(x, scale, bias, axis, eps), node)]
+    y = im.add(LayerNormOp(x, scale, bias, axis, eps), node)
+    if not any(im.used(o) for o in node.output[1:]):
+        return [y]
+    # The training-mode statistics outputs.
+    return [y, *_moments(im, node, x, axis, eps)]
 
 
 @handles("RMSNormalization")
@@ -80,10 +100,60 @@ def _rmsnorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
     shape = shape_of(x)
     a = im.attrs(node)
     axis = im.axis(int(cast(int, a.get("axis", -1))), len(shape), node)
-    if axis != len(shape) - 1:
-        raise OnnxImportError(f"node {node.name!r} (op RMSNormalization): only the last axis")
-    scale = fit(im, node, node.input[1], shape[-1:], 1.0)
-    return [im.add(RMSNormOp(x, scale, float(cast(float, a.get("epsilon", 1e-5)))), node)]
+    eps = float(cast(float, a.get("epsilon", 1e-5)))
+    if axis == len(shape) - 1:
+        scale = fit(im, node, node.input[1], shape[-1:], 1.0)
+        return [im.add(RMSNormOp(x, scale, eps), node)]
+    # Over several trailing axes: x / sqrt(mean(x^2) + eps) * scale.
+    scale = fit(im, node, node.input[1], shape[axis:], 1.0)
+    sq = im.add(ElementwiseOp(ElementwiseFn.MUL, [x, x]), node)
+    ms = im.add(ReduceOp(ReduceFn.MEAN, sq, list(range(axis, len(shape))), True), node)
+    e = im._constant(f"{node.output[0]}.eps", np.array(eps, np.float32))
+    inv = im.add(
+        ElementwiseOp(
+            ElementwiseFn.RSQRT, [im.add(ElementwiseOp(ElementwiseFn.ADD, [ms, e]), node)]
+        ),
+        node,
+    )
+    y = im.add(ElementwiseOp(ElementwiseFn.MUL, [x, inv]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.MUL, [y, scale]), node)]
+
+
+@handles("LpNormalization", "MeanVarianceNormalization")
+def _lp_mvn(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    x = im._ssa(node.input[0])
+    rank = len(shape_of(x))
+    a = im.attrs(node)
+    if node.op_type == "MeanVarianceNormalization":
+        axes = sorted(
+            im.axis(int(v), rank, node) for v in cast(list[int], a.get("axes", [0, 2, 3]))
+        )
+        mean = im.add(ReduceOp(ReduceFn.MEAN, x, axes, True), node)
+        d = im.add(ElementwiseOp(ElementwiseFn.SUB, [x, mean]), node)
+        var = im.add(
+            ReduceOp(
+                ReduceFn.MEAN, im.add(ElementwiseOp(ElementwiseFn.MUL, [d, d]), node), axes, True
+            ),
+            node,
+        )
+        e = im._constant(f"{node.output[0]}.eps", np.array(1e-9, np.float32))
+        std = im.add(ElementwiseOp(ElementwiseFn.SQRT, [var]), node)
+        std = im.add(ElementwiseOp(ElementwiseFn.ADD, [std, e]), node)
+        return [im.add(ElementwiseOp(ElementwiseFn.DIV, [d, std]), node)]
+    axis = im.axis(int(cast(int, a.get("axis", -1))), rank, node)
+    p = int(cast(int, a.get("p", 2)))
+    if p not in (1, 2):
+        raise OnnxImportError(f"node {node.name!r} (op LpNormalization): p = {p}")
+    if p == 1:
+        absx = im.add(ElementwiseOp(ElementwiseFn.ABS, [x]), node)
+        norm = im.add(ReduceOp(ReduceFn.SUM, absx, [axis], True), node)
+    else:
+        norm = im.add(ReduceOp(ReduceFn.L2, x, [axis], True), node)
+    # A zero norm gives 0, not 0 / 0 (ONNX).
+    zero = im._constant(f"{node.output[0]}.zero", np.array(0.0, np.float32))
+    is_zero = im.add(ElementwiseOp(ElementwiseFn.EQUAL, [norm, zero], element_type=i1), node)
+    y = im.add(ElementwiseOp(ElementwiseFn.DIV, [x, norm]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.WHERE, [is_zero, zero, y]), node)]
 
 
 @handles("BatchNormalization")
@@ -168,22 +238,59 @@ _REDUCE = {
 }
 
 
-@handles(*_REDUCE)
+_NOOP_FN = {
+    "ReduceSumSquare": ElementwiseFn.MUL,  # x * x
+    "ReduceL2": ElementwiseFn.ABS,
+    "ReduceL1": ElementwiseFn.ABS,
+    "ReduceLogSum": ElementwiseFn.LOG,
+}
+"""What a reduction over no axes (noop_with_empty_axes) leaves: its
+elementwise part (identity for the others)."""
+
+
+@handles(*_REDUCE, "ReduceL1", "ReduceLogSum", "ReduceLogSumExp")
 def _reduce(im: Importer, node: onnx.NodeProto) -> list[Value]:
     x = im._ssa(node.input[0])
     rank = len(shape_of(x))
     a = im.attrs(node)
+    op = node.op_type
     keep = bool(int(cast(int, a.get("keepdims", 1))))
     if len(node.input) > 1 and node.input[1]:
         axes = im._ints(node, 1, "axes")
     else:
         axes = [int(v) for v in cast(list[int], a.get("axes", []))]
+
+    def ew(fn: ElementwiseFn, *xs: SSAValue) -> SSAValue:
+        return im.add(ElementwiseOp(fn, list(xs)), node)
+
     if not axes:
         if int(cast(int, a.get("noop_with_empty_axes", 0))):
-            return [x]
+            fn = _NOOP_FN.get(op)
+            if fn is None:
+                return [x]
+            return [ew(fn, x, x) if fn is ElementwiseFn.MUL else ew(fn, x)]
         axes = list(range(rank))
     axes = sorted({im.axis(ax, rank, node) for ax in axes})
-    return [im.add(ReduceOp(_REDUCE[node.op_type], x, axes, keep), node)]
+    if op in _REDUCE:
+        return [im.add(ReduceOp(_REDUCE[op], x, axes, keep), node)]
+    if op == "ReduceL1":
+        return [im.add(ReduceOp(ReduceFn.SUM, ew(ElementwiseFn.ABS, x), axes, keep), node)]
+    if op == "ReduceLogSum":
+        return [ew(ElementwiseFn.LOG, im.add(ReduceOp(ReduceFn.SUM, x, axes, keep), node))]
+    # ReduceLogSumExp, stable: m + log(sum(exp(x - m))), m the (finite) max.
+    m = im.add(ReduceOp(ReduceFn.MAX, x, axes, True), node)
+    finite = im.add(ElementwiseOp(ElementwiseFn.ISINF, [m], element_type=i1), node)
+    zero = im._constant(f"{node.output[0]}.zero", np.array(0.0, np.float32))
+    m = im.add(ElementwiseOp(ElementwiseFn.WHERE, [finite, zero, m]), node)
+    e = ew(ElementwiseFn.EXP, ew(ElementwiseFn.SUB, x, m))
+    y = ew(
+        ElementwiseFn.ADD,
+        ew(ElementwiseFn.LOG, im.add(ReduceOp(ReduceFn.SUM, e, axes, True), node)),
+        m,
+    )
+    if not keep:
+        y = im.add(ReshapeOp(y, [d for k, d in enumerate(shape_of(x)) if k not in axes]), node)
+    return [y]
 
 
 @handles("GroupNormalization", "InstanceNormalization")

@@ -150,6 +150,15 @@ _UNARY: dict[ElementwiseFn, Callable[[np.ndarray, float | None, float | None], n
     ElementwiseFn.SIN: lambda x, a, b: np.sin(_f(x)),
     ElementwiseFn.COS: lambda x, a, b: np.cos(_f(x)),
     ElementwiseFn.NOT: lambda x, a, b: np.logical_not(x),
+    ElementwiseFn.TAN: lambda x, a, b: np.tan(_f(x)),
+    ElementwiseFn.ASIN: lambda x, a, b: np.arcsin(_f(x)),
+    ElementwiseFn.ACOS: lambda x, a, b: np.arccos(_f(x)),
+    ElementwiseFn.ATAN: lambda x, a, b: np.arctan(_f(x)),
+    ElementwiseFn.SINH: lambda x, a, b: np.sinh(_f(x)),
+    ElementwiseFn.COSH: lambda x, a, b: np.cosh(_f(x)),
+    ElementwiseFn.ASINH: lambda x, a, b: np.arcsinh(_f(x)),
+    ElementwiseFn.ACOSH: lambda x, a, b: np.arccosh(_f(x)),
+    ElementwiseFn.ATANH: lambda x, a, b: np.arctanh(_f(x)),
     ElementwiseFn.ROUND: lambda x, a, b: np.round(x),
     ElementwiseFn.SIGN: lambda x, a, b: np.sign(x),
     ElementwiseFn.ISNAN: lambda x, a, b: np.isnan(x),
@@ -179,6 +188,7 @@ _BINARY: dict[ElementwiseFn, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ElementwiseFn.GREATER_EQUAL: np.greater_equal,
     ElementwiseFn.AND: np.logical_and,
     ElementwiseFn.OR: np.logical_or,
+    ElementwiseFn.XOR: np.logical_xor,
 }
 
 
