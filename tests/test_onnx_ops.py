@@ -482,3 +482,34 @@ def test_import_time_folding_matches_onnxruntime(op: str, inputs: list, attrs: d
     theirs = sess.run(None, dict(zip(names, inputs, strict=True)))[0]
     assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
     np.testing.assert_array_equal(ours, theirs)
+
+
+def test_more_compositions_match_onnxruntime() -> None:
+    """Pad reflect/edge/wrap, 1-D pooling, LayerNormalization statistics,
+    ReduceLogSumExp / L1, OneHot, Hardmax, LpNormalization (zero rows)."""
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 3, 7)).astype(np.float32)
+    z = np.zeros((2, 3, 7), np.float32)
+    ids = np.array([[0, -1, 5, 9]], np.int64)
+    nodes = [
+        helper.make_node("Pad", ["x", "p"], ["pr"], mode="reflect"),
+        helper.make_node("Pad", ["x", "p"], ["pe"], mode="edge"),
+        helper.make_node("Pad", ["x", "p"], ["pw"], mode="wrap"),
+        helper.make_node("MaxPool", ["x"], ["mp"], kernel_shape=[3], strides=[2], pads=[1, 1]),
+        helper.make_node("AveragePool", ["x"], ["ap"], kernel_shape=[2], ceil_mode=1, strides=[2]),
+        helper.make_node("LayerNormalization", ["x", "s"], ["ln", "mean", "inv"], axis=1),
+        helper.make_node("ReduceLogSumExp", ["x", "ax"], ["lse"], keepdims=0),
+        helper.make_node("ReduceL1", ["x", "ax"], ["l1"]),
+        helper.make_node("OneHot", ["ids", "depth", "vals"], ["oh"], axis=1),
+        helper.make_node("Hardmax", ["x"], ["hm"], axis=1),
+        helper.make_node("Concat", ["x", "z"], ["xz"], axis=0),
+        helper.make_node("LpNormalization", ["xz"], ["lp"], axis=2, p=2),
+    ]
+    inits = {
+        "p": np.array([0, 0, 2, 0, 0, 3], np.int64), "s": rng.standard_normal((3, 7)).astype(np.float32),
+        "ax": np.array([2], np.int64), "depth": np.array(6, np.int64),
+        "vals": np.array([-1.0, 2.0], np.float32), "z": z,
+    }  # fmt: skip
+    outs = ["pr", "pe", "pw", "mp", "ap", "ln", "mean", "inv", "lse", "l1", "oh", "hm", "lp"]
+    m = _model(nodes, {"x": x, "ids": ids}, [(o, F) for o in outs], inits=inits)
+    _assert_same(*_both(m, {"x": x, "ids": ids}), rtol=1e-5, atol=1e-5)

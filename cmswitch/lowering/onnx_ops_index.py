@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import onnx
-from xdsl.dialects.builtin import TensorType
-from xdsl.ir import SSAValue
+from onnx import helper
+from xdsl.dialects.builtin import TensorType, i64
+from xdsl.ir import Attribute, SSAValue
 
 from cmswitch.dialects.cim import (
     CumSumOp,
@@ -22,7 +23,7 @@ from cmswitch.dialects.cim import (
     TopKOp,
     shape_of,
 )
-from cmswitch.lowering.onnx_common import OnnxImportError, Value, dtype_for_elem, handles
+from cmswitch.lowering.onnx_common import OnnxImportError, Value, dtype_for_elem, handles, i1
 
 if TYPE_CHECKING:
     from cmswitch.lowering.onnx_to_cim import Importer
@@ -158,3 +159,72 @@ def _scatter_elements(im: Importer, node: onnx.NodeProto) -> list[Value]:
     flat = im.add(ReshapeOp(updates, (full.shape[0],)), node)
     where = im._constant(f"{node.output[0]}.indices", full)
     return [im.add(ScatterNDOp(data, where, flat, _REDUCTIONS[red]), node)]
+
+
+def _iota(im: Importer, node: onnx.NodeProto, n: int, axis: int, rank: int) -> SSAValue:
+    """0..n-1 along `axis` of a rank-`rank` constant (size 1 elsewhere)."""
+    shape = [1] * rank
+    shape[axis] = n
+    return im._constant(f"{node.output[0]}.iota", np.arange(n, dtype=np.int64).reshape(shape))
+
+
+@handles("Hardmax")
+def _hardmax(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """1 at the first maximum along `axis`, 0 elsewhere."""
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    default = -1 if im.opset >= 13 else 1
+    axis = im.axis(int(cast(int, im.attrs(node).get("axis", default))), len(shape), node)
+    if im.opset < 13 and axis != len(shape) - 1:
+        raise OnnxImportError(
+            f"node {node.name!r} (op Hardmax, opset {im.opset}): the pre-13 flattening form "
+            "is supported on the last axis only"
+        )
+    op = TopKOp(x, 1, axis, True)
+    im.add(op, node)
+    hit = im.add(ElementwiseOp(ElementwiseFn.EQUAL, [_iota(im, node, shape[axis], axis,
+                 len(shape)), op.indices], element_type=i1), node)  # fmt: skip
+    return [im.add(ElementwiseOp(ElementwiseFn.CAST, [hit], element_type=_elem(x)), node)]
+
+
+@handles("OneHot")
+def _one_hot(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    idx = im._ssa(node.input[0])
+    depth_v = im._const(node.input[1])
+    if depth_v is None:
+        raise OnnxImportError(f"node {node.name!r} (op OneHot): depth must be a constant")
+    depth = int(np.asarray(depth_v).ravel()[0])
+    shape = shape_of(idx)
+    rank = len(shape) + 1
+    axis = im.axis(int(cast(int, im.attrs(node).get("axis", -1))), rank, node)
+    if _elem(idx) != i64:  # float indices are truncated
+        idx = im.add(ElementwiseOp(ElementwiseFn.CAST, [idx], element_type=i64), node)
+    zero = im._constant(f"{node.output[0]}.zero", np.array(0, np.int64))
+    d = im._constant(f"{node.output[0]}.depth", np.array(depth, np.int64))
+    neg = im.add(ElementwiseOp(ElementwiseFn.LESS, [idx, zero], element_type=i1), node)
+    wrapped = im.add(ElementwiseOp(ElementwiseFn.ADD, [idx, d]), node)
+    idx = im.add(ElementwiseOp(ElementwiseFn.WHERE, [neg, wrapped, idx]), node)
+    idx = im.add(ReshapeOp(idx, (*shape[:axis], 1, *shape[axis:])), node)
+    hit = im.add(ElementwiseOp(ElementwiseFn.EQUAL, [idx, _iota(im, node, depth, axis, rank)],
+                               element_type=i1), node)  # fmt: skip
+    values = im._ssa(node.input[2])
+    flat = im.add(ReshapeOp(values, (2,)), node) if shape_of(values) != (2,) else values
+    off = im.add(SliceOp(flat, [0], [1]), node)
+    on = im.add(SliceOp(flat, [1], [2]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.WHERE, [hit, on, off]), node)]
+
+
+@handles("EyeLike")
+def _eye_like(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """Only the input's (static) shape matters: a constant."""
+    shape = im._shape(node.input[0])
+    if len(shape) != 2:
+        raise OnnxImportError(f"node {node.name!r} (op EyeLike): needs a 2-D input")
+    a = im.attrs(node)
+    to = int(cast(int, a["dtype"])) if "dtype" in a else im.onnx_type(node.input[0])
+    eye = np.eye(shape[0], shape[1], int(cast(int, a.get("k", 0))))
+    return [eye.astype(helper.tensor_dtype_to_np_dtype(to))]
+
+
+def _elem(x: SSAValue) -> Attribute:
+    return cast(TensorType, x.type).element_type

@@ -224,7 +224,7 @@ def _pad(im: Importer, node: onnx.NodeProto) -> list[Value]:
     a = im.attrs(node)
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
-    if mode != "constant":
+    if mode not in ("constant", "reflect", "edge", "wrap"):
         raise OnnxImportError(f"node {node.name!r} (op Pad): mode {mode!r} is not supported")
     if im.opset < 11:
         pads = [int(v) for v in cast(list[int], a["pads"])]
@@ -253,7 +253,31 @@ def _pad(im: Importer, node: onnx.NodeProto) -> list[Value]:
         pads = [max(0, p) for p in pads]
     if not any(pads):
         return [x]
-    return [im.add(PadOp(x, pads, value), node)]
+    if mode == "constant":
+        return [im.add(PadOp(x, pads, value), node)]
+    # reflect / edge / wrap read existing elements: a gather per padded axis.
+    for ax in range(rank):
+        begin, end = pads[ax], pads[ax + rank]
+        if begin or end:
+            n = shape_of(x)[ax]
+            idx = pad_indices(n, begin, end, mode)
+            x = im.add(GatherOp(x, im._constant(f"{node.output[0]}.ax{ax}", idx), ax), node)
+    return [x]
+
+
+def pad_indices(n: int, begin: int, end: int, mode: str) -> np.ndarray:
+    """Source index of every position of a dimension of size `n` padded by
+    (begin, end) in ONNX Pad's reflect / edge / wrap modes."""
+    i = np.arange(-begin, n + end)
+    if mode == "edge":
+        return np.clip(i, 0, n - 1)
+    if mode == "wrap":
+        return np.mod(i, n)
+    if n == 1:
+        return np.zeros_like(i)
+    period = 2 * (n - 1)
+    j = np.mod(i, period)
+    return np.where(j < n, j, period - j)
 
 
 @handles("ConstantOfShape", "Range")

@@ -195,6 +195,29 @@ def _pool(im: Importer, node: onnx.NodeProto) -> list[Value]:
         )
     x = im._ssa(node.input[0])
     shape = shape_of(x)
+    if len(shape) == 3:  # 1-D pooling: NCL as NC1L
+        n, c, length = shape
+        y = _pool_2d(im, _lift_1d(node), im.add(ReshapeOp(x, (n, c, 1, length)), node))
+        return [im.add(ReshapeOp(y, (n, c, shape_of(y)[3])), node)]
+    return [_pool_2d(im, node, x)]
+
+
+def _lift_1d(node: onnx.NodeProto) -> onnx.NodeProto:
+    """A 1-D pooling node's attributes for a height-1 2-D input."""
+    clone = onnx.NodeProto()
+    clone.CopyFrom(node)
+    for attr in clone.attribute:
+        if attr.name in ("kernel_shape", "strides", "dilations") and len(attr.ints) == 1:
+            attr.ints.insert(0, 1)
+        elif attr.name == "pads" and len(attr.ints) == 2:
+            begin, end = attr.ints
+            del attr.ints[:]
+            attr.ints.extend([0, begin, 0, end])
+    return clone
+
+
+def _pool_2d(im: Importer, node: onnx.NodeProto, x: SSAValue) -> SSAValue:
+    shape = shape_of(x)
     spatial_2d(im, node, len(shape))
     a = im.attrs(node)
     k = [int(v) for v in cast(list[int], a["kernel_shape"])]
@@ -215,7 +238,7 @@ def _pool(im: Importer, node: onnx.NodeProto) -> list[Value]:
             pads[ax + 2] += max(0, (out - 1) * strides[ax] + k[ax] - padded)
     kind = PoolKind.MAX if node.op_type == "MaxPool" else PoolKind.AVG
     include = bool(int(cast(int, a.get("count_include_pad", 0))))
-    return [im.add(PoolOp(kind, x, k, strides, pads, include), node)]
+    return im.add(PoolOp(kind, x, k, strides, pads, include), node)
 
 
 @handles("GlobalAveragePool", "GlobalMaxPool")
