@@ -241,12 +241,14 @@ def _matmul(im: Importer, node: onnx.NodeProto) -> list[Value]:
 
 @handles("ConvTranspose")
 def _conv_transpose(im: Importer, node: onnx.NodeProto) -> list[Value]:
-    """A transposed convolution as a ``cim.conv2d`` over the input with
-    stride - 1 zeros stuffed between its pixels (built from reshape + pad +
-    slice), with the weight flipped and its in/out channels swapped. The CIM
-    operator thus multiplies the stuffed zeros too: its MACs are those of the
-    equivalent direct convolution, up to stride_h * stride_w times the
-    transposed convolution's useful MACs."""
+    """A transposed convolution. Ungrouped: one ``cim.linear`` of every
+    input pixel by the weight as a [C_in, kh*kw*C_out] matrix (exactly the
+    transposed convolution's MACs), then col2im on the vector unit: each
+    kernel tap's [N, C_out, H, W] slice is spread to the stride and shifted
+    into the output canvas, and the taps are summed. Grouped: a
+    ``cim.conv2d`` over the input with stride - 1 zeros stuffed between its
+    pixels and the weight flipped, whose MACs include the stuffed zeros (up
+    to stride_h * stride_w times the useful ones)."""
     x = im._ssa(node.input[0])
     rank = len(shape_of(x))
     if rank == 3:  # 1-D: NCL -> NC1L
@@ -287,6 +289,12 @@ def _conv_transpose(im: Importer, node: onnx.NodeProto) -> list[Value]:
     else:
         pads = ints("pads", [0] * (2 * nd))
         begin, end = lift(pads[:nd], 0), lift(pads[nd:], 0)
+    if group == 1:
+        y = _col2im(im, node, x, strides, dil, k, begin, end, full)
+        if rank == 3:
+            _, oc, _, ol = shape_of(y)
+            y = im.add(ReshapeOp(y, (shape_of(y)[0], oc, ol)), node)
+        return [y]
     # Zero-stuff: [N,C,H,W] -> [N,C,H,1,W,1] -> pad to [N,C,H,sh,W,sw] -> [N,C,H*sh,W*sw].
     n, c, h, w = shape_of(x)
     sh, sw = strides
@@ -323,3 +331,70 @@ def _conv_transpose(im: Importer, node: onnx.NodeProto) -> list[Value]:
         _, oc, _, ol = shape_of(y)
         y = im.add(ReshapeOp(y, (n, oc, ol)), node)
     return [y]
+
+
+def _stuff(im: Importer, node: onnx.NodeProto, x: SSAValue, sh: int, sw: int) -> SSAValue:
+    """[N, C, H, W] -> [N, C, H*sh, W*sw]: stride - 1 zeros after each pixel."""
+    if sh == 1 and sw == 1:
+        return x
+    n, c, h, w = shape_of(x)
+    x = im.add(ReshapeOp(x, (n, c, h, 1, w, 1)), node)
+    x = im.add(PadOp(x, [0, 0, 0, 0, 0, 0, 0, 0, 0, sh - 1, 0, sw - 1]), node)
+    return im.add(ReshapeOp(x, (n, c, h * sh, w * sw)), node)
+
+
+def _col2im(
+    im: Importer,
+    node: onnx.NodeProto,
+    x: SSAValue,
+    strides: list[int],
+    dil: list[int],
+    k: list[int],
+    begin: list[int],
+    end: list[int],
+    full: list[int],
+) -> SSAValue:
+    """Ungrouped ConvTranspose: cim.linear then col2im (see the handler)."""
+    n, ci, h, w = shape_of(x)
+    kh, kw = k
+    w_name = node.input[1]
+    co = im._shape(w_name)[1]
+    taps = kh * kw
+    wv = im._get(w_name)
+    if isinstance(wv, np.ndarray):
+        # columns ordered (tap, c_out): w2[ci, (i*kw + j)*C_out + co] = w[ci, co, i, j]
+        w2 = wv.reshape(ci, co, taps).transpose(0, 2, 1).reshape(ci, taps * co)
+        w_val = im._constant(f"{w_name}.col", np.ascontiguousarray(w2))
+    else:
+        w_val = im.b.weight(f"{w_name}.col", (ci, taps * co))
+    rows = im.add(TransposeOp(x, (0, 2, 3, 1)), node)  # [N, H, W, C_in]
+    cols = im.add(LinearOp(rows, w_val), node)  # [N, H, W, taps*C_out]
+    cols = im.add(TransposeOp(cols, (0, 3, 1, 2)), node)  # [N, taps*C_out, H, W]
+    cols = _stuff(im, node, cols, strides[0], strides[1])
+    sh_len, sw_len = (h - 1) * strides[0] + 1, (w - 1) * strides[1] + 1
+    acc: SSAValue | None = None
+    for t in range(taps):
+        i, j = divmod(t, kw)
+        tap = im.add(SliceOp(cols, [0, t * co, 0, 0], [n, (t + 1) * co, sh_len, sw_len]), node)
+        top, left = i * dil[0], j * dil[1]
+        pads = [0, 0, top, left, 0, 0, full[0] - top - sh_len, full[1] - left - sw_len]
+        if any(pads):
+            tap = im.add(PadOp(tap, pads), node)
+        acc = tap if acc is None else im.add(ElementwiseOp(ElementwiseFn.ADD, [acc, tap]), node)
+    assert acc is not None
+    if any(begin) or any(end):
+        if min(*begin, *end) < 0:
+            acc = im.add(PadOp(acc, [0, 0, max(0, -begin[0]), max(0, -begin[1]),
+                                     0, 0, max(0, -end[0]), max(0, -end[1])]), node)  # fmt: skip
+            full = [full[0] + max(0, -begin[0]) + max(0, -end[0]),
+                    full[1] + max(0, -begin[1]) + max(0, -end[1])]  # fmt: skip
+            begin, end = [max(0, b) for b in begin], [max(0, e) for e in end]
+        acc = im.add(
+            SliceOp(acc, [0, 0, begin[0], begin[1]], [n, co, full[0] - end[0], full[1] - end[1]]),
+            node,
+        )
+    bias = _bias(im, node.input[2] if len(node.input) > 2 else "")
+    if bias is not None:
+        b4 = im.add(ReshapeOp(bias, (co, 1, 1)), node)
+        acc = im.add(ElementwiseOp(ElementwiseFn.ADD, [acc, b4]), node)
+    return acc
