@@ -521,3 +521,35 @@ def test_more_compositions_match_onnxruntime() -> None:
     outs = ["pr", "pe", "pw", "mp", "ap", "ln", "mean", "inv", "lse", "l1", "oh", "hm", "lp"]
     m = _model(nodes, {"x": x, "ids": ids}, [(o, F) for o in outs], inits=inits)
     _assert_same(*_both(m, {"x": x, "ids": ids}), rtol=1e-5, atol=1e-5)
+
+
+def test_integer_casts_wrap_and_internal_float16_is_rounded() -> None:
+    """Casts to narrow integers wrap (two's complement) like ONNX Runtime;
+    a float16 value made inside the graph (not declared anywhere) is still
+    rounded after each op that computes it."""
+    x = np.array([300, -129, 127, 65535, -1, 2**31 + 5], np.int64)
+    outs = [("u8", TensorProto.UINT8), ("i8", TensorProto.INT8), ("i16", TensorProto.INT16),
+            ("u32", TensorProto.UINT32), ("i32", TensorProto.INT32)]  # fmt: skip
+    nodes = [helper.make_node("Cast", ["x"], [n], to=t) for n, t in outs]
+    m = _model(nodes, {"x": x}, outs)
+    _assert_same(*_both(m, {"x": x}))
+    f = np.array([1.0, 1000.0, 3.0], np.float32)
+    nodes = [
+        helper.make_node("Cast", ["f"], ["h"], to=TensorProto.FLOAT16),
+        helper.make_node("Add", ["h", "h"], ["s"]),
+        helper.make_node("Mul", ["s", "s"], ["p"]),  # 4e6 overflows float16
+        helper.make_node("Div", ["h", "three"], ["d"]),
+        helper.make_node("Cast", ["p"], ["pf"], to=F),
+        helper.make_node("Cast", ["d"], ["df"], to=F),
+    ]
+    m = _model(nodes, {"f": f}, [("pf", F), ("df", F)],
+               inits={"three": np.array(3.0, np.float16)})  # fmt: skip
+    res = import_onnx(m)
+    ours = run_reference(res.module, {"f": f}, res.store)
+    # NumPy's float16 arithmetic as the reference (ONNX Runtime's optimiser
+    # removes the Cast pair and computes in float32).
+    h = f.astype(np.float16)
+    s = h + h
+    np.testing.assert_array_equal(ours[0], (s * s).astype(np.float32))
+    np.testing.assert_array_equal(ours[1], (h / np.float16(3)).astype(np.float32))
+    assert np.isinf(ours[0][1])

@@ -247,9 +247,31 @@ def _cast(im: Importer, node: onnx.NodeProto) -> list[Value]:
             top = float(ml_dtypes.finfo(helper.tensor_dtype_to_np_dtype(to)).max)
             x = im.add(ElementwiseOp(ElementwiseFn.CLIP, [x], alpha=-top, beta=top), node)
         return [im.add(ElementwiseOp(_NARROW_FLOATS[to], [x]), node)]
-    if src == elem:
-        return [x]
-    return [im.add(ElementwiseOp(ElementwiseFn.CAST, [x], element_type=elem), node)]
+    if src != elem:
+        x = im.add(ElementwiseOp(ElementwiseFn.CAST, [x], element_type=elem), node)
+    if to in _NARROW_INTS:
+        # i64 holds the value; wrap it into the target's range (two's
+        # complement), as integer casts do.
+        bits, signed = _NARROW_INTS[to]
+        span = im._constant(f"{node.output[0]}.span", np.array(1 << bits, np.int64))
+        if signed:
+            half = im._constant(f"{node.output[0]}.half", np.array(1 << (bits - 1), np.int64))
+            x = im.add(ElementwiseOp(ElementwiseFn.ADD, [x, half]), node)
+        x = im.add(ElementwiseOp(ElementwiseFn.MOD, [x, span]), node)
+        if signed:
+            x = im.add(ElementwiseOp(ElementwiseFn.SUB, [x, half]), node)
+    return [x]
+
+
+_NARROW_INTS: dict[int, tuple[int, bool]] = {
+    onnx.TensorProto.INT32: (32, True),
+    onnx.TensorProto.INT16: (16, True),
+    onnx.TensorProto.INT8: (8, True),
+    onnx.TensorProto.UINT8: (8, False),
+    onnx.TensorProto.UINT16: (16, False),
+    onnx.TensorProto.UINT32: (32, False),
+}
+"""Integer targets narrower than i64: (bits, signed)."""
 
 
 @handles("Identity", "Dropout")

@@ -223,11 +223,16 @@ arithmetic, so they are refused in those formats."""
 def _inferred_value_info(proto: onnx.ModelProto) -> list[onnx.ValueInfoProto]:
     """Element types of intermediate values from ONNX shape inference (for
     float16 / bfloat16 emulation); nothing if inference fails."""
-    if not any(
-        t in (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
-        for t in [i.type.tensor_type.elem_type for i in (*proto.graph.input, *proto.graph.output)]
-        + [t.data_type for t in proto.graph.initializer]
-    ):
+    low = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+    declared = [i.type.tensor_type.elem_type for i in (*proto.graph.input, *proto.graph.output)]
+    declared += [t.data_type for t in proto.graph.initializer]
+    for n in proto.graph.node:  # Cast targets and Constant values
+        for a in n.attribute:
+            if n.op_type == "Cast" and a.name == "to":
+                declared.append(a.i)
+            elif n.op_type == "Constant" and a.type == onnx.AttributeProto.TENSOR:
+                declared.append(a.t.data_type)
+    if not any(t in low for t in declared):
         return []
     try:
         return list(onnx.shape_inference.infer_shapes(proto).graph.value_info)
