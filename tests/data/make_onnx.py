@@ -347,6 +347,8 @@ def swin() -> None:
     m = SwinTransformer([4, 4], 16, [1, 1], [1, 2], [4, 4], num_classes=10)
     _export(m, (torch.randn(1, 3, 32, 32),), "swin_tiny", input_names=["x"],
             dynamo=False, opset=17)  # fmt: skip
+    _export(m, (torch.randn(1, 3, 32, 32),), "swin_tiny_dynamo", input_names=["x"],
+            dynamo=True, opset=18)  # fmt: skip
 
 
 def vit() -> None:
