@@ -3,6 +3,7 @@ ScatterND, CumSum, TopK, ArgMax/ArgMin, Trilu)."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -208,6 +209,8 @@ def _one_hot(im: Importer, node: onnx.NodeProto) -> list[Value]:
     hit = im.add(ElementwiseOp(ElementwiseFn.EQUAL, [idx, _iota(im, node, depth, axis, rank)],
                                element_type=i1), node)  # fmt: skip
     values = im._ssa(node.input[2])
+    if math.prod(shape_of(values)) != 2:
+        raise OnnxImportError(f"node {node.name!r} (op OneHot): values must hold [off, on]")
     flat = im.add(ReshapeOp(values, (2,)), node) if shape_of(values) != (2,) else values
     off = im.add(SliceOp(flat, [0], [1]), node)
     on = im.add(SliceOp(flat, [1], [2]), node)

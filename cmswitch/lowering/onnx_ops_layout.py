@@ -296,6 +296,8 @@ def _depth_to_space(im: Importer, node: onnx.NodeProto) -> list[Value]:
     n, c, h, w = shape
     a = im.attrs(node)
     b = int(cast(int, a["blocksize"]))
+    if b <= 0:
+        raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): blocksize {b}")
     mode = a.get("mode", b"DCR")
     mode = mode.decode() if isinstance(mode, bytes) else str(mode)
     if mode not in ("DCR", "CRD"):

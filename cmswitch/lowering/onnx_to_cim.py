@@ -461,7 +461,15 @@ class Importer:
             results = handler(self, node)
         except OnnxImportError:
             raise
-        except (VerifyException, FoldError, ValueError, IndexError, KeyError) as err:
+        except (
+            VerifyException,
+            FoldError,
+            ValueError,
+            IndexError,
+            KeyError,
+            ArithmeticError,
+            TypeError,
+        ) as err:
             raise OnnxImportError(
                 f"node {node.name!r} (op {node.op_type}, opset {self.opset}) cannot be imported: "
                 f"{one_line(err)}"
