@@ -74,6 +74,9 @@ SHAPE_INPUTS: dict[str, tuple[int, ...]] = {
     "Conv": (1, 2),
     "ConvTranspose": (1, 2),
     "BatchNormalization": (1, 2, 3, 4),
+    # Quantisation parameters of the QDQ format.
+    "QuantizeLinear": (1, 2),
+    "DequantizeLinear": (1, 2),
 }
 """Node input positions whose values real exporters make constants."""
 

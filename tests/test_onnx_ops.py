@@ -554,3 +554,44 @@ def test_integer_casts_wrap_and_internal_float16_is_rounded() -> None:
     np.testing.assert_array_equal(ours[0], (s * s).astype(np.float32))
     np.testing.assert_array_equal(ours[1], (h / np.float16(3)).astype(np.float32))
     assert np.isinf(ours[0][1])
+
+
+@pytest.mark.parametrize(
+    "zp_dtype,axis,block",
+    [(np.uint8, 1, 0), (np.int8, 1, 0), (np.int8, 2, 2), (np.uint16, 1, 0), (None, 1, 0)],
+)
+def test_qdq_round_trip_matches_onnxruntime(zp_dtype: type | None, axis: int, block: int) -> None:
+    """QuantizeLinear -> DequantizeLinear with per-tensor, per-axis and
+    blocked parameters (ties at .5 round to even, values saturate)."""
+    rng = np.random.default_rng(14)
+    x = (rng.standard_normal((2, 4, 6)) * 40).astype(np.float32)
+    x[0, 0, :3] = [0.5, 1.5, -2.5]  # halves: round to even
+    if block:
+        scale = rng.uniform(0.1, 1.0, (2, 4, 3)).astype(np.float32)
+    else:
+        scale = rng.uniform(0.1, 1.0, (4,)).astype(np.float32)
+        if zp_dtype is None:
+            scale = np.array(0.5, np.float32)
+    attrs = {"axis": axis, **({"block_size": block} if block else {})}
+    inits = {"s": scale}
+    ins = ["x", "s"]
+    if zp_dtype is not None:
+        zp = rng.integers(0, 10, scale.shape).astype(zp_dtype)
+        inits["z"] = zp
+        ins.append("z")
+    q_type = helper.np_dtype_to_tensor_dtype(np.dtype(zp_dtype or np.uint8))
+    nodes = [helper.make_node("QuantizeLinear", ins, ["q"], **attrs),
+             helper.make_node("DequantizeLinear", ["q", *ins[1:]], ["y"], **attrs)]  # fmt: skip
+    m = _model(nodes, {"x": x}, [("q", q_type), ("y", F)], inits=inits)
+    _assert_same(*_both(m, {"x": x}))
+
+
+def test_float8_quantize_matches_onnxruntime() -> None:
+    x = (np.random.default_rng(15).standard_normal((3, 5)) * 500).astype(np.float32)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])]  # fmt: skip
+    zp = numpy_helper.from_array(np.zeros(1, ml_dtypes.float8_e4m3fn), "z")
+    m = _model(nodes, {"x": x}, [("y", F)], inits={"s": np.array(0.25, np.float32)})
+    m.graph.initializer.append(zp)
+    m.graph.initializer[-1].dims[:] = []
+    _assert_same(*_both(m, {"x": x}))

@@ -235,6 +235,7 @@ def _cast(im: Importer, node: onnx.NodeProto) -> list[Value]:
         raise OnnxImportError(
             f"node {node.name!r} (op {node.op_type}): a cast to {name} is not supported"
         )
+    im.types[node.output[0]] = to  # what the value is, for CastLike / quantisers
     elem = elem_for_onnx(to)
     src = cast(TensorType, x.type).element_type
     if to in _NARROW_FLOATS:

@@ -47,6 +47,7 @@ from cmswitch.lowering import (  # noqa: F401
     onnx_ops_index,
     onnx_ops_layout,
     onnx_ops_norm,
+    onnx_ops_quant,
     onnx_ops_resize,
 )
 from cmswitch.lowering.onnx_common import (
