@@ -67,6 +67,7 @@ SHAPE_INPUTS: dict[str, tuple[int, ...]] = {
     "OneHot": (1, 2),
     "Dropout": (1, 2),
     "CenterCropPad": (1,),
+    "Compress": (1,),
     **{op: (1,) for op in _REDUCE},
     # Parameters, initializers in every real export: a CIM operator holds its
     # weight in arrays (run-time weights are refused), BatchNormalization's
@@ -100,11 +101,25 @@ def passing_list() -> list[str]:
 
 
 def _shape_like(model: onnx.ModelProto) -> set[str]:
+    """Values feeding a SHAPE_INPUTS slot, directly or through the nodes
+    that compute them (function-expanded cases compute pads and the like
+    from their inputs); a Shape node needs only its input's static shape."""
+    producer = {o: n for n in model.graph.node for o in n.output}
+    todo = [
+        node.input[pos]
+        for node in model.graph.node
+        for pos in SHAPE_INPUTS.get(node.op_type, ())
+        if pos < len(node.input) and node.input[pos]
+    ]
     names: set[str] = set()
-    for node in model.graph.node:
-        for pos in SHAPE_INPUTS.get(node.op_type, ()):
-            if pos < len(node.input) and node.input[pos]:
-                names.add(node.input[pos])
+    while todo:
+        name = todo.pop()
+        if name in names:
+            continue
+        names.add(name)
+        node = producer.get(name)
+        if node is not None and node.op_type not in ("Shape", "Size"):
+            todo.extend(i for i in node.input if i)
     return names
 
 

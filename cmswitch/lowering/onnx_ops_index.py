@@ -17,6 +17,7 @@ from cmswitch.dialects.cim import (
     ElementwiseFn,
     ElementwiseOp,
     GatherElementsOp,
+    GatherOp,
     ReshapeOp,
     ScatterNDOp,
     ScatterReduction,
@@ -231,3 +232,71 @@ def _eye_like(im: Importer, node: onnx.NodeProto) -> list[Value]:
 
 def _elem(x: SSAValue) -> Attribute:
     return cast(TensorType, x.type).element_type
+
+
+@handles("GatherND")
+def _gather_nd(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """GatherND (batch_dims 0): the indexed leading dimensions are
+    flattened and the index tuples become flat indices (i0 * d1 + i1 ...,
+    negative ones wrapped), so it is one ``cim.gather``."""
+    if int(cast(int, im.attrs(node).get("batch_dims", 0))):
+        raise OnnxImportError(f"node {node.name!r} (op GatherND): batch_dims is not supported")
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    idx_shape = im._shape(node.input[1])
+    depth = idx_shape[-1]
+    if not 1 <= depth <= len(shape):
+        raise OnnxImportError(f"node {node.name!r} (op GatherND): index depth {depth}")
+    dims = shape[:depth]
+    strides = [math.prod(dims[k + 1 :]) for k in range(depth)]
+    idx_v = im._get(node.input[1])
+    if isinstance(idx_v, np.ndarray):
+        idx = idx_v.astype(np.int64)
+        if np.any(idx >= np.array(dims)) or np.any(idx < -np.array(dims)):
+            raise OnnxImportError(f"node {node.name!r} (op GatherND): index out of range")
+        flat_v = (np.where(idx < 0, idx + np.array(dims), idx) * np.array(strides)).sum(-1)
+        flat = im._constant(f"{node.output[0]}.flat", flat_v)
+    else:
+        ind = im._ssa(node.input[1])
+        flat = None
+        for k in range(depth):
+            starts = [0] * len(idx_shape)
+            ends = list(idx_shape)
+            starts[-1], ends[-1] = k, k + 1
+            part = im.add(ReshapeOp(im.add(SliceOp(ind, starts, ends), node), idx_shape[:-1]), node)
+            d = im._constant(f"{node.output[0]}.dim{k}", np.array(dims[k], np.int64))
+            zero = im._constant(f"{node.output[0]}.zero", np.array(0, np.int64))
+            neg = im.add(ElementwiseOp(ElementwiseFn.LESS, [part, zero], element_type=i1), node)
+            part = im.add(ElementwiseOp(ElementwiseFn.WHERE, [neg, im.add(
+                ElementwiseOp(ElementwiseFn.ADD, [part, d]), node), part]), node)  # fmt: skip
+            if strides[k] != 1:
+                st = im._constant(f"{node.output[0]}.stride{k}", np.array(strides[k], np.int64))
+                part = im.add(ElementwiseOp(ElementwiseFn.MUL, [part, st]), node)
+            flat = (
+                part
+                if flat is None
+                else im.add(ElementwiseOp(ElementwiseFn.ADD, [flat, part]), node)
+            )
+        assert flat is not None
+    table = im.add(ReshapeOp(x, (math.prod(dims), *shape[depth:])), node) if depth > 1 else x
+    return [im.add(GatherOp(table, flat, 0), node)]
+
+
+@handles("Compress")
+def _compress(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """Compress with a constant condition: a constant-index gather."""
+    cond = im._const(node.input[1])
+    if cond is None:
+        raise OnnxImportError(
+            f"node {node.name!r} (op Compress): the condition must be a constant (it sets the "
+            "output shape)"
+        )
+    x = im._ssa(node.input[0])
+    a = im.attrs(node)
+    if "axis" in a:
+        axis = im.axis(int(cast(int, a["axis"])), len(shape_of(x)), node)
+    else:
+        x = im.add(ReshapeOp(x, (math.prod(shape_of(x)),)), node)
+        axis = 0
+    keep = np.nonzero(np.asarray(cond).ravel()[: shape_of(x)[axis]])[0].astype(np.int64)
+    return [im.add(GatherOp(x, im._constant(f"{node.output[0]}.keep", keep), axis), node)]

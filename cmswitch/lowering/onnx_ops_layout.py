@@ -322,3 +322,31 @@ def _depth_to_space(im: Importer, node: onnx.NodeProto) -> list[Value]:
         x = im.add(ReshapeOp(x, (n, c // (b * b), b, b, h, w)), node)
         x = im.add(TransposeOp(x, (0, 1, 4, 2, 5, 3)), node)
     return [im.add(ReshapeOp(x, (n, c // (b * b), h * b, w * b)), node)]
+
+
+@handles("CenterCropPad")
+def _center_crop_pad(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """Crops (or zero-pads) each listed axis to its target size, centred."""
+    x = im._ssa(node.input[0])
+    shape = shape_of(x)
+    rank = len(shape)
+    target = im._ints(node, 1, "the shape")
+    axes = [im.axis(int(v), rank, node)
+            for v in cast(list[int], im.attrs(node).get("axes", range(rank)))]  # fmt: skip
+    if len(axes) != len(target):
+        raise OnnxImportError(f"node {node.name!r} (op CenterCropPad): {len(target)} sizes")
+    starts, ends = [0] * rank, list(shape)
+    pads = [0] * (2 * rank)
+    for ax, t in zip(axes, target, strict=True):
+        d = shape[ax]
+        if t < d:
+            starts[ax] = (d - t) // 2
+            ends[ax] = starts[ax] + t
+        elif t > d:
+            pads[ax] = (t - d) // 2
+            pads[ax + rank] = t - d - pads[ax]
+    if starts != [0] * rank or ends != list(shape):
+        x = im.add(SliceOp(x, starts, ends), node)
+    if any(pads):
+        x = im.add(PadOp(x, pads), node)
+    return [x]
