@@ -241,6 +241,42 @@ def _pool_2d(im: Importer, node: onnx.NodeProto, x: SSAValue) -> SSAValue:
     return im.add(PoolOp(kind, x, k, strides, pads, include), node)
 
 
+@handles("LpPool")
+def _lp_pool(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """(sum over the window of |x|^p)^(1/p): an average pool counting the
+    zero padding, times the window size."""
+    x = im._ssa(node.input[0])
+    a = im.attrs(node)
+    p = float(cast(int, a.get("p", 2)))
+    pc = im._constant(f"{node.output[0]}.p", np.array(p, np.float32))
+    px = im.add(
+        ElementwiseOp(ElementwiseFn.POW, [im.add(ElementwiseOp(ElementwiseFn.ABS, [x]), node), pc]),
+        node,
+    )
+    clone = onnx.NodeProto()
+    clone.CopyFrom(node)
+    clone.op_type = "AveragePool"
+    del clone.attribute[:]
+    clone.attribute.extend(t for t in node.attribute if t.name not in ("p", "count_include_pad"))
+    clone.attribute.append(onnx.helper.make_attribute("count_include_pad", 1))
+    shape = shape_of(px)
+    try:
+        if len(shape) == 3:
+            n, c, length = shape
+            y = _pool_2d(im, _lift_1d(clone), im.add(ReshapeOp(px, (n, c, 1, length)), node))
+            y = im.add(ReshapeOp(y, (n, c, shape_of(y)[3])), node)
+        else:
+            y = _pool_2d(im, clone, px)
+    except OnnxImportError as err:
+        raise OnnxImportError(str(err).replace("op AveragePool", "op LpPool")) from None
+    k = im._constant(
+        f"{node.output[0]}.k", np.array(math.prod(cast(list[int], a["kernel_shape"])), np.float32)
+    )
+    inv = im._constant(f"{node.output[0]}.inv_p", np.array(1.0 / p, np.float32))
+    y = im.add(ElementwiseOp(ElementwiseFn.MUL, [y, k]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.POW, [y, inv]), node)]
+
+
 @handles("GlobalAveragePool", "GlobalMaxPool")
 def _global_pool(im: Importer, node: onnx.NodeProto) -> list[Value]:
     x = im._ssa(node.input[0])
