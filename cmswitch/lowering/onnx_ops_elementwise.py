@@ -367,3 +367,21 @@ def _composite_unary(im: Importer, node: onnx.NodeProto) -> list[Value]:
         up = ew(ElementwiseFn.CAST, up, element_type=_elem(x))
         down = ew(ElementwiseFn.CAST, down, element_type=_elem(x))
     return [ew(ElementwiseFn.WHERE, lo, up, ew(ElementwiseFn.WHERE, hi, down, zero))]
+
+
+@handles("SwiGLU")
+def _swiglu(im: Importer, node: onnx.NodeProto) -> list[Value]:
+    """a * sigmoid(alpha * a) * b (A and B of one shape)."""
+    a, b = im._ssa(node.input[0]), im._ssa(node.input[1])
+    if shape_of(a) != shape_of(b):
+        raise OnnxImportError(f"node {node.name!r} (op SwiGLU): A and B differ in shape")
+    alpha = float(cast(float, im.attrs(node).get("alpha", 1.0)))
+    c = im._constant(f"{node.output[0]}.alpha", np.array(alpha, np.float32))
+    gate = im.add(
+        ElementwiseOp(
+            ElementwiseFn.SIGMOID, [im.add(ElementwiseOp(ElementwiseFn.MUL, [a, c]), node)]
+        ),
+        node,
+    )
+    swish = im.add(ElementwiseOp(ElementwiseFn.MUL, [a, gate]), node)
+    return [im.add(ElementwiseOp(ElementwiseFn.MUL, [swish, b]), node)]
