@@ -40,7 +40,7 @@ def test_corrupt_onnx(tmp_path: Path) -> None:
 
 
 def test_unsupported_op(tmp_path: Path) -> None:
-    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up0")
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], name="up0", mode="cubic")
     graph = helper.make_graph(
         [node], "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 2, 2])],
@@ -50,7 +50,7 @@ def test_unsupported_op(tmp_path: Path) -> None:
     path = tmp_path / "resize.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
     proc = run("analyze", str(path))
-    assert_one_error_line(proc, "'up0' (op Resize, opset 17)")
+    assert_one_error_line(proc, "'up0' (op Resize): mode 'cubic' is not supported")
 
 
 def test_missing_dynamic_shape_then_given() -> None:

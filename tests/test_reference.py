@@ -16,8 +16,10 @@ from cmswitch.dialects.cim import (
     BroadcastOp,
     ConcatOp,
     Conv2dOp,
+    CumSumOp,
     ElementwiseFn,
     ElementwiseOp,
+    GatherElementsOp,
     GatherOp,
     LayerNormOp,
     LinearOp,
@@ -29,8 +31,11 @@ from cmswitch.dialects.cim import (
     ReduceOp,
     ReshapeOp,
     RMSNormOp,
+    ScatterNDOp,
+    ScatterReduction,
     SliceOp,
     SoftmaxOp,
+    TopKOp,
     TransposeOp,
 )
 from cmswitch.simulator.reference import ReferenceError, run_reference
@@ -390,3 +395,123 @@ def test_inputs_by_name_and_errors() -> None:
         run_reference(module, [a, rand(3, 2)], WeightStore())
     with pytest.raises(ReferenceError, match="takes 2 input"):
         run_reference(module, [a], WeightStore())
+
+
+# ------------------------------------------------------------------ issue 10 ops
+
+
+def test_mod_and_fmod_signs_on_floats() -> None:
+    a = np.array([5.5, -5.5, 5.5, -5.5], np.float32)
+    d = np.array([2.0, 2.0, -2.0, -2.0], np.float32)
+
+    def body(b: GraphBuilder, x: list[SSAValue]) -> list[SSAValue]:
+        return [
+            b.add(ElementwiseOp(ElementwiseFn.MOD, x)),
+            b.add(ElementwiseOp(ElementwiseFn.FMOD, x)),
+        ]
+
+    mod, fmod = run([a, d], body)
+    # Hand-derived: Python's % takes the divisor's sign, C fmod the dividend's.
+    np.testing.assert_array_equal(mod, [1.5, 0.5, -0.5, -1.5])
+    np.testing.assert_array_equal(fmod, [1.5, -1.5, 1.5, -1.5])
+
+
+def test_isnan_isinf_round_sign() -> None:
+    x = np.array([np.nan, np.inf, -np.inf, 2.5, -0.5, 0.0, 1.5], np.float32)
+    i1 = IntegerType(1)
+
+    def body(b: GraphBuilder, a: list[SSAValue]) -> list[SSAValue]:
+        return [
+            b.add(ElementwiseOp(ElementwiseFn.ISNAN, a, element_type=i1)),
+            b.add(ElementwiseOp(ElementwiseFn.ISINF, a, element_type=i1)),
+            b.add(ElementwiseOp(ElementwiseFn.ROUND, a)),
+            b.add(ElementwiseOp(ElementwiseFn.SIGN, a)),
+        ]
+
+    nan, inf, rnd, sign = run([x], body)
+    assert nan.tolist() == [True, False, False, False, False, False, False]
+    assert inf.tolist() == [False, True, True, False, False, False, False]
+    np.testing.assert_array_equal(rnd[3:], [2.0, -0.0, 0.0, 2.0])  # half to even
+    np.testing.assert_array_equal(sign[1:], [1.0, -1.0, 1.0, -1.0, 0.0, 1.0])
+
+
+def test_narrow_float_rounding_by_hand() -> None:
+    # 1 + 2^-8 lies halfway between two bfloat16 neighbours (1 and 1 + 2^-7):
+    # round to even gives 1; 1 + 3 * 2^-9 rounds up. float16 keeps both.
+    x = np.array([1 + 2**-8, 1 + 3 * 2**-9, 70000.0], np.float32)
+
+    def body(b: GraphBuilder, a: list[SSAValue]) -> list[SSAValue]:
+        return [b.add(ElementwiseOp(ElementwiseFn.TO_BF16, a)),
+                b.add(ElementwiseOp(ElementwiseFn.TO_F16, a))]  # fmt: skip
+
+    bf, hf = run([x], body)
+    np.testing.assert_array_equal(bf[:2], [1.0, 1 + 2**-7])
+    assert bf[2] == 70144.0  # bf16 keeps the f32 range
+    np.testing.assert_array_equal(hf[:2], x[:2])
+    assert np.isinf(hf[2])  # beyond float16's 65504
+
+
+def test_gather_elements_against_loops() -> None:
+    x = rand(3, 5, 4)
+    idx = RNG.integers(-5, 5, (3, 2, 4)).astype(np.int64)
+    (got,) = run([x, idx], lambda b, a: b.add(GatherElementsOp(a[0], a[1], 1)))
+    want = np.empty(idx.shape, np.float32)
+    for i, j, k in np.ndindex(*idx.shape):
+        want[i, j, k] = x[i, idx[i, j, k] % 5, k]
+    close(got, want)
+
+
+def test_scatter_nd_against_loops() -> None:
+    x = rand(4, 3, 2)
+    where = np.array([[1, 2], [3, 0], [1, 2]], np.int64)  # a repeated index
+    upd = rand(3, 2)
+    for red in ScatterReduction:
+        (got,) = run([x, where, upd], lambda b, a, r=red: b.add(ScatterNDOp(a[0], a[1], a[2], r)))
+        want = x.copy()
+        for (i, j), u in zip(where, upd, strict=True):
+            old = want[i, j]
+            want[i, j] = {
+                ScatterReduction.NONE: u, ScatterReduction.ADD: old + u,
+                ScatterReduction.MUL: old * u, ScatterReduction.MAX: np.maximum(old, u),
+                ScatterReduction.MIN: np.minimum(old, u),
+            }[red]  # fmt: skip
+        close(got, want)
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_cumsum_against_loops(exclusive: bool, reverse: bool) -> None:
+    x = rand(3, 6)
+    (got,) = run([x], lambda b, a: b.add(CumSumOp(a[0], 1, exclusive, reverse)))
+    want = np.zeros_like(x)
+    for i in range(3):
+        for j in range(6):
+            span = range(j + 1, 6) if reverse else range(j)
+            if not exclusive:
+                span = range(j, 6) if reverse else range(j + 1)
+            want[i, j] = sum(x[i, t] for t in span)
+    close(got, want)
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_ties_keep_index_order(largest: bool) -> None:
+    x = np.array([[2.0, 7.0, 2.0, 7.0, 1.0]], np.float32)
+
+    def body(b: GraphBuilder, a: list[SSAValue]) -> list[SSAValue]:
+        op = TopKOp(a[0], 3, 1, largest)
+        b.add(op)
+        return [op.values, op.indices]
+
+    v, i = run([x], body)
+    if largest:
+        assert v.tolist() == [[7.0, 7.0, 2.0]] and i.tolist() == [[1, 3, 0]]
+    else:
+        assert v.tolist() == [[1.0, 2.0, 2.0]] and i.tolist() == [[4, 0, 2]]
+    assert i.dtype == np.int64
+
+
+def test_empty_max_min_reduce_is_the_identity() -> None:
+    x = np.zeros((2, 0), np.float32)
+    (mx,) = run([x], lambda b, a: b.add(ReduceOp(ReduceFn.MAX, a[0], [1], False)))
+    (mn,) = run([x], lambda b, a: b.add(ReduceOp(ReduceFn.MIN, a[0], [1], False)))
+    assert mx.tolist() == [-np.inf, -np.inf] and mn.tolist() == [np.inf, np.inf]

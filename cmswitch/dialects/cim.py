@@ -13,8 +13,9 @@ body holds ``cim`` operators in topological order:
 * **Vector operators** run on the digital periphery: ``cim.elementwise``,
   ``cim.softmax``, ``cim.layernorm``, ``cim.rmsnorm``, ``cim.pool``,
   ``cim.reduce`` and the data-layout ops (``cim.reshape``, ``cim.transpose``,
-  ``cim.slice``, ``cim.concat``, ``cim.gather``, ``cim.broadcast``,
-  ``cim.pad``). Each exposes :meth:`VectorOp.vector_work`, the elements the
+  ``cim.slice``, ``cim.concat``, ``cim.gather``, ``cim.gather_elements``,
+  ``cim.broadcast``, ``cim.pad``), ``cim.scatter_nd``, ``cim.cumsum`` and
+  ``cim.topk``. Each exposes :meth:`VectorOp.vector_work`, the elements the
   vector unit processes, so none is free by accident (``cim.reshape`` is a
   view and declares zero work on purpose).
 * **Weights** are ``cim.constant`` ops named after the model's parameter. The
@@ -315,7 +316,7 @@ def is_static_value(value: SSAValue) -> bool:
     seen through data-layout ops (slices of a weight made by operator
     splitting, a transposed weight, ...)."""
     op = value.owner
-    while isinstance(op, LayoutOp) and not isinstance(op, ConcatOp | GatherOp):
+    while isinstance(op, LayoutOp) and not isinstance(op, ConcatOp | GatherOp | GatherElementsOp):
         op = op.operands[0].owner
     return isinstance(op, ConstantOp)
 
@@ -705,6 +706,28 @@ class ElementwiseFn(StrEnum):
     SIN = auto()
     COS = auto()
     NOT = auto()
+    TAN = auto()
+    ASIN = auto()
+    ACOS = auto()
+    ATAN = auto()
+    SINH = auto()
+    COSH = auto()
+    ASINH = auto()
+    ACOSH = auto()
+    ATANH = auto()
+    ROUND = auto()  # half to even
+    SIGN = auto()
+    ISNAN = auto()  # -> i1
+    ISINF = auto()  # -> i1 (either sign)
+    # Rounding of f32 values to a narrower float format (the value stays f32):
+    # ONNX Cast to float16 / bfloat16 / float8 (non-saturating; the importer
+    # clips first for saturating casts).
+    TO_F16 = auto()
+    TO_BF16 = auto()
+    TO_F8E4M3FN = auto()
+    TO_F8E4M3FNUZ = auto()
+    TO_F8E5M2 = auto()
+    TO_F8E5M2FNUZ = auto()
     # binary
     ADD = auto()
     SUB = auto()
@@ -713,7 +736,8 @@ class ElementwiseFn(StrEnum):
     POW = auto()
     MAX = auto()
     MIN = auto()
-    MOD = auto()
+    MOD = auto()  # remainder with the sign of the divisor (Python %, ONNX fmod=0)
+    FMOD = auto()  # remainder with the sign of the dividend (C fmod, ONNX fmod=1)
     EQUAL = auto()
     LESS = auto()
     LESS_EQUAL = auto()
@@ -721,16 +745,17 @@ class ElementwiseFn(StrEnum):
     GREATER_EQUAL = auto()
     AND = auto()
     OR = auto()
+    XOR = auto()
     # ternary
     WHERE = auto()  # cond, x, y
 
 
 _BINARY = {
     ElementwiseFn.ADD, ElementwiseFn.SUB, ElementwiseFn.MUL, ElementwiseFn.DIV,
-    ElementwiseFn.POW, ElementwiseFn.MAX, ElementwiseFn.MIN, ElementwiseFn.MOD,
+    ElementwiseFn.POW, ElementwiseFn.MAX, ElementwiseFn.MIN, ElementwiseFn.MOD, ElementwiseFn.FMOD,
     ElementwiseFn.EQUAL, ElementwiseFn.LESS, ElementwiseFn.LESS_EQUAL,
     ElementwiseFn.GREATER, ElementwiseFn.GREATER_EQUAL, ElementwiseFn.AND,
-    ElementwiseFn.OR,
+    ElementwiseFn.OR, ElementwiseFn.XOR,
 }  # fmt: skip
 
 
@@ -1287,6 +1312,208 @@ class GatherOp(LayoutOp):
 
 
 @irdl_op_definition
+class GatherElementsOp(LayoutOp):
+    """ONNX GatherElements: ``out[i][j][k] = input[idx[i][j][k]][j][k]`` for
+    axis 0 (likewise for other axes); negative indices count from the end.
+    The output has the shape of `indices`."""
+
+    name = "cim.gather_elements"
+
+    input = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    output = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$input `,` $indices attr-dict `:` type($input) `,` type($indices) `->` type($output)"
+    )
+
+    def __init__(self, input: SSAValue, indices: SSAValue, axis: int):
+        self.infer_shape(shape_of(input), shape_of(indices), axis)
+        elem = cast(TensorType, input.type).element_type
+        super().__init__(
+            operands=[input, indices], result_types=[tensor_type(elem, shape_of(indices))],
+            properties={"axis": i64_attr(axis)},
+        )  # fmt: skip
+
+    @staticmethod
+    def infer_shape(x: Sequence[int], idx: Sequence[int], axis: int) -> tuple[int, ...]:
+        _check_axis("cim.gather_elements", axis, len(x))
+        if len(idx) != len(x) or any(
+            i > d for k, (i, d) in enumerate(zip(idx, x, strict=True)) if k != axis
+        ):
+            raise VerifyException(
+                f"cim.gather_elements: indices {list(idx)} do not fit input {list(x)} "
+                f"off axis {axis}"
+            )
+        return tuple(idx)
+
+    def verify_(self) -> None:
+        _check_result(
+            self,
+            self.infer_shape(shape_of(self.input), shape_of(self.indices), self.axis.value.data),
+        )
+
+
+class ScatterReduction(StrEnum):
+    NONE = auto()
+    ADD = auto()
+    MUL = auto()
+    MAX = auto()
+    MIN = auto()
+
+
+@irdl_attr_definition
+class ScatterReductionAttr(EnumAttribute[ScatterReduction], SpacedOpaqueSyntaxAttribute):
+    name = "cim.scatter_reduction"
+
+
+@irdl_op_definition
+class ScatterNDOp(VectorOp):
+    """ONNX ScatterND: a copy of `data` with the slices addressed by the last
+    axis of `indices` replaced by (or combined with, per `reduction`)
+    `updates`. Costed as a copy of `data` plus one pass over `updates`."""
+
+    name = "cim.scatter_nd"
+
+    reduction = prop_def(ScatterReductionAttr)
+    data = operand_def(TensorType)
+    indices = operand_def(TensorType)
+    updates = operand_def(TensorType)
+    output = result_def(TensorType)
+
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = (
+        "$reduction $data `,` $indices `,` $updates attr-dict `:` type($data) `,` "
+        "type($indices) `,` type($updates) `->` type($output)"
+    )
+
+    def __init__(
+        self,
+        data: SSAValue,
+        indices: SSAValue,
+        updates: SSAValue,
+        reduction: ScatterReduction = ScatterReduction.NONE,
+    ):
+        self.check_shapes(shape_of(data), shape_of(indices), shape_of(updates))
+        super().__init__(
+            operands=[data, indices, updates],
+            result_types=[data.type],
+            properties={"reduction": ScatterReductionAttr(reduction)},
+        )
+
+    @staticmethod
+    def check_shapes(x: Sequence[int], idx: Sequence[int], upd: Sequence[int]) -> None:
+        if not idx or not 1 <= idx[-1] <= len(x):
+            raise VerifyException(
+                f"cim.scatter_nd: the last indices dimension must be in [1, {len(x)}], "
+                f"got {list(idx)}"
+            )
+        want = (*idx[:-1], *x[idx[-1] :])
+        if tuple(upd) != want:
+            raise VerifyException(f"cim.scatter_nd: updates shape {list(upd)} must be {list(want)}")
+
+    def verify_(self) -> None:
+        self.check_shapes(shape_of(self.data), shape_of(self.indices), shape_of(self.updates))
+        _check_result(self, shape_of(self.data))
+
+    def vector_work(self) -> int:
+        return numel(shape_of(self.data)) + numel(shape_of(self.updates))
+
+
+@irdl_op_definition
+class CumSumOp(VectorOp):
+    """ONNX CumSum along `axis` (non-negative); `exclusive` leaves out the
+    element itself, `reverse` sums from the end."""
+
+    name = "cim.cumsum"
+
+    input = operand_def(TensorType)
+    output = result_def(TensorType)
+    axis = prop_def(IntegerAttr)
+    exclusive = prop_def(IntegerAttr)
+    reverse = prop_def(IntegerAttr)
+
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($output)"
+
+    def __init__(self, input: SSAValue, axis: int, exclusive: bool = False, reverse: bool = False):
+        _check_axis("cim.cumsum", axis, len(shape_of(input)))
+        super().__init__(
+            operands=[input],
+            result_types=[input.type],
+            properties={
+                "axis": i64_attr(axis),
+                "exclusive": i64_attr(int(exclusive)),
+                "reverse": i64_attr(int(reverse)),
+            },
+        )
+
+    def verify_(self) -> None:
+        _check_axis("cim.cumsum", self.axis.value.data, len(shape_of(self.input)))
+        _check_result(self, shape_of(self.input))
+
+    def vector_work(self) -> int:
+        return numel(shape_of(self.input))
+
+
+@irdl_op_definition
+class TopKOp(VectorOp):
+    """ONNX TopK along `axis` (non-negative): the `k` largest (or, with
+    `largest = 0`, smallest) elements, sorted, and their i64 indices; ties go
+    to the lower index. ArgMax / ArgMin are its indices with k = 1. Costed
+    as k passes over the input."""
+
+    name = "cim.topk"
+
+    input = operand_def(TensorType)
+    values = result_def(TensorType)
+    indices = result_def(TensorType)
+    k = prop_def(IntegerAttr)
+    axis = prop_def(IntegerAttr)
+    largest = prop_def(IntegerAttr)
+
+    traits = traits_def(Pure())
+    irdl_options = (ParsePropInAttrDict(),)
+    assembly_format = "$input attr-dict `:` type($input) `->` type($values) `,` type($indices)"
+
+    def __init__(self, input: SSAValue, k: int, axis: int, largest: bool = True):
+        out = self.infer_shape(shape_of(input), k, axis)
+        elem = cast(TensorType, input.type).element_type
+        super().__init__(
+            operands=[input],
+            result_types=[tensor_type(elem, out), tensor_type(i64, out)],
+            properties={
+                "k": i64_attr(k),
+                "axis": i64_attr(axis),
+                "largest": i64_attr(int(largest)),
+            },
+        )
+
+    @staticmethod
+    def infer_shape(x: Sequence[int], k: int, axis: int) -> tuple[int, ...]:
+        _check_axis("cim.topk", axis, len(x))
+        if not 0 <= k <= x[axis]:
+            raise VerifyException(f"cim.topk: k = {k} out of range for a dimension of {x[axis]}")
+        return (*x[:axis], k, *x[axis + 1 :])
+
+    def verify_(self) -> None:
+        out = self.infer_shape(shape_of(self.input), self.k.value.data, self.axis.value.data)
+        for r in (self.values, self.indices):
+            if shape_of(r) != out:
+                raise VerifyException(f"cim.topk: result shape {list(shape_of(r))} != {list(out)}")
+        if cast(TensorType, self.indices.type).element_type != i64:
+            raise VerifyException("cim.topk: indices must be i64")
+
+    def vector_work(self) -> int:
+        return numel(shape_of(self.input)) * max(1, self.k.value.data)
+
+
+@irdl_op_definition
 class BroadcastOp(LayoutOp):
     """Broadcasts `input` to the result shape (ONNX Expand, NumPy rules)."""
 
@@ -1470,6 +1697,10 @@ CIM_OPS: tuple[type[IRDLOperation], ...] = (
     SliceOp,
     ConcatOp,
     GatherOp,
+    GatherElementsOp,
+    ScatterNDOp,
+    CumSumOp,
+    TopKOp,
     BroadcastOp,
     PadOp,
     SegmentOp,
@@ -1483,6 +1714,7 @@ CIM_ATTRS: tuple[type[Attribute], ...] = (
     ElementwiseFnAttr,
     PoolKindAttr,
     ReduceFnAttr,
+    ScatterReductionAttr,
 )
 
 CIM = Dialect("cim", list(CIM_OPS), list(CIM_ATTRS))

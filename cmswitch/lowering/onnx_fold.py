@@ -88,6 +88,16 @@ def _concat(i: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     return np.concatenate([np.asarray(x) for x in i], axis=int(a["axis"]))  # type: ignore[arg-type]
 
 
+def _gather_elements(i: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
+    """Native: onnx.reference's GatherElements breaks on axes longer than 64."""
+    x, idx = np.asarray(i[0]), np.asarray(i[1]).astype(np.int64)
+    axis = int(a.get("axis", 0))  # type: ignore[arg-type]
+    n = x.shape[axis]
+    if np.any(idx >= n) or np.any(idx < -n):
+        raise FoldError(f"GatherElements index out of range for axis {axis} of size {n}")
+    return np.take_along_axis(x, np.where(idx < 0, idx + n, idx), axis=axis)
+
+
 def _const_of_shape(i: Sequence[np.ndarray | None], a: Attrs) -> np.ndarray:
     value = a.get("value")
     fill = np.asarray(value).ravel() if value is not None else np.zeros(1, np.float32)
@@ -121,6 +131,7 @@ _FAST: dict[str, Callable[[Sequence[np.ndarray | None], Attrs], np.ndarray]] = {
     "Reshape": _reshape,
     "Shape": _shape,
     "Gather": _gather,
+    "GatherElements": _gather_elements,
     "Concat": _concat,
     "ConstantOfShape": _const_of_shape,
     "Cast": _cast,

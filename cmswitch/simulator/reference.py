@@ -39,7 +39,7 @@ from xdsl.interpreters.func import FuncFunctions
 
 from cmswitch.builder import io_names
 from cmswitch.dialects import cim
-from cmswitch.dialects.cim import ElementwiseFn, PoolKind, ReduceFn, ints
+from cmswitch.dialects.cim import ElementwiseFn, PoolKind, ReduceFn, ScatterReduction, ints
 from cmswitch.weights import WeightStore
 
 
@@ -82,8 +82,30 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # Integers: sign of the divisor (ONNX fmod=0); floats: C fmod (fmod=1).
-    return np.mod(a, b) if np.issubdtype(a.dtype, np.integer) else np.fmod(a, b)
+    """Remainder with the sign of the divisor (ONNX Mod, fmod=0)."""
+    return np.mod(a, b)
+
+
+def _fmod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Remainder with the sign of the dividend (C fmod; ONNX Mod, fmod=1)."""
+    return np.fmod(a, b)
+
+
+def round_to_format(x: np.ndarray, dtype: Any) -> np.ndarray:
+    """`x` rounded to the float format `dtype` (an ``ml_dtypes`` type or
+    float16), returned as float32: round to nearest even, overflow to inf
+    (NaN for the formats without inf)."""
+    return np.asarray(x, dtype=np.float32).astype(dtype).astype(np.float32)
+
+
+def _narrow(name: str) -> Callable[[np.ndarray, float | None, float | None], np.ndarray]:
+    def run(x: np.ndarray, a: float | None, b: float | None) -> np.ndarray:
+        import ml_dtypes
+
+        dtype = np.float16 if name == "float16" else getattr(ml_dtypes, name)
+        return round_to_format(x, dtype)
+
+    return run
 
 
 def _f(x: np.ndarray) -> np.ndarray:
@@ -128,6 +150,25 @@ _UNARY: dict[ElementwiseFn, Callable[[np.ndarray, float | None, float | None], n
     ElementwiseFn.SIN: lambda x, a, b: np.sin(_f(x)),
     ElementwiseFn.COS: lambda x, a, b: np.cos(_f(x)),
     ElementwiseFn.NOT: lambda x, a, b: np.logical_not(x),
+    ElementwiseFn.TAN: lambda x, a, b: np.tan(_f(x)),
+    ElementwiseFn.ASIN: lambda x, a, b: np.arcsin(_f(x)),
+    ElementwiseFn.ACOS: lambda x, a, b: np.arccos(_f(x)),
+    ElementwiseFn.ATAN: lambda x, a, b: np.arctan(_f(x)),
+    ElementwiseFn.SINH: lambda x, a, b: np.sinh(_f(x)),
+    ElementwiseFn.COSH: lambda x, a, b: np.cosh(_f(x)),
+    ElementwiseFn.ASINH: lambda x, a, b: np.arcsinh(_f(x)),
+    ElementwiseFn.ACOSH: lambda x, a, b: np.arccosh(_f(x)),
+    ElementwiseFn.ATANH: lambda x, a, b: np.arctanh(_f(x)),
+    ElementwiseFn.ROUND: lambda x, a, b: np.round(x),
+    ElementwiseFn.SIGN: lambda x, a, b: np.sign(x),
+    ElementwiseFn.ISNAN: lambda x, a, b: np.isnan(x),
+    ElementwiseFn.ISINF: lambda x, a, b: np.isinf(x),
+    ElementwiseFn.TO_F16: _narrow("float16"),
+    ElementwiseFn.TO_BF16: _narrow("bfloat16"),
+    ElementwiseFn.TO_F8E4M3FN: _narrow("float8_e4m3fn"),
+    ElementwiseFn.TO_F8E4M3FNUZ: _narrow("float8_e4m3fnuz"),
+    ElementwiseFn.TO_F8E5M2: _narrow("float8_e5m2"),
+    ElementwiseFn.TO_F8E5M2FNUZ: _narrow("float8_e5m2fnuz"),
 }
 
 _BINARY: dict[ElementwiseFn, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -139,6 +180,7 @@ _BINARY: dict[ElementwiseFn, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ElementwiseFn.MAX: np.maximum,
     ElementwiseFn.MIN: np.minimum,
     ElementwiseFn.MOD: _mod,
+    ElementwiseFn.FMOD: _fmod,
     ElementwiseFn.EQUAL: np.equal,
     ElementwiseFn.LESS: np.less,
     ElementwiseFn.LESS_EQUAL: np.less_equal,
@@ -146,6 +188,7 @@ _BINARY: dict[ElementwiseFn, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     ElementwiseFn.GREATER_EQUAL: np.greater_equal,
     ElementwiseFn.AND: np.logical_and,
     ElementwiseFn.OR: np.logical_or,
+    ElementwiseFn.XOR: np.logical_xor,
 }
 
 
@@ -212,6 +255,18 @@ def pool2d(
     return total / count
 
 
+def _lowest(dtype: np.dtype) -> Any:
+    if dtype == np.bool_:
+        return False
+    return np.iinfo(dtype).min if np.issubdtype(dtype, np.integer) else -np.inf
+
+
+def _highest(dtype: np.dtype) -> Any:
+    if dtype == np.bool_:
+        return True
+    return np.iinfo(dtype).max if np.issubdtype(dtype, np.integer) else np.inf
+
+
 def reduce(x: np.ndarray, fn: ReduceFn, axes: Sequence[int], keepdims: bool) -> np.ndarray:
     ax = tuple(axes)
     xf = _f(x) if np.issubdtype(x.dtype, np.floating) else x
@@ -221,9 +276,10 @@ def reduce(x: np.ndarray, fn: ReduceFn, axes: Sequence[int], keepdims: bool) -> 
         case ReduceFn.MEAN:
             return np.mean(xf, axis=ax, keepdims=keepdims)
         case ReduceFn.MAX:
-            return np.max(xf, axis=ax, keepdims=keepdims)
+            # Reducing an empty set gives the identity: -inf (ONNX).
+            return np.max(xf, axis=ax, keepdims=keepdims, initial=_lowest(xf.dtype))
         case ReduceFn.MIN:
-            return np.min(xf, axis=ax, keepdims=keepdims)
+            return np.min(xf, axis=ax, keepdims=keepdims, initial=_highest(xf.dtype))
         case ReduceFn.PROD:
             return np.prod(xf, axis=ax, keepdims=keepdims)
         case ReduceFn.SUM_SQUARE:
@@ -261,6 +317,64 @@ def slice_nd(
         slice(s, None if e < 0 else e, st) for s, e, st in zip(starts, ends, steps, strict=True)
     )
     return x[index]
+
+
+def gather_elements(x: np.ndarray, idx: np.ndarray, axis: int) -> np.ndarray:
+    """ONNX GatherElements (negative indices count from the end)."""
+    idx = np.asarray(idx).astype(np.int64)
+    n = x.shape[axis]
+    if np.any(idx >= n) or np.any(idx < -n):
+        raise ReferenceError(f"gather_elements: index out of range for axis {axis} of size {n}")
+    return np.take_along_axis(x, np.where(idx < 0, idx + n, idx), axis=axis)
+
+
+def scatter_nd(
+    data: np.ndarray, idx: np.ndarray, updates: np.ndarray, reduction: ScatterReduction
+) -> np.ndarray:
+    """ONNX ScatterND, updates applied in index order."""
+    out = np.array(data, copy=True)
+    idx = np.asarray(idx).astype(np.int64)
+    depth = idx.shape[-1]
+    flat_idx = idx.reshape(-1, depth)
+    flat_upd = np.asarray(updates).reshape(flat_idx.shape[0], *data.shape[depth:])
+    for where, upd in zip(flat_idx, flat_upd, strict=True):
+        dims = data.shape[:depth]
+        if any(not -d <= i < d for i, d in zip(where, dims, strict=True)):
+            raise ReferenceError(f"scatter_nd: index {list(where)} out of range for {list(dims)}")
+        key = tuple(int(i) for i in where)
+        match reduction:
+            case ScatterReduction.NONE:
+                out[key] = upd
+            case ScatterReduction.ADD:
+                out[key] = out[key] + upd
+            case ScatterReduction.MUL:
+                out[key] = out[key] * upd
+            case ScatterReduction.MAX:
+                out[key] = np.maximum(out[key], upd)
+            case ScatterReduction.MIN:
+                out[key] = np.minimum(out[key], upd)
+    return out
+
+
+def cumsum(x: np.ndarray, axis: int, exclusive: bool, reverse: bool) -> np.ndarray:
+    """ONNX CumSum."""
+    xf = _f(x) if np.issubdtype(x.dtype, np.floating) else x
+    if reverse:
+        xf = np.flip(xf, axis)
+    out = np.cumsum(xf, axis=axis)
+    if exclusive:
+        out = out - xf
+    return np.flip(out, axis) if reverse else out
+
+
+def topk(x: np.ndarray, k: int, axis: int, largest: bool) -> tuple[np.ndarray, np.ndarray]:
+    """ONNX TopK: sorted values and indices; equal values keep index order."""
+    key = -x if largest and x.dtype != np.bool_ else x
+    if largest and x.dtype == np.bool_:
+        key = ~x
+    order = np.argsort(key, axis=axis, kind="stable")
+    idx = np.take(order, np.arange(k), axis=axis)
+    return np.take_along_axis(x, idx, axis=axis), idx.astype(np.int64)
 
 
 @register_impls
@@ -389,6 +503,33 @@ class CimReference(InterpreterFunctions):
             )
         return (np.take(x, idx, axis=axis),)
 
+    @impl(cim.GatherElementsOp)
+    def run_gather_elements(
+        self, interp: Interpreter, op: cim.GatherElementsOp, args: PythonValues
+    ) -> PythonValues:
+        y = gather_elements(np.asarray(args[0]), np.asarray(args[1]), op.axis.value.data)
+        return (_as(y, op.output.type),)
+
+    @impl(cim.ScatterNDOp)
+    def run_scatter_nd(
+        self, interp: Interpreter, op: cim.ScatterNDOp, args: PythonValues
+    ) -> PythonValues:
+        y = scatter_nd(np.asarray(args[0]), np.asarray(args[1]), np.asarray(args[2]),
+                       op.reduction.data)  # fmt: skip
+        return (_as(y, op.output.type),)
+
+    @impl(cim.CumSumOp)
+    def run_cumsum(self, interp: Interpreter, op: cim.CumSumOp, args: PythonValues) -> PythonValues:
+        y = cumsum(np.asarray(args[0]), op.axis.value.data, bool(op.exclusive.value.data),
+                   bool(op.reverse.value.data))  # fmt: skip
+        return (_as(y, op.output.type),)
+
+    @impl(cim.TopKOp)
+    def run_topk(self, interp: Interpreter, op: cim.TopKOp, args: PythonValues) -> PythonValues:
+        v, i = topk(np.asarray(args[0]), op.k.value.data, op.axis.value.data,
+                    bool(op.largest.value.data))  # fmt: skip
+        return (_as(v, op.values.type), i)
+
     @impl(cim.BroadcastOp)
     def run_broadcast(
         self, interp: Interpreter, op: cim.BroadcastOp, args: PythonValues
@@ -444,14 +585,13 @@ def run_reference(
         names, _ = io_names(fn)
         legacy = {_sanitise(k): k for k in inputs}
         ordered = []
-        for arg, name in zip(block_args, names, strict=True):
+        for _arg, name in zip(block_args, names, strict=True):
             # Exact model-level names first; the sanitised SSA spelling is
             # accepted for modules written before names were recorded.
             key = name if name in inputs else legacy.get(_sanitise(name))
             if key is None:
                 raise ReferenceError(
-                    f"no input given for argument {name!r} of @{function} "
-                    f"(given: {sorted(inputs)})"
+                    f"no input given for argument {name!r} of @{function} (given: {sorted(inputs)})"
                 )
             ordered.append(inputs[key])
         values: Sequence[np.ndarray] = ordered

@@ -24,6 +24,23 @@ from torch import nn
 OUT = Path(__file__).resolve().parent / "onnx"
 
 
+def _torchvision_without_c_ops() -> None:
+    """PyPI's torchvision wheels are CUDA builds; next to a CPU torch their
+    compiled ops (nms, roi_align...) fail to load and ``import torchvision``
+    dies registering fake kernels for them. None of the exported models uses
+    those ops, so skip the registrations."""
+    import types
+
+    try:
+        import torchvision  # noqa: F401
+    except RuntimeError:
+        for name in [m for m in sys.modules if m.startswith("torchvision")]:
+            del sys.modules[name]
+        sys.modules["torchvision._meta_registrations"] = types.ModuleType(
+            "torchvision._meta_registrations"
+        )
+
+
 class TinyCnn(nn.Module):
     """conv+bn+relu, depthwise conv+bn+relu6, pools, flatten, two linears."""
 
@@ -235,6 +252,175 @@ def opt() -> None:
     _export(m, (ids,), "opt_tiny", input_names=["input_ids"], dynamo=False, opset=17)
 
 
+class NewOps(nn.Module):
+    """The operators added for issue 10 in one small graph: ConvTranspose,
+    GroupNorm, InstanceNorm, PixelShuffle (DepthToSpace), PixelUnshuffle,
+    Upsample (Resize nearest / linear), triu, round, sign, cumsum, topk,
+    argmax, einsum, gather (GatherElements) and a scatter (ScatterND)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(4, 8, 3, stride=2, padding=1, output_padding=1)
+        self.gn = nn.GroupNorm(2, 8)
+        self.inorm = nn.InstanceNorm2d(8, affine=True)
+        self.proj = nn.Linear(16, 16)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = self.inorm(self.gn(self.up(x)))  # [1, 8, 8, 8]
+        y = torch.nn.functional.pixel_unshuffle(torch.nn.functional.pixel_shuffle(y, 2), 2)
+        y = torch.nn.functional.interpolate(y, scale_factor=2, mode="nearest")
+        y = torch.nn.functional.interpolate(y, size=(12, 12), mode="bilinear", align_corners=False)
+        z = y.mean(1).reshape(1, 12, 12)  # [1, 12, 12]
+        z = torch.triu(z, 1) + torch.round(z * 4) / 4 + torch.sign(z)
+        c = torch.cumsum(z, dim=-1)
+        v, i = torch.topk(c, 3, dim=-1)
+        a = torch.argmax(c, dim=1)
+        e = torch.einsum("bij,bkj->bik", z, c)
+        g = torch.gather(c, 2, i)
+        s = c.clone()
+        s[:, 0] = v.sum(-1)
+        w = self.proj(z[..., :16] if z.shape[-1] >= 16 else torch.cat([z, z[..., :4]], -1))
+        return e, g, a, s, w
+
+
+def new_ops() -> None:
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 4, 4)
+    _export(NewOps(), (x,), "new_ops", input_names=["x"], dynamo=False, opset=17)
+    _export(NewOps(), (x,), "new_ops_dynamo", input_names=["x"], dynamo=True, opset=18)
+
+
+class Sdpa(nn.Module):
+    """Self-attention through F.scaled_dot_product_attention: at opset 23 the
+    dynamo exporter emits the fused ONNX Attention op (causal, and with a
+    boolean padding mask)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(32, 96)
+        self.o = nn.Linear(32, 32)
+        self.register_buffer("keep", torch.arange(6).expand(6, 6) < 5)  # last key: padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, s, _ = x.shape
+        q, k, v = self.qkv(x).reshape(b, s, 3, 4, 8).permute(2, 0, 3, 1, 4)
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+        y = torch.nn.functional.scaled_dot_product_attention(y, k, v, attn_mask=self.keep)
+        return self.o(y.transpose(1, 2).reshape(b, s, 32))
+
+
+def sdpa() -> None:
+    torch.manual_seed(0)
+    _export(Sdpa(), (torch.randn(1, 6, 32),), "sdpa_opset23", input_names=["x"], dynamo=True,
+            opset=23)  # fmt: skip
+
+
+def efficientnet() -> None:
+    _torchvision_without_c_ops()
+    from functools import partial
+
+    from torchvision.models.efficientnet import EfficientNet, MBConvConfig
+
+    torch.manual_seed(0)
+    cfg = partial(MBConvConfig, width_mult=0.25, depth_mult=0.25)
+    setting = [cfg(1, 3, 1, 32, 16, 1), cfg(6, 3, 2, 16, 24, 2), cfg(6, 5, 2, 24, 40, 2)]
+    m = EfficientNet(setting, dropout=0.2, num_classes=10)
+    _export(m, (torch.randn(1, 3, 32, 32),), "efficientnet_tiny", input_names=["x"],
+            dynamo=False, opset=17)  # fmt: skip
+
+
+def convnext() -> None:
+    _torchvision_without_c_ops()
+    from torchvision.models.convnext import CNBlockConfig, ConvNeXt
+
+    torch.manual_seed(0)
+    m = ConvNeXt([CNBlockConfig(16, 32, 1), CNBlockConfig(32, None, 1)], num_classes=10)
+    _export(m, (torch.randn(1, 3, 32, 32),), "convnext_tiny", input_names=["x"],
+            dynamo=False, opset=17)  # fmt: skip
+
+
+def swin() -> None:
+    _torchvision_without_c_ops()
+    from torchvision.models.swin_transformer import SwinTransformer
+
+    torch.manual_seed(0)
+    m = SwinTransformer([4, 4], 16, [1, 1], [1, 2], [4, 4], num_classes=10)
+    _export(m, (torch.randn(1, 3, 32, 32),), "swin_tiny", input_names=["x"],
+            dynamo=False, opset=17)  # fmt: skip
+    _export(m, (torch.randn(1, 3, 32, 32),), "swin_tiny_dynamo", input_names=["x"],
+            dynamo=True, opset=18)  # fmt: skip
+
+
+def vit() -> None:
+    _torchvision_without_c_ops()
+    import timm
+
+    torch.manual_seed(0)
+    m = timm.create_model("vit_tiny_patch16_224", pretrained=False, img_size=32, patch_size=8,
+                          embed_dim=32, depth=2, num_heads=2, num_classes=10)  # fmt: skip
+    _export(m, (torch.randn(1, 3, 32, 32),), "vit_tiny", input_names=["x"], dynamo=False,
+            opset=17)  # fmt: skip
+
+
+def t5() -> None:
+    _torchvision_without_c_ops()  # transformers imports it
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(0)
+    cfg = T5Config(vocab_size=64, d_model=32, d_kv=16, d_ff=64, num_layers=2, num_heads=2)
+    m = _HiddenOnly(T5EncoderModel(cfg))
+    # (torch 2.13's dynamo exporter fails to decompose this graph)
+    _export(m, (torch.randint(0, 64, (1, 8)),), "t5_encoder_tiny", input_names=["input_ids"],
+            dynamo=False, opset=17)  # fmt: skip
+
+
+class _Features(nn.Module):
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        return self.inner(feats, return_dict=True).last_hidden_state
+
+
+def whisper() -> None:
+    _torchvision_without_c_ops()  # transformers imports it
+    from transformers import WhisperConfig
+    from transformers.models.whisper.modeling_whisper import WhisperEncoder
+
+    torch.manual_seed(0)
+    cfg = WhisperConfig(num_mel_bins=8, d_model=32, encoder_layers=2, encoder_attention_heads=2,
+                        encoder_ffn_dim=64, max_source_positions=8)  # fmt: skip
+    m = _Features(WhisperEncoder(cfg))
+    _export(m, (torch.randn(1, 8, 16),), "whisper_encoder_tiny", input_names=["features"],
+            dynamo=True, opset=18)  # fmt: skip
+
+
+def mistral() -> None:
+    _torchvision_without_c_ops()  # transformers imports it
+    from transformers import MistralConfig, MistralForCausalLM
+
+    torch.manual_seed(0)
+    cfg = MistralConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        num_key_value_heads=2, intermediate_size=64, max_position_embeddings=32,
+                        sliding_window=None)  # fmt: skip
+    m = _HiddenOnly(MistralForCausalLM(cfg))
+    _export(m, (torch.randint(0, 64, (1, 8)),), "mistral_tiny", input_names=["input_ids"],
+            dynamo=True, opset=18)  # fmt: skip
+
+
+def phi() -> None:
+    _torchvision_without_c_ops()  # transformers imports it
+    from transformers import PhiConfig, PhiForCausalLM
+
+    torch.manual_seed(0)
+    cfg = PhiConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                    intermediate_size=64, max_position_embeddings=32)  # fmt: skip
+    m = _HiddenOnly(PhiForCausalLM(cfg))
+    _export(m, (torch.randint(0, 64, (1, 8)),), "phi_tiny", input_names=["input_ids"],
+            dynamo=True, opset=18)  # fmt: skip
+
+
 MODELS: dict[str, Callable[[], None]] = {
     "tiny_cnn": tiny_cnn,
     "tiny_ops": tiny_ops,
@@ -243,6 +429,16 @@ MODELS: dict[str, Callable[[], None]] = {
     "bert": bert,
     "llama": llama,
     "opt": opt,
+    "new_ops": new_ops,
+    "sdpa": sdpa,
+    "efficientnet": efficientnet,
+    "convnext": convnext,
+    "swin": swin,
+    "vit": vit,
+    "t5": t5,
+    "whisper": whisper,
+    "mistral": mistral,
+    "phi": phi,
 }
 
 if __name__ == "__main__":

@@ -123,3 +123,35 @@ func.func @segment_shared_triples(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   func.return %y : tensor<4x16xf32>
 }
 // CHECK: cim.segment: shared must hold non-negative (producer, consumer, arrays) triples
+
+// -----
+
+func.func @gather_elements_indices(%x: tensor<4x8xf32>, %i: tensor<5x2xi64>) -> tensor<5x2xf32> {
+  %y = cim.gather_elements %x, %i {axis = 1 : i64} : tensor<4x8xf32>, tensor<5x2xi64> -> tensor<5x2xf32>
+  func.return %y : tensor<5x2xf32>
+}
+// CHECK: cim.gather_elements: indices [5, 2] do not fit input [4, 8] off axis 1
+
+// -----
+
+func.func @scatter_nd_updates(%x: tensor<4x8xf32>, %i: tensor<2x1xi64>, %u: tensor<2x7xf32>) -> tensor<4x8xf32> {
+  %y = cim.scatter_nd none %x, %i, %u : tensor<4x8xf32>, tensor<2x1xi64>, tensor<2x7xf32> -> tensor<4x8xf32>
+  func.return %y : tensor<4x8xf32>
+}
+// CHECK: cim.scatter_nd: updates shape [2, 7] must be [2, 8]
+
+// -----
+
+func.func @topk_k(%x: tensor<4x8xf32>) -> (tensor<4x9xf32>, tensor<4x9xi64>) {
+  %v, %i = cim.topk %x {k = 9 : i64, axis = 1 : i64, largest = 1 : i64} : tensor<4x8xf32> -> tensor<4x9xf32>, tensor<4x9xi64>
+  func.return %v, %i : tensor<4x9xf32>, tensor<4x9xi64>
+}
+// CHECK: cim.topk: k = 9 out of range for a dimension of 8
+
+// -----
+
+func.func @cumsum_axis(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %y = cim.cumsum %x {axis = 2 : i64, exclusive = 0 : i64, reverse = 0 : i64} : tensor<4x8xf32> -> tensor<4x8xf32>
+  func.return %y : tensor<4x8xf32>
+}
+// CHECK: cim.cumsum: axis 2 out of range for rank 2 (normalise it)

@@ -74,6 +74,26 @@ builtin.module attributes {cim.hardware = #cim.hardware<"tiny", arrays = 8, rows
     func.return %o, %sel : tensor<2x4x8x16xf32>, tensor<2x8x16xf32>
   }
 
+  // CHECK-LABEL: func.func @indexing
+  func.func @indexing(%x: tensor<4x70xf32>, %i: tensor<4x5xi64>, %u: tensor<2x70xf32>, %w: tensor<2x1xi64>) -> (tensor<4x5xf32>, tensor<4x70xf32>, tensor<4x70xf32>, tensor<4x3xf32>, tensor<4x3xi64>, tensor<4x70xi1>, tensor<4x70xf32>) {
+    // CHECK:      %g = cim.gather_elements %x, %i {axis = 1 : i64} : tensor<4x70xf32>, tensor<4x5xi64> -> tensor<4x5xf32>
+    // CHECK-NEXT: %s = cim.scatter_nd add %x, %w, %u : tensor<4x70xf32>, tensor<2x1xi64>, tensor<2x70xf32> -> tensor<4x70xf32>
+    // CHECK-NEXT: %c = cim.cumsum %x {axis = 1 : i64, exclusive = 1 : i64, reverse = 0 : i64} : tensor<4x70xf32> -> tensor<4x70xf32>
+    // CHECK-NEXT: %v, %k = cim.topk %x {k = 3 : i64, axis = 1 : i64, largest = 1 : i64} : tensor<4x70xf32> -> tensor<4x3xf32>, tensor<4x3xi64>
+    // CHECK-NEXT: %n = cim.elementwise isnan %x : tensor<4x70xf32> -> tensor<4x70xi1>
+    // CHECK-NEXT: %b = cim.elementwise to_bf16 %x : tensor<4x70xf32> -> tensor<4x70xf32>
+    // CHECK-NEXT: %m = cim.elementwise fmod %b, %x : tensor<4x70xf32>, tensor<4x70xf32> -> tensor<4x70xf32>
+    // CHECK-NEXT: func.return %g, %s, %c, %v, %k, %n, %m : tensor<4x5xf32>, tensor<4x70xf32>, tensor<4x70xf32>, tensor<4x3xf32>, tensor<4x3xi64>, tensor<4x70xi1>, tensor<4x70xf32>
+    %g = cim.gather_elements %x, %i {axis = 1 : i64} : tensor<4x70xf32>, tensor<4x5xi64> -> tensor<4x5xf32>
+    %s = cim.scatter_nd add %x, %w, %u : tensor<4x70xf32>, tensor<2x1xi64>, tensor<2x70xf32> -> tensor<4x70xf32>
+    %c = cim.cumsum %x {axis = 1 : i64, exclusive = 1 : i64, reverse = 0 : i64} : tensor<4x70xf32> -> tensor<4x70xf32>
+    %v, %k = cim.topk %x {k = 3 : i64, axis = 1 : i64, largest = 1 : i64} : tensor<4x70xf32> -> tensor<4x3xf32>, tensor<4x3xi64>
+    %n = cim.elementwise isnan %x : tensor<4x70xf32> -> tensor<4x70xi1>
+    %b = cim.elementwise to_bf16 %x : tensor<4x70xf32> -> tensor<4x70xf32>
+    %m = cim.elementwise fmod %b, %x : tensor<4x70xf32>, tensor<4x70xf32> -> tensor<4x70xf32>
+    func.return %g, %s, %c, %v, %k, %n, %m : tensor<4x5xf32>, tensor<4x70xf32>, tensor<4x70xf32>, tensor<4x3xf32>, tensor<4x3xi64>, tensor<4x70xi1>, tensor<4x70xf32>
+  }
+
   // CHECK-LABEL: func.func @segmented
   func.func @segmented(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
     // CHECK:      %w = cim.constant "w" : tensor<16x16xf32>
@@ -91,5 +111,7 @@ builtin.module attributes {cim.hardware = #cim.hardware<"tiny", arrays = 8, rows
 }
 
 // GENERIC: "cim.conv2d"(%x, %w, %b) <{strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64}> {label = "conv0"}
+// GENERIC: "cim.scatter_nd"(%x, %w, %u) <{reduction = #cim<scatter_reduction add>}>
+// GENERIC: "cim.topk"(%x) <{k = 3 : i64, axis = 1 : i64, largest = 1 : i64}> : (tensor<4x70xf32>) -> (tensor<4x3xf32>, tensor<4x3xi64>)
 // GENERIC: "cim.segment"() <{
 // GENERIC: "cim.yield"(%a) : (tensor<4x16xf32>) -> ()
