@@ -1,0 +1,597 @@
+"""``convert-linalg-to-cim``: linalg-on-tensors (as upstream MLIR pipelines
+such as torch-mlir emit it) -> the `cim` dialect.
+
+Each ``func.func`` made of ``arith`` / ``math`` / ``tensor`` / ``linalg``
+ops is rebuilt as a function of ``cim`` ops in the same order:
+
+* contractions (``linalg.generic`` with a multiply-accumulate body, see
+  :mod:`cmswitch.lowering.linalg_match`) become ``cim.linear`` when the
+  right operand is a compile-time constant, also when it is a constant
+  broadcast over the batch loops (transformer linear layers arrive as
+  ``batch_matmul`` that way), and ``cim.matmul`` when both are run-time
+  values; an accumulator initialised with a broadcast constant becomes the
+  bias;
+* convolutions (plain, grouped, depthwise) become ``cim.conv2d`` with
+  `group`, absorbing the zero ``tensor.pad`` in front as padding; pooling
+  windows become ``cim.pool``;
+* every other generic is evaluated op by op over its iteration space:
+  point-wise bodies give ``cim.elementwise`` ops (``cmp`` + ``select`` as
+  max / min / relu), reductions give ``cim.reduce``, ``tensor.extract``
+  with a data-dependent index gives ``cim.gather``; operands are aligned
+  with ``cim.reshape`` / ``cim.transpose`` / ``cim.broadcast``;
+* ``tensor`` reshapes, slices, concatenations and pads map to the layout
+  ops;
+* whatever only depends on constants (weight transposes, masks built from
+  ``linalg.index``, shape arithmetic) is folded with NumPy; constants
+  become ``cim.constant`` with inline data (``cmswitch.frontend`` moves
+  large ones to the weight store).
+
+What cannot be mapped raises :class:`LinalgToCimError` naming the op and
+its location (the ONNX node for torch-mlir output); nothing is dropped
+silently. Run-time assertions (``cf.assert``) are not computation and are
+dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+import numpy as np
+from xdsl.context import Context
+from xdsl.dialect_interfaces.op_asm import OpAsmDialectInterface
+from xdsl.dialects import builtin
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DenseArrayBase,
+    DenseIntOrFPElementsAttr,
+    DenseResourceAttr,
+    FileLineColLoc,
+    FusedLoc,
+    IntegerAttr,
+    NameLoc,
+    TensorType,
+)
+from xdsl.dialects.func import FuncOp, ReturnOp
+from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir.affine import AffineMap
+from xdsl.passes import ModulePass
+from xdsl.traits import Pure
+from xdsl.utils.exceptions import PassFailedException, VerifyException
+
+from cmswitch.dialects.cim import (
+    ConcatOp,
+    ElementwiseFn,
+    Conv2dOp,
+    LinearOp,
+    MatmulOp,
+    PadOp,
+    PoolKind,
+    PoolOp,
+    ReduceFn,
+    ReduceOp,
+    ints,
+)
+from cmswitch.lowering import linalg_match as lm
+from cmswitch.lowering.linalg_body import Body, iteration_value, output_value
+from cmswitch.lowering.linalg_emit import (
+    Emitter,
+    Value,
+    array_of,
+    dtype_of,
+    elem,
+    scalar_attr_value,
+    shape,
+)
+
+
+class LinalgToCimError(PassFailedException):
+    """An op the conversion cannot map; the message names it and its location."""
+
+
+def location_text(op: Operation) -> str | None:
+    """A short source location: the ONNX node name torch-mlir records, or
+    file:line:col."""
+    return _loc_text(op.location)
+
+
+def _loc_text(loc: Attribute) -> str | None:
+    if isinstance(loc, NameLoc):
+        return loc.desc.data
+    if isinstance(loc, FileLineColLoc):
+        return f"{loc.filename.data}:{loc.line.data}:{loc.column.data}"
+    if isinstance(loc, FusedLoc):
+        for inner in cast(ArrayAttr, loc.locations).data:
+            text = _loc_text(inner)
+            if text is not None:
+                return text
+    return None
+
+
+ResourceLookup = Callable[[str], str | None]
+
+
+@dataclass
+class _Converter:
+    func: FuncOp
+    resources: ResourceLookup | None
+
+    def __post_init__(self) -> None:
+        old = self.func.body.block
+        self.block = Block(arg_types=[a.type for a in old.args])
+        for new, arg in zip(self.block.args, old.args, strict=True):
+            new.name_hint = arg.name_hint
+        self.em = Emitter(self.block)
+        self.env: dict[SSAValue, Value] = dict(zip(old.args, self.block.args, strict=True))
+        self.outputs: list[SSAValue] = []
+        self._index = 0
+
+    # ---------------------------------------------------------------- driver
+    def run(self) -> FuncOp:
+        for k, op in enumerate(list(self.func.body.block.ops)):
+            self._index = k
+            self.em.label = location_text(op)
+            try:
+                self.convert(op)
+            except LinalgToCimError:
+                raise
+            except (VerifyException, ValueError, IndexError, KeyError, lm.NotLinear) as err:
+                raise self.error(op, f"cannot be converted: {err}") from None
+        _erase_dead(self.block)
+        fn = FuncOp(
+            self.func.sym_name.data,
+            ([a.type for a in self.block.args], [v.type for v in self.outputs]),
+            Region(self.block),
+            arg_attrs=self.func.arg_attrs,
+            res_attrs=self.func.res_attrs,
+        )
+        fn.attributes.update(self.func.attributes)
+        return fn
+
+    def error(self, op: Operation, reason: str) -> LinalgToCimError:
+        where = location_text(op) or f"@{self.func.sym_name.data}, op {self._index}"
+        return LinalgToCimError(f"{where}: {op.name} {reason}")
+
+    def get(self, v: SSAValue, op: Operation) -> Value:
+        if v not in self.env:
+            raise self.error(op, "uses a value produced by an op that was not converted")
+        return self.env[v]
+
+    def const(self, v: SSAValue, op: Operation, what: str) -> np.ndarray:
+        value = self.get(v, op)
+        if not isinstance(value, np.ndarray):
+            raise self.error(op, f"needs a compile-time {what}")
+        return value
+
+    def convert(self, op: Operation) -> None:
+        handler = _HANDLERS.get(op.name)
+        if handler is not None:
+            results = handler(self, op)
+        elif op.name.startswith("linalg.") and op.regions and hasattr(op, "get_indexing_maps"):
+            results = self.structured(op)
+        elif op.name.split(".")[0] in ("arith", "math") and op.results:
+            results = [self.scalar(op)]
+        else:
+            raise self.error(op, "is not supported by convert-linalg-to-cim")
+        for r, v in zip(op.results, results, strict=True):
+            if v is not None:
+                self.env[r] = v
+
+    # ------------------------------------------------------------- scalars
+    def scalar(self, op: Operation) -> Value:
+        """arith / math outside a generic: shape and index arithmetic on
+        compile-time scalars."""
+        body = Body(self.em, None, [], [], lambda v: self.get(v, op), lambda r: self.error(op, r))
+        value = body.op_value(op)
+        if not isinstance(value, np.ndarray):
+            raise self.error(op, "on run-time scalars is not supported")
+        return value
+
+    # -------------------------------------------------------- structured ops
+    def structured(self, op: Operation) -> list[Value | None]:
+        n_in = len(op.operands) - len(op.results)
+        iters = lm.iterators_of(op)
+        maps = lm.maps_of(op)
+        operands = [self.get(v, op) for v in op.operands]
+        shapes = [shape(v) if _is_tensor(o) else () for v, o in zip(operands, op.operands, strict=True)]
+        try:
+            loops = lm.loop_sizes(maps, shapes)
+        except lm.NotLinear as err:
+            raise self.error(op, f"has loops no operand indexes directly ({err})") from None
+        if "reduction" in iters:
+            for match in (self._contraction, self._convolution, self._pooling):
+                done = match(op, n_in, operands, maps, loops)
+                if done is not None:
+                    return done
+        return self._evaluate(op, n_in, operands, maps, loops, iters)
+
+    def _evaluate(self, op: Operation, n_in: int, operands: list[Value],
+                  maps: list[AffineMap], loops: list[int], iters: list[str]) -> list[Value | None]:  # fmt: skip
+        block = op.regions[0].block
+        args: list[Value] = []
+        for v, amap in zip(operands, maps, strict=True):
+            args.append(iteration_value(self.em, v, amap, loops, lambda r: self.error(op, r)))
+        body = Body(self.em, block, args, loops, lambda v: self.get(v, op),
+                    lambda r: self.error(op, r))  # fmt: skip
+        red = [d for d, it in enumerate(iters) if it == "reduction"]
+        results: list[Value | None] = []
+        for k, res in enumerate(op.results):
+            if not res.uses:
+                results.append(None)
+                continue
+            out_map = maps[n_in + k]
+            if not red:
+                value = body.value(lm.yielded(block)[k])
+            else:
+                value = self._reduction(op, body, block, k, n_in, args[n_in + k], red, loops)
+            value = self.em.cast(value, cast(TensorType, res.type).element_type)
+            results.append(output_value(self.em, value, out_map, loops,
+                                        shape(operands[n_in + k]), lambda r: self.error(op, r)))  # fmt: skip
+        return results
+
+    def _reduction(self, op: Operation, body: Body, block: Block, k: int, n_in: int,
+                   init: Value, red: list[int], loops: list[int]) -> Value:  # fmt: skip
+        acc = lm.accumulation(block, k, n_in)
+        if acc is None:
+            raise self.error(op, f"result {k} is a reduction that is not an accumulation "
+                                 "(add / mul / max / min of the output)")  # fmt: skip
+        comb, x = acc
+        fn, ident = _REDUCTIONS[comb]
+        value = body.value(x)
+        full = [loops[d] if d in red else s for d, s in enumerate(shape(value))]
+        value = self.em.broadcast(value, full)
+        if isinstance(value, np.ndarray):
+            reduced = _NP_REDUCE[fn](value, axis=tuple(red), keepdims=True)
+        else:
+            reduced = self.em.add(ReduceOp(fn, value, red, True))
+        if isinstance(init, np.ndarray) and np.all(init == ident):
+            return reduced
+        combine = {ReduceFn.SUM: ElementwiseFn.ADD, ReduceFn.PROD: ElementwiseFn.MUL,
+                   ReduceFn.MAX: ElementwiseFn.MAX, ReduceFn.MIN: ElementwiseFn.MIN}[fn]  # fmt: skip
+        return self.em.ew(combine, [init, reduced])
+
+    # ------------------------------------------------------- contractions
+    def _contraction(self, op: Operation, n_in: int, operands: list[Value],
+                     maps: list[AffineMap], loops: list[int]) -> list[Value | None] | None:  # fmt: skip
+        c = lm.match_contraction(op, n_in)
+        if c is None:
+            return None
+        em = self.em
+        a, b, init = operands[c.a], operands[c.b], operands[2]
+        a_dims = cast(list[int], lm.simple_dims(maps[c.a]))
+        b_dims = cast(list[int], lm.simple_dims(maps[c.b]))
+        o_dims = cast(list[int], lm.simple_dims(maps[2]))
+        size = lambda ds: [loops[d] for d in ds]  # noqa: E731
+        kk = math.prod(size(c.k))
+        if isinstance(b, np.ndarray) and not isinstance(a, np.ndarray):
+            # Stationary weight, possibly broadcast over the batch loops.
+            bt = em.transpose(b, [b_dims.index(d) for d in (*c.batch, *c.k, *c.n)])
+            bt = cast(np.ndarray, bt).reshape(math.prod(size(c.batch)), kk, -1)
+            if np.all(bt == bt[:1]):
+                w = np.ascontiguousarray(bt[0])
+                rows = (*c.batch, *c.m)
+                x = em.transpose(a, [a_dims.index(d) for d in (*rows, *c.k)])
+                x = em.reshape(x, [*size(rows), kk])
+                bias = self._bias(init, o_dims, c.n, loops)
+                y = em.add(LinearOp(em.ssa(x), em.constant(w, self._sym(op, "weight")),
+                                    None if bias is None else em.constant(bias)))  # fmt: skip
+                y = em.reshape(y, size((*rows, *c.n)))
+                return [self._finish(y, (*rows, *c.n), o_dims, init, bias is not None)]
+        # Run-time right operand (or a weight that differs across the batch).
+        lhs = em.transpose(a, [a_dims.index(d) for d in (*c.batch, *c.m, *c.k)])
+        lhs = em.reshape(lhs, [*size(c.batch), math.prod(size(c.m)), kk])
+        rhs = em.transpose(b, [b_dims.index(d) for d in (*c.batch, *c.k, *c.n)])
+        rhs = em.reshape(rhs, [*size(c.batch), kk, math.prod(size(c.n))])
+        y = em.add(MatmulOp(em.ssa(lhs), em.ssa(rhs)))
+        y = em.reshape(y, size((*c.batch, *c.m, *c.n)))
+        return [self._finish(y, (*c.batch, *c.m, *c.n), o_dims, init, False)]
+
+    def _bias(self, init: Value, o_dims: list[int], chan: tuple[int, ...],
+              loops: list[int]) -> np.ndarray | None:  # fmt: skip
+        """The bias a constant accumulator init adds along `chan` loops
+        (None when it is not such a broadcast, or is zero)."""
+        if not isinstance(init, np.ndarray) or not np.issubdtype(init.dtype, np.floating):
+            return None
+        order = [o_dims.index(d) for d in chan]
+        rest = [p for p in range(init.ndim) if p not in order]
+        moved = np.transpose(init, [*rest, *order]).reshape(-1, math.prod(loops[d] for d in chan))
+        if not np.all(moved == moved[:1]) or not np.any(moved[0]):
+            return None
+        return np.ascontiguousarray(moved[0])
+
+    def _finish(self, y: Value, y_dims: tuple[int, ...], o_dims: list[int], init: Value,
+                bias_used: bool) -> Value:  # fmt: skip
+        """`y` (loops in `y_dims` order) in the output's order, plus the
+        accumulator init unless it was zero or became the bias."""
+        y = self.em.transpose(y, [y_dims.index(d) for d in o_dims])
+        if bias_used or (isinstance(init, np.ndarray) and not np.any(init)):
+            return y
+        return self.em.ew(ElementwiseFn.ADD, [y, init])
+
+    def _sym(self, op: Operation, what: str) -> str:
+        return f"{location_text(op) or 'linalg'}.{what}"
+
+    # ------------------------------------------------------- convolutions
+    def _convolution(self, op: Operation, n_in: int, operands: list[Value],
+                     maps: list[AffineMap], loops: list[int]) -> list[Value | None] | None:  # fmt: skip
+        conv = lm.match_convolution(op, n_in)
+        if conv is None:
+            return None
+        em = self.em
+        x, w, init = operands[conv.input], operands[conv.filter], operands[2]
+        if not isinstance(w, np.ndarray):
+            raise self.error(op, "is a convolution whose filter is not a compile-time constant")
+        if isinstance(x, np.ndarray):
+            return None  # folded by evaluation
+        size = lambda d: 1 if d is None else loops[d]  # noqa: E731
+        g, f, c = size(conv.g), size(conv.f), size(conv.c)
+        xs = shape(x)
+        n, (h, wd) = xs[0], xs[-2:]
+        kh, kw = (loops[d] for d in conv.window.win_loops)
+        weight = w.reshape(g * f, c, kh, kw)
+        pads = [0, 0, 0, 0]
+        x4 = em.reshape(x, (n, g * c, h, wd))
+        x4, pads = _absorb_pad(x4, 0.0)
+        o_dims = cast(list[int], lm.simple_dims(maps[2]))
+        chan = tuple(d for d in (conv.g, conv.f) if d is not None)
+        bias = self._bias(init, o_dims, chan, loops)
+        y = em.add(Conv2dOp(
+            em.ssa(x4), em.constant(weight, self._sym(op, "weight")),
+            None if bias is None else em.constant(bias),
+            strides=conv.window.strides, pads=pads, dilations=conv.window.dilations, group=g,
+        ))  # fmt: skip
+        y = em.reshape(y, shape(init))
+        return [self._finish(y, tuple(o_dims), o_dims, init, bias is not None)]
+
+    def _pooling(self, op: Operation, n_in: int, operands: list[Value],
+                 maps: list[AffineMap], loops: list[int]) -> list[Value | None] | None:  # fmt: skip
+        pool = lm.match_pooling(op, n_in)
+        x, init = operands[pool.input] if pool else None, operands[-1]
+        if pool is None or x is None or isinstance(x, np.ndarray):
+            return None
+        em = self.em
+        kernel = [loops[d] for d in pool.window.win_loops]
+        ident = -np.inf if pool.kind == "max" else 0.0
+        x, pads = _absorb_pad(x, ident)
+        kind = PoolKind.MAX if pool.kind == "max" else PoolKind.AVG
+        y: Value = em.add(PoolOp(kind, em.ssa(x), kernel, pool.window.strides, pads, True))
+        if kind is PoolKind.AVG:  # a window sum: the average (pads counted) times its size
+            y = em.ew(ElementwiseFn.MUL, [y, np.array(float(math.prod(kernel)), np.float32)])
+        if not (isinstance(init, np.ndarray) and np.all(init == ident)):
+            combine = ElementwiseFn.MAX if kind is PoolKind.MAX else ElementwiseFn.ADD
+            y = em.ew(combine, [y, init])
+        return [y]
+
+
+def _is_tensor(v: SSAValue) -> bool:
+    return isinstance(v.type, TensorType)
+
+
+def _absorb_pad(x: Value, fill: float) -> tuple[Value, list[int]]:
+    """A ``cim.pad`` of `fill` on the two spatial dims only becomes the
+    consumer's padding: returns (unpadded input, [top, left, bottom, right])."""
+    owner = x.owner if isinstance(x, SSAValue) else None
+    if isinstance(owner, PadOp):
+        p = ints(owner.pads)
+        value = owner.value.value.data
+        if value == fill and not any(p[:2]) and not any(p[4:6]):
+            return owner.input, [p[2], p[3], p[6], p[7]]
+    return x, [0, 0, 0, 0]
+
+
+_REDUCTIONS: dict[str, tuple[ReduceFn, float]] = {
+    "arith.addf": (ReduceFn.SUM, 0.0),
+    "arith.addi": (ReduceFn.SUM, 0.0),
+    "arith.mulf": (ReduceFn.PROD, 1.0),
+    "arith.muli": (ReduceFn.PROD, 1.0),
+    "arith.maximumf": (ReduceFn.MAX, -np.inf),
+    "arith.maxnumf": (ReduceFn.MAX, -np.inf),
+    "arith.maxsi": (ReduceFn.MAX, -np.inf),
+    "arith.minimumf": (ReduceFn.MIN, np.inf),
+    "arith.minnumf": (ReduceFn.MIN, np.inf),
+    "arith.minsi": (ReduceFn.MIN, np.inf),
+}
+
+_NP_REDUCE: dict[ReduceFn, Callable[..., np.ndarray]] = {
+    ReduceFn.SUM: np.sum, ReduceFn.PROD: np.prod, ReduceFn.MAX: np.max, ReduceFn.MIN: np.min,
+}  # fmt: skip
+
+
+# --------------------------------------------------------------------------
+# Op handlers (non-structured ops)
+# --------------------------------------------------------------------------
+
+_Handler = Callable[[_Converter, Operation], list[Value | None]]
+_HANDLERS: dict[str, _Handler] = {}
+
+
+def _handles(*names: str) -> Callable[[_Handler], _Handler]:
+    def deco(fn: _Handler) -> _Handler:
+        for name in names:
+            _HANDLERS[name] = fn
+        return fn
+
+    return deco
+
+
+@_handles("arith.constant")
+def _constant(cv: _Converter, op: Operation) -> list[Value | None]:
+    attr = op.properties.get("value")
+    if isinstance(attr, DenseIntOrFPElementsAttr):
+        return [array_of(attr)]
+    if isinstance(attr, DenseResourceAttr):
+        return [_resource_array(cv, op, attr)]
+    if attr is not None and (value := scalar_attr_value(attr)) is not None:
+        return [value]
+    raise cv.error(op, f"has an unsupported value {attr}")
+
+
+def _resource_array(cv: _Converter, op: Operation, attr: DenseResourceAttr) -> np.ndarray:
+    key = attr.resource_handle.data
+    text = cv.resources(key) if cv.resources is not None else None
+    if text is None:
+        raise cv.error(op, f"refers to the resource {key!r}, which the module does not hold")
+    raw = bytes.fromhex(text.removeprefix("0x"))[4:]  # drop the alignment header
+    typ = cast(TensorType, attr.type)
+    dense = DenseIntOrFPElementsAttr(typ, builtin.BytesAttr(raw))
+    return array_of(dense)
+
+
+@_handles("tensor.empty")
+def _empty(cv: _Converter, op: Operation) -> list[Value | None]:
+    typ = cast(TensorType, op.results[0].type)
+    if op.operands:
+        raise cv.error(op, "with dynamic sizes is not supported (give static shapes)")
+    return [np.broadcast_to(np.zeros((), dtype_of(typ.element_type)), typ.get_shape())]
+
+
+@_handles("linalg.fill")
+def _fill(cv: _Converter, op: Operation) -> list[Value | None]:
+    value = cv.const(op.operands[0], op, "fill value")
+    typ = cast(TensorType, op.results[0].type)
+    return [np.broadcast_to(value.astype(dtype_of(typ.element_type)), typ.get_shape())]
+
+
+@_handles("linalg.transpose")
+def _transpose(cv: _Converter, op: Operation) -> list[Value | None]:
+    perm = ints(cast(DenseArrayBase, op.properties["permutation"]))
+    return [cv.em.transpose(cv.get(op.operands[0], op), perm)]
+
+
+@_handles("linalg.broadcast")
+def _broadcast(cv: _Converter, op: Operation) -> list[Value | None]:
+    dims = ints(cast(DenseArrayBase, op.properties["dimensions"]))
+    out = cast(TensorType, op.results[0].type).get_shape()
+    x = cv.get(op.operands[0], op)
+    with_ones = [1 if d in dims else s for d, s in enumerate(out)]
+    return [cv.em.broadcast(cv.em.reshape(x, with_ones), out)]
+
+
+@_handles("tensor.collapse_shape", "tensor.expand_shape", "tensor.reshape", "tensor.cast")
+def _reshape(cv: _Converter, op: Operation) -> list[Value | None]:
+    out = cast(TensorType, op.results[0].type).get_shape()
+    if any(d < 0 for d in out):
+        raise cv.error(op, "with a dynamic result shape is not supported")
+    return [cv.em.reshape(cv.get(op.operands[0], op), out)]
+
+
+def _static(op: Operation, key: str) -> list[int]:
+    return list(ints(cast(DenseArrayBase, op.properties[key])))
+
+
+@_handles("tensor.extract_slice")
+def _extract_slice(cv: _Converter, op: Operation) -> list[Value | None]:
+    if len(op.operands) > 1:
+        raise cv.error(op, "with dynamic offsets, sizes or strides is not supported")
+    x = cv.get(op.operands[0], op)
+    offsets, sizes, strides = (_static(op, k) for k in
+                               ("static_offsets", "static_sizes", "static_strides"))  # fmt: skip
+    ends = [o + (s - 1) * st + 1 for o, s, st in zip(offsets, sizes, strides, strict=True)]
+    y = cv.em.slice(x, offsets, ends, strides)
+    return [cv.em.reshape(y, cast(TensorType, op.results[0].type).get_shape())]
+
+
+@_handles("tensor.concat")
+def _concat(cv: _Converter, op: Operation) -> list[Value | None]:
+    axis = cast(IntegerAttr, op.properties["dim"]).value.data
+    values = [cv.get(v, op) for v in op.operands]
+    if all(isinstance(v, np.ndarray) for v in values):
+        return [np.concatenate(cast(list[np.ndarray], values), axis=axis)]
+    return [cv.em.add(ConcatOp([cv.em.ssa(v) for v in values], axis))]
+
+
+@_handles("tensor.pad")
+def _pad(cv: _Converter, op: Operation) -> list[Value | None]:
+    if len(op.operands) > 1:
+        raise cv.error(op, "with dynamic padding is not supported")
+    low, high = _static(op, "static_low"), _static(op, "static_high")
+    (fill,) = op.regions[0].block.last_op.operands  # type: ignore[union-attr]
+    if fill.owner is not None and isinstance(fill.owner, Operation) and fill.owner.parent_op() is op:
+        raise cv.error(op, "with a computed padding value is not supported")
+    if isinstance(fill, BlockArgument) and fill.block is op.regions[0].block:
+        raise cv.error(op, "with an index-dependent padding value is not supported")
+    value = cv.const(fill, op, "padding value")
+    x = cv.get(op.operands[0], op)
+    if min(low + high) < 0:
+        raise cv.error(op, "with negative padding is not supported")
+    if isinstance(x, np.ndarray):
+        return [np.pad(x, list(zip(low, high, strict=True)), constant_values=value)]
+    return [cv.em.add(PadOp(x, low + high, float(value)))]
+
+
+@_handles("tensor.dim")
+def _dim(cv: _Converter, op: Operation) -> list[Value | None]:
+    index = int(cv.const(op.operands[1], op, "dimension"))
+    return [np.array(shape(cv.get(op.operands[0], op))[index], np.int64)]
+
+
+@_handles("tensor.extract")
+def _extract(cv: _Converter, op: Operation) -> list[Value | None]:
+    x = cv.const(op.operands[0], op, "tensor")
+    idx = tuple(int(cv.const(v, op, "index")) for v in op.operands[1:])
+    return [np.asarray(x[idx])]
+
+
+@_handles("cf.assert")
+def _assert(cv: _Converter, op: Operation) -> list[Value | None]:
+    cond = cv.get(op.operands[0], op)
+    if isinstance(cond, np.ndarray) and not np.all(cond):
+        raise cv.error(op, "fails at compile time")
+    return []
+
+
+@_handles("func.return")
+def _return(cv: _Converter, op: Operation) -> list[Value | None]:
+    for v, want in zip(op.operands, cv.func.function_type.outputs.data, strict=True):
+        value = cv.em.ssa(cv.get(v, op))
+        if value.type != want:
+            raise cv.error(op, f"returns {value.type}, the function declares {want}")
+        cv.outputs.append(value)
+    cv.em.label = None
+    cv.block.add_op(ReturnOp(*cv.outputs))
+    return []
+
+
+def _erase_dead(block: Block) -> None:
+    for op in reversed(list(block.ops)):
+        if op.has_trait(Pure) and all(not r.uses for r in op.results):
+            block.erase_op(op)
+
+
+# --------------------------------------------------------------------------
+# The pass
+# --------------------------------------------------------------------------
+
+
+def convert_module(module: builtin.ModuleOp, ctx: Context | None = None) -> None:
+    """Converts every function of `module` that holds linalg-level ops."""
+    lookup: ResourceLookup | None = None
+    if ctx is not None:
+        try:
+            blobs = ctx.get_dialect("builtin").get_interface(OpAsmDialectInterface)
+        except Exception:  # noqa: BLE001 (no builtin interface registered)
+            blobs = None
+        if blobs is not None:
+            lookup = blobs.lookup
+    for fn in [op for op in module.ops if isinstance(op, FuncOp)]:
+        if not any(op.name.split(".")[0] in _SOURCE_DIALECTS for op in fn.walk()):
+            continue
+        new = _Converter(fn, lookup).run()
+        module.body.block.insert_op_before(new, fn)
+        module.body.block.erase_op(fn)
+
+
+_SOURCE_DIALECTS = frozenset({"linalg", "tensor", "arith", "math", "cf"})
+
+
+@dataclass(frozen=True)
+class ConvertLinalgToCimPass(ModulePass):
+    """Converts linalg-on-tensors (upstream MLIR, e.g. torch-mlir output with
+    named ops generalised) into `cim` operators."""
+
+    name = "convert-linalg-to-cim"
+
+    def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
+        convert_module(op, ctx)
