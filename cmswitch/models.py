@@ -58,6 +58,16 @@ def load_model(
     if spec.endswith(".mlir"):
         from cmswitch.ir import parse_file
 
+        # --- MLIR frontend (issue 9): linalg-on-tensors is converted to cim ---
+        from cmswitch.frontend import holds_linalg
+
+        if holds_linalg(path):
+            from cmswitch.frontend import linalg_file_to_cim
+
+            hw = hardware or Hardware.preset("dynaplasia")
+            result = linalg_file_to_cim(path, hardware=hw)
+            return LoadedModel(path.stem, result.module, result.store, hw)
+        # --- end MLIR frontend ---
         module = parse_file(path)
         hw = hardware or module_hardware(module, Hardware.preset("dynaplasia"))
         module.attributes[HARDWARE_ATTR] = HardwareAttr.from_hardware(hw)

@@ -17,6 +17,7 @@ default; both give the same workload on the test models (tested).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ def linalg_to_cim(
     from cmswitch.lowering.linalg_to_cim import LinalgToCimError, convert_module
     from cmswitch.lowering.onnx_to_cim import ImportResult
 
+    text = fix_hex_splats(text)
     ctx = make_context()
     ctx.allow_unregistered = True  # reported by the conversion, with their location
     try:
@@ -173,3 +175,46 @@ def _name_arguments(module: ModuleOp, inputs: Sequence[str], outputs: Sequence[s
             arg.name_hint = _ssa_name(n)
     if outputs and len(outputs) == len(fn.function_type.outputs.data):
         fn.res_attrs = ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in outputs])
+
+
+_LINALG_OP = re.compile(r'(?:^|[\s"=])(?:linalg|tensor|arith|math)\.[a-z_]+', re.MULTILINE)
+
+
+def holds_linalg(path: str | Path) -> bool:
+    """True when the ``.mlir`` file at `path` holds linalg-level ops (rather
+    than `cim`); unreadable files are left to the caller's error."""
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return False
+    return _LINALG_OP.search(text) is not None
+
+
+def linalg_file_to_cim(path: str | Path, *, hardware: Hardware | None = None) -> Any:
+    """A ``.mlir`` file of linalg-on-tensors (generic or custom form) ->
+    `cim`. Pure xDSL: the MLIR bindings are not needed."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise FrontendError(f"{path}: cannot read: {err.strerror}") from None
+    return linalg_to_cim(text, source=str(path), hardware=hardware, model=path.stem)
+
+
+_HEX_SPLAT = re.compile(r"dense<0x([0-9A-Fa-f]{8})>(\s*:\s*tensor<((?:\d+x)*)f32>)")
+
+
+def fix_hex_splats(text: str) -> str:
+    """Rewrites f32 splats written as a bit pattern (``dense<0xFF800000> :
+    tensor<4xf32>``, how MLIR prints -inf / NaN splats) into the hex-string
+    form: xDSL 0.74 reads the bare form as the integer 4286578688."""
+
+    def raw(m: re.Match[str]) -> str:
+        dims = [int(d) for d in m.group(3).split("x") if d]
+        count = 1
+        for d in dims:
+            count *= d
+        le = bytes.fromhex(m.group(1))[::-1].hex().upper()
+        return f'dense<"0x{le * max(count, 1)}">{m.group(2)}'
+
+    return _HEX_SPLAT.sub(raw, text)

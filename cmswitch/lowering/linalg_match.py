@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from xdsl.dialects.builtin import AffineMapAttr, ArrayAttr
 from xdsl.ir import Block, BlockArgument, Operation, SSAValue
@@ -251,20 +252,21 @@ def match_contraction(op: Operation, n_inputs: int) -> Contraction | None:
 
 @dataclass(frozen=True)
 class Window:
-    """Two spatial results ``p * stride + r * dilation`` of an input map."""
+    """The spatial results ``p * stride + r * dilation`` of an input map
+    (one for 1-D, two for 2-D windows), in map order."""
 
-    spatial_pos: tuple[int, int]
-    """Positions of the two spatial results in the input map."""
-    out_loops: tuple[int, int]
-    win_loops: tuple[int, int]
-    strides: tuple[int, int]
-    dilations: tuple[int, int]
+    spatial_pos: tuple[int, ...]
+    """Positions of the spatial results in the input map."""
+    out_loops: tuple[int, ...]
+    win_loops: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilations: tuple[int, ...]
 
 
 def match_window(amap: AffineMap, iters: Sequence[str]) -> Window | None:
-    """The sliding window of an input map: exactly two compound results,
+    """The sliding window of an input map: one or two compound results,
     each one parallel loop times a stride plus one reduction loop times a
-    dilation, no offsets."""
+    dilation, no offsets, at the end of the map."""
     found: list[tuple[int, int, int, int, int]] = []
     for pos, expr in enumerate(amap.results):
         if isinstance(expr, AffineDimExpr | AffineConstantExpr):
@@ -278,10 +280,10 @@ def match_window(amap: AffineMap, iters: Sequence[str]) -> Window | None:
         if const or len(par) != 1 or len(red) != 1 or par[0][1] < 1 or red[0][1] < 1:
             return None
         found.append((pos, par[0][0], red[0][0], par[0][1], red[0][1]))
-    if len(found) != 2:
+    rank = len(amap.results)
+    if len(found) not in (1, 2) or [f[0] for f in found] != list(range(rank - len(found), rank)):
         return None
-    (p0, o0, w0, s0, d0), (p1, o1, w1, s1, d1) = found
-    return Window((p0, p1), (o0, o1), (w0, w1), (s0, s1), (d0, d1))
+    return Window(*(tuple(f[k] for f in found) for k in range(5)))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -324,26 +326,27 @@ def match_convolution(op: Operation, n_inputs: int) -> Convolution | None:
 def _conv_roles(
     x_map: AffineMap, w_map: AffineMap, o_map: AffineMap, win: Window, x: int, w: int
 ) -> Convolution | None:
-    w_dims, o_dims = simple_dims(w_map), simple_dims(o_map)
-    if w_dims is None or o_dims is None or None in w_dims or None in o_dims:
+    w_all, o_all = simple_dims(w_map), simple_dims(o_map)
+    if w_all is None or o_all is None or None in w_all or None in o_all:
+        return None
+    ns = len(win.spatial_pos)
+    if o_all[-ns:] != list(win.out_loops) or w_all[-ns:] != list(win.win_loops):
         return None
     x_lead = [e for p, e in enumerate(x_map.results) if p not in win.spatial_pos]
-    if win.spatial_pos != (len(x_map.results) - 2, len(x_map.results) - 1):
-        return None
     if not all(isinstance(e, AffineDimExpr) for e in x_lead):
         return None
+    # The channel-like loops, spatial ones dropped.
     x_dims = [e.position for e in x_lead if isinstance(e, AffineDimExpr)]
-    if o_dims[-2:] != list(win.out_loops) or w_dims[-2:] != list(win.win_loops):
-        return None
-    xs, ws, os_ = set(x_dims), set(w_dims[:-2]), set(o_dims[:-2])
+    w_dims, o_dims = cast(list[int], w_all[:-ns]), cast(list[int], o_all[:-ns])
+    xs, ws, os_ = set(x_dims), set(w_dims), set(o_dims)
     n = [d for d in x_dims if d in os_ and d not in ws]
     g = [d for d in x_dims if d in os_ and d in ws]
-    f = [d for d in w_dims[:-2] if d in os_ and d not in xs]
+    f = [d for d in w_dims if d in os_ and d not in xs]
     c = [d for d in x_dims if d in ws and d not in os_]
     if len(n) != 1 or len(g) > 1 or len(f) > 1 or len(c) > 1:
         return None
     # Channel layouts: input [n, g?, c?], filter [g?, f?, c?], output [n, g?, f?].
-    if x_dims != n + g + c or w_dims[:-2] != g + f + c or o_dims[:-2] != n + g + f:
+    if x_dims != n + g + c or w_dims != g + f + c or o_dims != n + g + f:
         return None
     if not g and not c:
         return None
@@ -376,7 +379,7 @@ def match_pooling(op: Operation, n_inputs: int) -> Pooling | None:
     maps = maps_of(op)
     iters = iterators_of(op)
     win = match_window(maps[src], iters)
-    if win is None or list(win.dilations) != [1, 1]:
+    if win is None or list(win.dilations) != [1, 1] or len(win.spatial_pos) != 2:
         return None
     lead = [e for p, e in enumerate(maps[src].results) if p not in win.spatial_pos]
     o_dims = simple_dims(maps[-1])

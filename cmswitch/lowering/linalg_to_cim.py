@@ -53,6 +53,7 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     NameLoc,
     TensorType,
+    UnregisteredOp,
 )
 from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
@@ -110,6 +111,13 @@ def _loc_text(loc: Attribute) -> str | None:
     return None
 
 
+def op_name(op: Operation) -> str:
+    """The op's name, also for ops of dialects xDSL does not know."""
+    if isinstance(op, UnregisteredOp):
+        return op.op_name.data
+    return op.name
+
+
 ResourceLookup = Callable[[str], str | None]
 
 
@@ -152,7 +160,7 @@ class _Converter:
 
     def error(self, op: Operation, reason: str) -> LinalgToCimError:
         where = location_text(op) or f"@{self.func.sym_name.data}, op {self._index}"
-        return LinalgToCimError(f"{where}: {op.name} {reason}")
+        return LinalgToCimError(f"{where}: {op_name(op)} {reason}")
 
     def get(self, v: SSAValue, op: Operation) -> Value:
         if v not in self.env:
@@ -166,7 +174,7 @@ class _Converter:
         return value
 
     def convert(self, op: Operation) -> None:
-        handler = _HANDLERS.get(op.name)
+        handler = _HANDLERS.get(op_name(op))
         if handler is not None:
             results = handler(self, op)
         elif op.name.startswith("linalg.") and op.regions and hasattr(op, "get_indexing_maps"):
@@ -327,34 +335,71 @@ class _Converter:
             return None  # folded by evaluation
         size = lambda d: 1 if d is None else loops[d]  # noqa: E731
         g, f, c = size(conv.g), size(conv.f), size(conv.c)
+        ns = len(conv.window.spatial_pos)  # 1-D convolutions run as 2-D of height 1
+        x, pads = _absorb_pad(x, 0.0, ns)
         xs = shape(x)
-        n, (h, wd) = xs[0], xs[-2:]
-        kh, kw = (loops[d] for d in conv.window.win_loops)
+        h, wd = (1, xs[-1]) if ns == 1 else xs[-2:]
+        kernel = [loops[d] for d in conv.window.win_loops]
+        kh, kw = (1, kernel[0]) if ns == 1 else kernel
         weight = w.reshape(g * f, c, kh, kw)
-        pads = [0, 0, 0, 0]
-        x4 = em.reshape(x, (n, g * c, h, wd))
-        x4, pads = _absorb_pad(x4, 0.0)
+        x4 = em.reshape(x, (xs[0], g * c, h, wd))
+        strides, dilations = conv.window.strides, conv.window.dilations
+        if ns == 1:
+            strides, dilations = (1, *strides), (1, *dilations)
+        out_hw = (1, shape(init)[-1]) if ns == 1 else shape(init)[-2:]
+        x4, pads = self._fit_window(x4, pads, out_hw, (kh, kw), strides, dilations)
         o_dims = cast(list[int], lm.simple_dims(maps[2]))
         chan = tuple(d for d in (conv.g, conv.f) if d is not None)
         bias = self._bias(init, o_dims, chan, loops)
         y = em.add(Conv2dOp(
             em.ssa(x4), em.constant(weight, self._sym(op, "weight")),
             None if bias is None else em.constant(bias),
-            strides=conv.window.strides, pads=pads, dilations=conv.window.dilations, group=g,
+            strides=strides, pads=pads, dilations=dilations, group=g,
         ))  # fmt: skip
         y = em.reshape(y, shape(init))
         return [self._finish(y, tuple(o_dims), o_dims, init, bias is not None)]
 
+    def _fit_window(self, x: Value, pads: list[int], out_hw: tuple[int, ...],
+                    kernel: tuple[int, ...] | list[int], strides: tuple[int, ...],
+                    dilations: tuple[int, ...]) -> tuple[Value, list[int]]:  # fmt: skip
+        """linalg sizes a window op by its output; cim by its input. Rows and
+        columns past the last window are dropped: bottom / right padding
+        first, then input."""
+        pads = list(pads)
+        s = list(shape(x))
+        for ax in range(2):
+            need = (out_hw[ax] - 1) * strides[ax] + (kernel[ax] - 1) * dilations[ax] + 1
+            excess = s[2 + ax] + pads[ax] + pads[ax + 2] - need
+            cut = min(excess, pads[ax + 2])
+            pads[ax + 2] -= max(cut, 0)
+            excess -= max(cut, 0)
+            if excess > 0:
+                ends = list(s)
+                ends[2 + ax] -= excess
+                x = self.em.slice(x, [0] * len(s), ends)
+                s = list(shape(x))
+        return x, pads
+
     def _pooling(self, op: Operation, n_in: int, operands: list[Value],
                  maps: list[AffineMap], loops: list[int]) -> list[Value | None] | None:  # fmt: skip
         pool = lm.match_pooling(op, n_in)
-        x, init = operands[pool.input] if pool else None, operands[-1]
-        if pool is None or x is None or isinstance(x, np.ndarray):
+        if pool is None:
             return None
+        x, init = operands[pool.input], operands[-1]
         em = self.em
         kernel = [loops[d] for d in pool.window.win_loops]
         ident = -np.inf if pool.kind == "max" else 0.0
-        x, pads = _absorb_pad(x, ident)
+        if isinstance(x, np.ndarray):  # e.g. the element counts of an average
+            sh, sw = pool.window.strides
+            win = np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))
+            win = win[:, :, ::sh, ::sw]
+            folded = win.max(axis=(4, 5)) if pool.kind == "max" else win.sum(axis=(4, 5))
+            if not (isinstance(init, np.ndarray) and np.all(init == ident)):
+                combine = ElementwiseFn.MAX if pool.kind == "max" else ElementwiseFn.ADD
+                return [em.ew(combine, [folded.astype(np.float32), init])]
+            return [folded.astype(np.float32)]
+        x, pads = _absorb_pad(x, ident, 2)
+        x, pads = self._fit_window(x, pads, shape(init)[2:], kernel, pool.window.strides, (1, 1))
         kind = PoolKind.MAX if pool.kind == "max" else PoolKind.AVG
         y: Value = em.add(PoolOp(kind, em.ssa(x), kernel, pool.window.strides, pads, True))
         if kind is PoolKind.AVG:  # a window sum: the average (pads counted) times its size
@@ -369,16 +414,21 @@ def _is_tensor(v: SSAValue) -> bool:
     return isinstance(v.type, TensorType)
 
 
-def _absorb_pad(x: Value, fill: float) -> tuple[Value, list[int]]:
-    """A ``cim.pad`` of `fill` on the two spatial dims only becomes the
-    consumer's padding: returns (unpadded input, [top, left, bottom, right])."""
+def _absorb_pad(x: Value, fill: float, spatial: int) -> tuple[Value, list[int]]:
+    """A ``cim.pad`` of `fill` on the last `spatial` (1 or 2) dims only
+    becomes the consumer's padding: returns (unpadded input, [top, left,
+    bottom, right])."""
     owner = x.owner if isinstance(x, SSAValue) else None
-    if isinstance(owner, PadOp):
-        p = ints(owner.pads)
-        value = owner.value.value.data
-        if value == fill and not any(p[:2]) and not any(p[4:6]):
-            return owner.input, [p[2], p[3], p[6], p[7]]
-    return x, [0, 0, 0, 0]
+    if not isinstance(owner, PadOp) or owner.value.value.data != fill:
+        return x, [0, 0, 0, 0]
+    p = ints(owner.pads)
+    rank = len(p) // 2
+    lead = [*p[: rank - spatial], *p[rank : 2 * rank - spatial]]
+    if any(lead):
+        return x, [0, 0, 0, 0]
+    if spatial == 1:
+        return owner.input, [0, p[rank - 1], 0, p[2 * rank - 1]]
+    return owner.input, [p[rank - 2], p[rank - 1], p[2 * rank - 2], p[2 * rank - 1]]
 
 
 _REDUCTIONS: dict[str, tuple[ReduceFn, float]] = {
@@ -532,6 +582,38 @@ def _extract(cv: _Converter, op: Operation) -> list[Value | None]:
     x = cv.const(op.operands[0], op, "tensor")
     idx = tuple(int(cv.const(v, op, "index")) for v in op.operands[1:])
     return [np.asarray(x[idx])]
+
+
+@_handles("tm_tensor.scan")
+def _scan(cv: _Converter, op: Operation) -> list[Value | None]:
+    """torch-mlir's cumulative scan (ONNX CumSum), folded when its input is
+    a compile-time constant (OPT's position ids); cim has no scan op."""
+    if len(op.operands) != 3 or len(op.results) != 2:
+        raise cv.error(op, "with other than one input and two outputs is not supported")
+    x = cv.get(op.operands[0], op)
+    init = cv.get(op.operands[2], op)
+    if not isinstance(x, np.ndarray) or not isinstance(init, np.ndarray):
+        raise cv.error(op, "(a cumulative sum) over run-time data is not supported")
+    body = op.regions[0].block
+    combine = body.last_op.operands[0].owner if body.last_op is not None else None
+    if not isinstance(combine, Operation) or combine.name not in ("arith.addf", "arith.addi"):
+        raise cv.error(op, "other than a cumulative sum is not supported")
+    dim = _int_attr(op, "dimension")
+    inclusive = op.attributes.get("inclusive", op.properties.get("inclusive"))
+    total = np.cumsum(x, axis=dim, dtype=x.dtype)
+    if not (isinstance(inclusive, IntegerAttr) and inclusive.value.data):
+        total = np.concatenate([np.zeros_like(np.take(total, [0], axis=dim)),
+                                np.take(total, range(x.shape[dim] - 1), axis=dim)], axis=dim)  # fmt: skip
+    total = total + np.expand_dims(init, dim)
+    last = np.take(total, x.shape[dim] - 1, axis=dim) if x.shape[dim] else init
+    return [total, np.asarray(last)]
+
+
+def _int_attr(op: Operation, key: str) -> int:
+    attr = op.properties.get(key, op.attributes.get(key))
+    if not isinstance(attr, IntegerAttr):
+        raise ValueError(f"missing integer attribute {key!r}")
+    return attr.value.data
 
 
 @_handles("cf.assert")
