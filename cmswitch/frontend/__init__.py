@@ -114,7 +114,6 @@ def linalg_to_cim(
 ) -> Any:
     """Linalg-on-tensors text (generic or custom form; xDSL parses it) ->
     `cim` module with its weights in a store."""
-    from xdsl.parser import Parser
     from xdsl.utils.exceptions import ParseError, VerifyException
 
     from cmswitch.ir import make_context
@@ -127,11 +126,12 @@ def linalg_to_cim(
     try:
         # Not verified on the xDSL side: upstream MLIR verified it, and
         # xDSL 0.74 rejects valid rank-0 tensor.collapse_shape ops.
-        module = Parser(ctx, text, source).parse_module()
+        module = _LocatingParser(ctx, text, source).parse_module()
         convert_module(module, ctx)
         module.verify()
     except LinalgToCimError as err:
-        raise FrontendError(f"{source}: {err}") from None
+        message = str(err)
+        raise FrontendError(message if message.startswith(source) else f"{source}: {message}") from None
     except ParseError as err:
         raise FrontendError(str(err)) from None
     except VerifyException as err:
@@ -218,3 +218,35 @@ def fix_hex_splats(text: str) -> str:
         return f'dense<"0x{le * max(count, 1)}">{m.group(2)}'
 
     return _HEX_SPLAT.sub(raw, text)
+
+
+def _locating_parser() -> type:
+    from xdsl.dialects.builtin import FileLineColLoc, IntAttr, UnknownLoc
+    from xdsl.ir import Operation
+    from xdsl.parser import Parser
+
+    class LocatingParser(Parser):
+        """Gives ops without a ``loc(...)`` their file:line:col, so that the
+        conversion's errors point into a hand-written file."""
+
+        def __init__(self, ctx: Any, text: str, name: str):
+            super().__init__(ctx, text, name)
+            self._file = name
+            self._lines = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
+
+        def parse_optional_operation(self) -> Operation | None:
+            import bisect
+
+            start = self.pos
+            op = super().parse_optional_operation()
+            if op is not None and isinstance(op.location, UnknownLoc):
+                line = bisect.bisect_right(self._lines, start)
+                col = start - self._lines[line - 1] + 1
+                op.location = FileLineColLoc(StringAttr(self._file), IntAttr(line), IntAttr(col))
+            return op
+
+    return LocatingParser
+
+
+def _LocatingParser(ctx: Any, text: str, name: str) -> Any:  # noqa: N802
+    return _locating_parser()(ctx, text, name)

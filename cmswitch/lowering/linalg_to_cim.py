@@ -72,6 +72,7 @@ from cmswitch.dialects.cim import (
     PoolKind,
     PoolOp,
     ReduceFn,
+    ReshapeOp,
     ReduceOp,
     ints,
 )
@@ -96,6 +97,16 @@ def location_text(op: Operation) -> str | None:
     """A short source location: the ONNX node name torch-mlir records, or
     file:line:col."""
     return _loc_text(op.location)
+
+
+def label_text(op: Operation) -> str | None:
+    """A label for the ops converted from `op`: the source name (an ONNX
+    node) when the location carries one; file positions are not labels."""
+    loc = op.location
+    if isinstance(loc, FusedLoc):
+        names = [x for x in cast(ArrayAttr, loc.locations).data if isinstance(x, NameLoc)]
+        loc = names[0] if names else loc
+    return loc.desc.data if isinstance(loc, NameLoc) else None
 
 
 def _loc_text(loc: Attribute) -> str | None:
@@ -140,7 +151,7 @@ class _Converter:
     def run(self) -> FuncOp:
         for k, op in enumerate(list(self.func.body.block.ops)):
             self._index = k
-            self.em.label = location_text(op)
+            self.em.label = label_text(op)
             try:
                 self.convert(op)
             except LinalgToCimError:
@@ -284,7 +295,7 @@ class _Converter:
                 x = em.reshape(x, [*size(rows), kk])
                 bias = self._bias(init, o_dims, c.n, loops)
                 y = em.add(LinearOp(em.ssa(x), em.constant(w, self._sym(op, "weight")),
-                                    None if bias is None else em.constant(bias)))  # fmt: skip
+                                    None if bias is None else em.constant(bias, self._sym(op, "bias"))))  # fmt: skip
                 y = em.reshape(y, size((*rows, *c.n)))
                 return [self._finish(y, (*rows, *c.n), o_dims, init, bias is not None)]
         # Run-time right operand (or a weight that differs across the batch).
@@ -319,7 +330,7 @@ class _Converter:
         return self.em.ew(ElementwiseFn.ADD, [y, init])
 
     def _sym(self, op: Operation, what: str) -> str:
-        return f"{location_text(op) or 'linalg'}.{what}"
+        return f"{label_text(op) or 'linalg'}.{what}"
 
     # ------------------------------------------------------- convolutions
     def _convolution(self, op: Operation, n_in: int, operands: list[Value],
@@ -336,7 +347,7 @@ class _Converter:
         size = lambda d: 1 if d is None else loops[d]  # noqa: E731
         g, f, c = size(conv.g), size(conv.f), size(conv.c)
         ns = len(conv.window.spatial_pos)  # 1-D convolutions run as 2-D of height 1
-        x, pads = _absorb_pad(x, 0.0, ns)
+        x, pads = _absorb_pad(em, x, 0.0, ns)
         xs = shape(x)
         h, wd = (1, xs[-1]) if ns == 1 else xs[-2:]
         kernel = [loops[d] for d in conv.window.win_loops]
@@ -353,7 +364,7 @@ class _Converter:
         bias = self._bias(init, o_dims, chan, loops)
         y = em.add(Conv2dOp(
             em.ssa(x4), em.constant(weight, self._sym(op, "weight")),
-            None if bias is None else em.constant(bias),
+            None if bias is None else em.constant(bias, self._sym(op, "bias")),
             strides=strides, pads=pads, dilations=dilations, group=g,
         ))  # fmt: skip
         y = em.reshape(y, shape(init))
@@ -398,7 +409,7 @@ class _Converter:
                 combine = ElementwiseFn.MAX if pool.kind == "max" else ElementwiseFn.ADD
                 return [em.ew(combine, [folded.astype(np.float32), init])]
             return [folded.astype(np.float32)]
-        x, pads = _absorb_pad(x, ident, 2)
+        x, pads = _absorb_pad(em, x, ident, 2)
         x, pads = self._fit_window(x, pads, shape(init)[2:], kernel, pool.window.strides, (1, 1))
         kind = PoolKind.MAX if pool.kind == "max" else PoolKind.AVG
         y: Value = em.add(PoolOp(kind, em.ssa(x), kernel, pool.window.strides, pads, True))
@@ -414,21 +425,30 @@ def _is_tensor(v: SSAValue) -> bool:
     return isinstance(v.type, TensorType)
 
 
-def _absorb_pad(x: Value, fill: float, spatial: int) -> tuple[Value, list[int]]:
+def _absorb_pad(em: Emitter, x: Value, fill: float, spatial: int) -> tuple[Value, list[int]]:
     """A ``cim.pad`` of `fill` on the last `spatial` (1 or 2) dims only
     becomes the consumer's padding: returns (unpadded input, [top, left,
-    bottom, right])."""
+    bottom, right]). Seen through a reshape of the leading dims (grouped
+    convolutions split the channels after padding)."""
+    none = (x, [0, 0, 0, 0])
     owner = x.owner if isinstance(x, SSAValue) else None
+    reshaped: ReshapeOp | None = None
+    if isinstance(owner, ReshapeOp) and isinstance(owner.input.owner, PadOp):
+        reshaped, owner = owner, owner.input.owner
     if not isinstance(owner, PadOp) or owner.value.value.data != fill:
-        return x, [0, 0, 0, 0]
+        return none
     p = ints(owner.pads)
     rank = len(p) // 2
-    lead = [*p[: rank - spatial], *p[rank : 2 * rank - spatial]]
-    if any(lead):
-        return x, [0, 0, 0, 0]
-    if spatial == 1:
-        return owner.input, [0, p[rank - 1], 0, p[2 * rank - 1]]
-    return owner.input, [p[rank - 2], p[rank - 1], p[2 * rank - 2], p[2 * rank - 1]]
+    if any([*p[: rank - spatial], *p[rank : 2 * rank - spatial]]):
+        return none
+    pads = [0, p[rank - 1], 0, p[2 * rank - 1]] if spatial == 1 else \
+        [p[rank - 2], p[rank - 1], p[2 * rank - 2], p[2 * rank - 1]]  # fmt: skip
+    if reshaped is None:
+        return owner.input, pads
+    if shape(reshaped.output)[-spatial:] != shape(owner.output)[-spatial:]:
+        return none
+    lead = shape(reshaped.output)[:-spatial]
+    return em.reshape(owner.input, (*lead, *shape(owner.input)[-spatial:])), pads
 
 
 _REDUCTIONS: dict[str, tuple[ReduceFn, float]] = {
