@@ -137,8 +137,14 @@ def _loc(loc: Any) -> str:
 
 
 def _generic_text(module: Any) -> str:
-    return module.get_asm(print_generic_op_form=True, enable_debug_info=True,
+    """Generic form with locations inline; modules holding ``dense_resource``
+    weights (the FX importer's) are printed without locations, as the
+    local-scope printer drops the resource blobs."""
+    text = module.get_asm(print_generic_op_form=True, enable_debug_info=True,
                           use_local_scope=True)  # fmt: skip
+    if "dense_resource<" in text:
+        text = module.get_asm(print_generic_op_form=True)
+    return text
 
 
 def _first_line(err: BaseException) -> str:

@@ -166,4 +166,34 @@ builtin.module {
     } -> tensor<2x2xf32>
     func.return %y : tensor<2x2xf32>
   }
+  // A product accumulated into a run-time tensor: cim.matmul, then the add.
+  // CHECK-LABEL: func.func @accumulate
+  // CHECK:      %[[P:.*]] = cim.matmul %a, %b : tensor<1x2x3xf32>, tensor<1x3x2xf32> -> tensor<1x2x2xf32>
+  // CHECK-NEXT: %{{.*}} = cim.elementwise add %[[P]], %c : tensor<1x2x2xf32>, tensor<1x2x2xf32> -> tensor<1x2x2xf32>
+  func.func @accumulate(%a: tensor<1x2x3xf32>, %b: tensor<1x3x2xf32>, %c: tensor<1x2x2xf32>) -> tensor<1x2x2xf32> {
+    %y = linalg.generic {indexing_maps = [#bmm_a, #bmm_b, #bmm_o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x2x3xf32>, tensor<1x3x2xf32>) outs(%c : tensor<1x2x2xf32>) {
+    ^bb0(%x: f32, %w: f32, %acc: f32):
+      %m = arith.mulf %x, %w : f32
+      %s = arith.addf %acc, %m : f32
+      linalg.yield %s : f32
+    } -> tensor<1x2x2xf32>
+    func.return %y : tensor<1x2x2xf32>
+  }
+
+  // A gather whose index loop comes first but indexes the table's second
+  // dimension: cim.gather along axis 1, then a transpose into loop order.
+  // CHECK-LABEL: func.func @gather_columns
+  // CHECK:      %[[G:.*]] = cim.gather %t, %idx {axis = 1 : i64} : tensor<2x4xf32>, tensor<3xi64> -> tensor<2x3xf32>
+  // CHECK-NEXT: %{{.*}} = cim.transpose %[[G]] {perm = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  func.func @gather_columns(%t: tensor<2x4xf32>, %idx: tensor<3xi64>) -> tensor<3x2xf32> {
+    %e = tensor.empty() : tensor<3x2xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, #id2], iterator_types = ["parallel", "parallel"]} ins(%idx : tensor<3xi64>) outs(%e : tensor<3x2xf32>) {
+    ^bb0(%in: i64, %out: f32):
+      %i = arith.index_cast %in : i64 to index
+      %j = linalg.index 1 : index
+      %v = tensor.extract %t[%j, %i] : tensor<2x4xf32>
+      linalg.yield %v : f32
+    } -> tensor<3x2xf32>
+    func.return %y : tensor<3x2xf32>
+  }
 }
