@@ -56,14 +56,11 @@ def load_model(
         result = import_onnx(path, input_shapes=input_shapes, hardware=hw)
         return LoadedModel(path.stem, result.module, result.store, hw)
     if spec.endswith(".mlir"):
+        from cmswitch.frontend import holds_linalg, linalg_file_to_cim
         from cmswitch.ir import parse_file
 
         # --- MLIR frontend (issue 9): linalg-on-tensors is converted to cim ---
-        from cmswitch.frontend import holds_linalg
-
         if holds_linalg(path):
-            from cmswitch.frontend import linalg_file_to_cim
-
             hw = hardware or Hardware.preset("dynaplasia")
             result = linalg_file_to_cim(path, hardware=hw)
             return LoadedModel(path.stem, result.module, result.store, hw)

@@ -236,7 +236,9 @@ def test_hand_written_linalg_errors_point_into_the_file(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(FrontendError) as err:
         linalg_file_to_cim(src)
-    assert str(err.value) == f"{src}:3:3: linalg.generic math.atan in a linalg body is not supported"
+    assert (
+        str(err.value) == f"{src}:3:3: linalg.generic math.atan in a linalg body is not supported"
+    )
 
 
 def test_without_the_extra_the_message_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch,
@@ -259,9 +261,10 @@ def test_without_the_extra_the_message_says_how_to_get_it(monkeypatch: pytest.Mo
 def test_hex_splats_keep_their_bit_pattern() -> None:
     """MLIR prints a -inf splat as its bit pattern; xDSL 0.74 would read the
     integer 4286578688."""
+    from xdsl.parser import Parser
+
     from cmswitch.ir import make_context
     from cmswitch.lowering.linalg_emit import array_of
-    from xdsl.parser import Parser
 
     text = fix_hex_splats("dense<0xFF800000> : tensor<2x3xf32>")
     attr = Parser(make_context(), text).parse_attribute()

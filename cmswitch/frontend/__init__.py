@@ -131,11 +131,15 @@ def linalg_to_cim(
         module.verify()
     except LinalgToCimError as err:
         message = str(err)
-        raise FrontendError(message if message.startswith(source) else f"{source}: {message}") from None
+        raise FrontendError(
+            message if message.startswith(source) else f"{source}: {message}"
+        ) from None
     except ParseError as err:
         raise FrontendError(str(err)) from None
     except VerifyException as err:
-        raise FrontendError(f"{source}: internal error: the cim module does not verify: {err}") from None
+        raise FrontendError(
+            f"{source}: internal error: the cim module does not verify: {err}"
+        ) from None
     _name_arguments(module, input_names, output_names)
     store = externalise_weights(module)
     hw = hardware if hardware is not None else Hardware.preset("dynaplasia")
@@ -248,5 +252,5 @@ def _locating_parser() -> type:
     return LocatingParser
 
 
-def _LocatingParser(ctx: Any, text: str, name: str) -> Any:  # noqa: N802
+def _LocatingParser(ctx: Any, text: str, name: str) -> Any:
     return _locating_parser()(ctx, text, name)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import onnx
+from onnx import external_data_helper
 
 from cmswitch.frontend import FrontendError
 
@@ -40,7 +41,7 @@ def load_onnx(
         raise FrontendError(f"{path}: no such file")
     try:
         proto = onnx.load(str(path), load_external_data=False)
-    except Exception as err:  # noqa: BLE001 (protobuf raises many types)
+    except Exception as err:
         raise FrontendError(f"{path}: not a valid ONNX model: {type(err).__name__}") from None
     for t in proto.graph.initializer:
         if t.data_location == onnx.TensorProto.EXTERNAL:
@@ -51,7 +52,7 @@ def load_onnx(
                     f"{path}: initializer {t.name!r} keeps its data in {where.name}, which is "
                     "absent: the MLIR path needs the weights (the direct importer does not)"
                 )
-    onnx.external_data_helper.load_external_data_for_model(proto, str(path.parent))
+    external_data_helper.load_external_data_for_model(proto, str(path.parent))
     inits = {t.name for t in proto.graph.initializer}
     inputs = [i for i in proto.graph.input if i.name not in inits]
     unknown = set(input_shapes) - {i.name for i in inputs}
@@ -64,7 +65,9 @@ def load_onnx(
         if inp.name in input_shapes:
             want = list(input_shapes[inp.name])
             if len(want) != len(dims):
-                raise FrontendError(f"{path}: --input-shape {inp.name}: rank {len(want)} != {len(dims)}")
+                raise FrontendError(
+                    f"{path}: --input-shape {inp.name}: rank {len(want)} != {len(dims)}"
+                )
             for d, size in zip(dims, want, strict=True):
                 d.Clear()
                 d.dim_value = int(size)
@@ -76,7 +79,7 @@ def load_onnx(
             )
     try:
         proto = onnx.shape_inference.infer_shapes(proto, data_prop=True)
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise FrontendError(f"{path}: ONNX shape inference failed: {_first_line(err)}") from None
     return proto, ([i.name for i in inputs], [o.name for o in proto.graph.output])
 
@@ -87,13 +90,13 @@ def onnx_to_linalg(proto: onnx.ModelProto, source: str) -> str:
     from torch_mlir.dialects import torch as torch_d  # pyright: ignore[reportMissingImports]
     from torch_mlir.extras import onnx_importer  # pyright: ignore[reportMissingImports]
 
-    ctx = ir.Context()
+    ctx = ir.Context()  # pyright: ignore[reportAttributeAccessIssue]
     torch_d.register_dialect(ctx)
     try:
         info = onnx_importer.ModelInfo(proto)
         module = info.create_module(context=ctx).operation
         onnx_importer.NodeImporter.define_function(info.main_graph, module).import_all()
-    except Exception as err:  # noqa: BLE001 (the importer raises plain exceptions)
+    except Exception as err:
         raise FrontendError(f"{source}: torch-mlir's ONNX importer: {_first_line(err)}") from None
     _run(ctx, module, ONNX_PIPELINE, source)
     _run(ctx, module, GENERALIZE, source)
@@ -110,7 +113,7 @@ def torch_to_linalg(module: Any, example_inputs: tuple[Any, ...]) -> str:
     try:
         mlir_module = fx.export_and_import(module, *example_inputs,
                                            output_type="linalg-on-tensors", func_name="main")  # fmt: skip
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         raise FrontendError(f"torch-mlir's FX importer: {_first_line(err)}") from None
     op = mlir_module.operation
     _run(op.context, op, GENERALIZE, type(module).__name__)
@@ -119,11 +122,13 @@ def torch_to_linalg(module: Any, example_inputs: tuple[Any, ...]) -> str:
 
 def _run(ctx: Any, module: Any, pipeline: str, source: str) -> None:
     from torch_mlir import ir  # pyright: ignore[reportMissingImports]
-    from torch_mlir.passmanager import PassManager  # pyright: ignore[reportMissingImports]
+    from torch_mlir.passmanager import (  # pyright: ignore[reportMissingImports]
+        PassManager,  # pyright: ignore[reportAttributeAccessIssue]
+    )
 
     try:
         PassManager.parse(pipeline, ctx).run(module)
-    except ir.MLIRError as err:
+    except ir.MLIRError as err:  # pyright: ignore[reportAttributeAccessIssue]
         diags = getattr(err, "error_diagnostics", [])
         if diags:
             d = diags[0]

@@ -158,7 +158,10 @@ class Body:
             return em.ew(ElementwiseFn.POW, [x, em.cast(p, f32)])
         if name == "math.log1p":
             (x,) = ins()
-            return em.ew(ElementwiseFn.LOG, [em.ew(ElementwiseFn.ADD, [x, self._ones(np.float32(1))])])
+            return em.ew(
+                ElementwiseFn.LOG,
+                [em.ew(ElementwiseFn.ADD, [x, self._ones(np.array(1, np.float32))])],
+            )
         if name == "arith.xori":
             a, b = ins()
             for x, y in ((a, b), (b, a)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from xdsl.dialects.builtin import (
@@ -69,7 +69,7 @@ def dense_attr(a: np.ndarray) -> DenseIntOrFPElementsAttr:
     a = a if a.flags.c_contiguous else a.copy()  # (ascontiguousarray makes 0-d 1-d)
     typ = TensorType(elem_of(a.dtype), list(a.shape))
     data = a.astype(np.int8).tobytes() if a.dtype == np.bool_ else a.tobytes()
-    return DenseIntOrFPElementsAttr(typ, BytesAttr(data))
+    return DenseIntOrFPElementsAttr(cast(Any, typ), BytesAttr(data))
 
 
 def array_of(attr: DenseIntOrFPElementsAttr) -> np.ndarray:
@@ -194,9 +194,7 @@ class Emitter:
         if compact.shape != a.shape:
             return cast(SSAValue, self.broadcast(self.constant(compact, name), a.shape))
         small = a.size <= 64
-        key: tuple[object, ...] = (
-            (a.dtype.str, a.shape, a.tobytes()) if small else ("id", id(a))
-        )
+        key: tuple[object, ...] = (a.dtype.str, a.shape, a.tobytes()) if small else ("id", id(a))
         if key in self._const_cache:
             return self._const_cache[key]
         sym = self.unique(name or self.label or "cst")

@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from xdsl.context import Context
@@ -64,16 +64,16 @@ from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 from cmswitch.dialects.cim import (
     ConcatOp,
-    ElementwiseFn,
     Conv2dOp,
+    ElementwiseFn,
     LinearOp,
     MatmulOp,
     PadOp,
     PoolKind,
     PoolOp,
     ReduceFn,
-    ReshapeOp,
     ReduceOp,
+    ReshapeOp,
     ints,
 )
 from cmswitch.lowering import linalg_match as lm
@@ -83,7 +83,6 @@ from cmswitch.lowering.linalg_emit import (
     Value,
     array_of,
     dtype_of,
-    elem,
     scalar_attr_value,
     shape,
 )
@@ -214,7 +213,9 @@ class _Converter:
         iters = lm.iterators_of(op)
         maps = lm.maps_of(op)
         operands = [self.get(v, op) for v in op.operands]
-        shapes = [shape(v) if _is_tensor(o) else () for v, o in zip(operands, op.operands, strict=True)]
+        shapes = [
+            shape(v) if _is_tensor(o) else () for v, o in zip(operands, op.operands, strict=True)
+        ]
         try:
             loops = lm.loop_sizes(maps, shapes)
         except lm.NotLinear as err:
@@ -505,7 +506,7 @@ def _resource_array(cv: _Converter, op: Operation, attr: DenseResourceAttr) -> n
         raise cv.error(op, f"refers to the resource {key!r}, which the module does not hold")
     raw = bytes.fromhex(text.removeprefix("0x"))[4:]  # drop the alignment header
     typ = cast(TensorType, attr.type)
-    dense = DenseIntOrFPElementsAttr(typ, builtin.BytesAttr(raw))
+    dense = DenseIntOrFPElementsAttr(cast(Any, typ), builtin.BytesAttr(raw))
     return array_of(dense)
 
 
@@ -578,7 +579,11 @@ def _pad(cv: _Converter, op: Operation) -> list[Value | None]:
         raise cv.error(op, "with dynamic padding is not supported")
     low, high = _static(op, "static_low"), _static(op, "static_high")
     (fill,) = op.regions[0].block.last_op.operands  # type: ignore[union-attr]
-    if fill.owner is not None and isinstance(fill.owner, Operation) and fill.owner.parent_op() is op:
+    if (
+        fill.owner is not None
+        and isinstance(fill.owner, Operation)
+        and fill.owner.parent_op() is op
+    ):
         raise cv.error(op, "with a computed padding value is not supported")
     if isinstance(fill, BlockArgument) and fill.block is op.regions[0].block:
         raise cv.error(op, "with an index-dependent padding value is not supported")
@@ -673,7 +678,7 @@ def convert_module(module: builtin.ModuleOp, ctx: Context | None = None) -> None
     if ctx is not None:
         try:
             blobs = ctx.get_dialect("builtin").get_interface(OpAsmDialectInterface)
-        except Exception:  # noqa: BLE001 (no builtin interface registered)
+        except Exception:
             blobs = None
         if blobs is not None:
             lookup = blobs.lookup

@@ -104,7 +104,9 @@ def make_onnx() -> None:
             y = att.softmax(dim=-1) @ v
             y = y.transpose(1, 2).reshape(b, t, d)
             x = x + self.conv1d(y, self.c_proj_w, self.c_proj_b)
-            m = nn.functional.gelu(self.conv1d(self.ln_2(x), self.fc_w, self.fc_b), approximate="tanh")
+            m = nn.functional.gelu(
+                self.conv1d(self.ln_2(x), self.fc_w, self.fc_b), approximate="tanh"
+            )
             return x + self.conv1d(m, self.proj_w, self.proj_b)
 
     class Gpt2Tiny(nn.Module):
