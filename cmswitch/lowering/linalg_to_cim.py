@@ -81,6 +81,7 @@ from cmswitch.lowering.linalg_emit import (
     Value,
     shape,
 )
+from cmswitch.lowering.linalg_fuse import fuse
 from cmswitch.lowering.linalg_ops import HANDLERS
 
 
@@ -153,6 +154,7 @@ class _Converter:
                 raise
             except (VerifyException, ValueError, IndexError, KeyError, lm.NotLinear) as err:
                 raise self.error(op, f"cannot be converted: {err}") from None
+        fuse(self.block)
         _erase_dead(self.block)
         fn = FuncOp(
             self.func.sym_name.data,

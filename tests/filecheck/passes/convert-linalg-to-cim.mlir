@@ -13,11 +13,13 @@
 
 builtin.module {
   // A named matmul with a constant (transposed) weight and a bias added after:
-  // the weight transpose folds, the product is a stationary cim.linear.
+  // the weight transpose folds, the product is a stationary cim.linear and
+  // the add becomes its bias.
   // CHECK-LABEL: func.func @fc
   // CHECK:      %[[W:.*]] = cim.constant "linalg.weight" {value = dense<{{\[\[}}1.000000e+00, 3.000000e+00], [2.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>} : tensor<2x2xf32>
-  // CHECK-NEXT: %[[Y:.*]] = cim.linear %x, %[[W]] : tensor<3x2xf32>, tensor<2x2xf32> -> tensor<3x2xf32>
-  // CHECK:      cim.elementwise add %[[Y]], %{{.*}} : tensor<3x2xf32>, tensor<1x2xf32> -> tensor<3x2xf32>
+  // CHECK-NEXT: %[[B:.*]] = cim.constant "linalg.bias" {value = dense<[5.000000e-01, -5.000000e-01]> : tensor<2xf32>} : tensor<2xf32>
+  // CHECK-NEXT: %[[Y:.*]] = cim.linear %x, %[[W]], %[[B]] : tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+  // CHECK-NEXT: func.return %[[Y]]
   // CHECK-NOT:  linalg.
   func.func @fc(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
     %wt = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
