@@ -163,6 +163,21 @@ def test_transformer_weights_are_stationary(name: str, linears: int, matmuls: in
 
 
 @needs_mlir
+@pytest.mark.parametrize("name", ["tiny_cnn", "bert_tiny", "gpt2_tiny", "opt_tiny"])
+def test_decomposed_softmax_and_layernorm_are_fused_back(name: str, via_mlir: dict,
+                                                         direct: dict) -> None:  # fmt: skip
+    """torch-mlir decomposes them into reductions and point-wise ops; the
+    conversion re-forms the cim ops the direct importer emits."""
+
+    def count(module: Any, kind: str) -> int:
+        return sum(op.name == kind for op in module.walk())
+
+    for kind in ("cim.softmax", "cim.layernorm"):
+        assert count(via_mlir[name].module, kind) == count(direct[name].module, kind)
+    assert count(via_mlir[name].module, "cim.softmax") > 0
+
+
+@needs_mlir
 def test_weights_go_to_the_store_under_their_names(via_mlir: dict) -> None:
     result = via_mlir["bert_tiny"]
     from cmswitch.dialects.cim import ConstantOp

@@ -8,7 +8,10 @@ the `cim` ops that express them directly, so after the conversion:
   ``cim.softmax``;
 * ``add(linear(x, W), c)`` / ``add(conv2d(x, W), c)`` with `c` a constant
   that only varies along the output channels becomes the op's bias;
-* ``(y * k) / k`` is `y` (AveragePool as a window sum divided by its size).
+* ``(y * k) / k`` is `y` (AveragePool as a window sum divided by its size);
+* ``(x - mean) * rsqrt(var + eps) * gamma + beta`` over the last axes is
+  ``cim.layernorm``;
+* broadcasts read only by point-wise ops (which broadcast) are dropped.
 
 Both rewrites keep the function's semantics exactly (up to float rounding);
 the ops they replace are left dead for the caller's clean-up.
@@ -19,8 +22,9 @@ from __future__ import annotations
 from typing import cast
 
 import numpy as np
-from xdsl.dialects.builtin import StringAttr, TensorType
+from xdsl.dialects.builtin import StringAttr, TensorType, f32
 from xdsl.ir import Block, Operation, SSAValue
+from xdsl.utils.exceptions import VerifyException
 
 from cmswitch.dialects.cim import (
     BroadcastOp,
@@ -28,11 +32,13 @@ from cmswitch.dialects.cim import (
     Conv2dOp,
     ElementwiseFn,
     ElementwiseOp,
+    LayerNormOp,
     LinearOp,
     ReduceFn,
     ReduceOp,
     ReshapeOp,
     SoftmaxOp,
+    broadcast_shapes,
     ints,
     shape_of,
 )
@@ -42,11 +48,33 @@ from cmswitch.lowering.linalg_emit import array_of, dense_attr, elem_of
 def fuse(block: Block) -> None:
     """Applies the rewrites to the ops of `block` (in place)."""
     for op in list(block.ops):
+        if isinstance(op, BroadcastOp):
+            _implicit_broadcast(op)
+    for op in list(block.ops):
         if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.DIV:
             if not _softmax(block, op):
                 _scale_back(op)
         elif isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.ADD:
             _bias(block, op)
+    for op in list(block.ops):
+        if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.RSQRT:
+            _layernorm(block, op)
+
+
+def _implicit_broadcast(op: BroadcastOp) -> None:
+    """A broadcast only read by point-wise ops that broadcast anyway
+    (torch-mlir materialises every broadcast as a generic)."""
+    for use in list(op.output.uses):
+        user = use.operation
+        if not isinstance(user, ElementwiseOp):
+            continue
+        shapes = [shape_of(op.input) if v is op.output else shape_of(v) for v in user.inputs]
+        try:
+            fits = broadcast_shapes(*shapes) == shape_of(user.output)
+        except VerifyException:
+            fits = False
+        if fits:
+            user.operands[use.index] = op.input
 
 
 def _scale_back(div: ElementwiseOp) -> bool:
@@ -171,3 +199,110 @@ def _replace(block: Block, old: Operation, new: Operation) -> None:
         new.attributes["label"] = old.attributes["label"]
     block.insert_op_before(new, old)
     old.results[0].replace_all_uses_with(new.results[0])
+
+
+def _owner(v: SSAValue) -> Operation | None:
+    return v.owner if isinstance(v.owner, Operation) else None
+
+
+def _other(op: ElementwiseOp, v: SSAValue) -> SSAValue | None:
+    """The other operand of a binary op that reads `v`."""
+    a, b = op.inputs
+    return b if a is v else a if b is v else None
+
+
+def _mean_of(v: SSAValue) -> tuple[SSAValue, list[int]] | None:
+    """(x, axes) when `v` is ``reduce_sum(x, axes, keepdims) / N`` with N
+    the number of elements reduced."""
+    div = _fn(_owner(v), ElementwiseFn.DIV)
+    if div is None or len(div.inputs) != 2:
+        return None
+    total = _through_reshapes(div.inputs[0])
+    n = _constant_data(div.inputs[1])
+    if not isinstance(total, ReduceOp) or total.fn.data is not ReduceFn.SUM or n is None:
+        return None
+    axes = list(ints(total.axes))
+    x_shape = shape_of(total.input)
+    if n.size != 1 or float(n.ravel()[0]) != float(np.prod([x_shape[a] for a in axes])):
+        return None
+    return total.input, axes
+
+
+def _single_user(v: SSAValue) -> Operation | None:
+    uses = list(v.uses)
+    return uses[0].operation if len(uses) == 1 else None
+
+
+def _layernorm(block: Block, rsqrt: ElementwiseOp) -> None:
+    add_eps = _fn(_owner(rsqrt.inputs[0]), ElementwiseFn.ADD)
+    if add_eps is None or len(add_eps.inputs) != 2:
+        return
+    for var, eps_v in (tuple(add_eps.inputs), tuple(reversed(add_eps.inputs))):
+        eps = _constant_data(eps_v)
+        var_of = _mean_of(var)
+        if eps is not None and eps.size == 1 and var_of is not None:
+            break
+    else:
+        return
+    sq, axes = var_of
+    square = _fn(_owner(sq), ElementwiseFn.MUL)
+    if square is None or len(square.inputs) != 2 or square.inputs[0] is not square.inputs[1]:
+        return
+    xc = square.inputs[0]
+    sub = _fn(_owner(xc), ElementwiseFn.SUB)
+    if sub is None or len(sub.inputs) != 2:
+        return
+    x, mean = sub.inputs
+    mean_of = _mean_of(mean)
+    rank = len(shape_of(x))
+    if mean_of is None or mean_of[0] is not x or mean_of[1] != axes:
+        return
+    if axes != list(range(axes[0], rank)) or shape_of(sub.output) != shape_of(x):
+        return
+    # y = xc * r, then optionally * gamma and + beta.
+    norm = None
+    for use in rsqrt.output.uses:
+        user = use.operation
+        if _fn(user, ElementwiseFn.MUL) is not None and xc in user.operands:
+            norm = cast(ElementwiseOp, user)
+    if norm is None or shape_of(norm.output) != shape_of(x):
+        return
+    last: ElementwiseOp = norm
+    inner = shape_of(x)[axes[0] :]
+    gamma = np.ones(inner, np.float32)
+    beta = np.zeros(inner, np.float32)
+    scale = _fn(_single_user(norm.output), ElementwiseFn.MUL)
+    if scale is not None and (g := _affine(scale, norm.output, shape_of(x), inner)) is not None:
+        gamma, last = g, scale
+        shift = _fn(_single_user(scale.output), ElementwiseFn.ADD)
+        if (
+            shift is not None
+            and (b := _affine(shift, scale.output, shape_of(x), inner)) is not None
+        ):
+            beta, last = b, shift
+    label = _label(last)
+    syms = f"{label or 'linalg'}"
+    g_op = ConstantOp(f"{syms}.scale", TensorType(f32, list(inner)), dense_attr(gamma))
+    b_op = ConstantOp(f"{syms}.shift", TensorType(f32, list(inner)), dense_attr(beta))
+    block.insert_op_before(g_op, last)
+    block.insert_op_before(b_op, last)
+    new = LayerNormOp(x, g_op.result, b_op.result, axes[0], float(eps.ravel()[0]))
+    _replace(block, last, new)
+
+
+def _affine(op: ElementwiseOp, v: SSAValue, full: tuple[int, ...],
+            inner: tuple[int, ...]) -> np.ndarray | None:  # fmt: skip
+    """The per-feature constant `op` combines `v` with, as an array of
+    shape `inner` (None if it also varies along the leading dims)."""
+    other = _other(op, v) if len(op.inputs) == 2 else None
+    data = None if other is None else _constant_data(other)
+    if data is None or not np.issubdtype(data.dtype, np.floating):
+        return None
+    try:
+        spread = np.broadcast_to(data, full)
+    except ValueError:
+        return None
+    rows = spread.reshape(-1, *inner)
+    if not np.all(rows == rows[:1]):
+        return None
+    return np.ascontiguousarray(rows[0]).astype(np.float32)
