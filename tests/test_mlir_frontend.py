@@ -430,3 +430,21 @@ def test_hand_written_linalg_computes_what_numpy_does(function: str, hand_writte
     inputs, reference = CASES[function]
     (got,) = run_reference(hand_written.module, inputs, hand_written.store, function=function)
     np.testing.assert_allclose(got, reference(*inputs), rtol=1e-6, atol=1e-6)
+
+
+def test_imported_cim_file_reloads_as_cim(tmp_path: Path) -> None:
+    """A cim file whose symbols mention linalg (``"linalg.weight"``) is cim,
+    loaded with its weight store, not converted again."""
+    from cmswitch.cli import main
+    from cmswitch.frontend import holds_linalg
+    from cmswitch.models import load_model
+    from cmswitch.simulator.reference import run_reference
+
+    out = tmp_path / "hand.mlir"
+    assert main(["import", str(HAND_WRITTEN), "-o", str(out)]) == 0
+    assert holds_linalg(HAND_WRITTEN) and not holds_linalg(out)
+    assert '"linalg.weight"' in out.read_text()
+    model = load_model(str(out))
+    inputs, reference = CASES["bmm_weight"]
+    (got,) = run_reference(model.module, inputs, model.store, function="bmm_weight")
+    np.testing.assert_allclose(got, reference(*inputs), rtol=1e-6)

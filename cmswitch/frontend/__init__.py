@@ -181,7 +181,11 @@ def _name_arguments(module: ModuleOp, inputs: Sequence[str], outputs: Sequence[s
         fn.res_attrs = ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in outputs])
 
 
-_LINALG_OP = re.compile(r'(?:^|[\s"=])(?:linalg|tensor|arith|math)\.[a-z_]+', re.MULTILINE)
+_LINALG_OP = re.compile(
+    r'%[\w.$-]+(?::\d+)?\s*=\s*"?(?:linalg|tensor|arith|math)\.[a-z_]+"?[\s(]'
+)
+"""An op result defined by a linalg-level op (custom or generic form); labels
+and symbol names such as ``"linalg.weight"`` do not match."""
 
 
 def holds_linalg(path: str | Path) -> bool:
