@@ -234,6 +234,23 @@ def test_unmappable_op_names_the_onnx_node(tmp_path: Path) -> None:
     )
 
 
+@needs_mlir
+def test_op_torch_mlir_cannot_lower_names_the_onnx_node(tmp_path: Path) -> None:
+    graph = helper.make_graph(
+        [helper.make_node("DFT", ["x"], ["y"], name="my_dft")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 2])],
+    )  # fmt: skip
+    path = tmp_path / "dft.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    from cmswitch.frontend import from_onnx
+
+    with pytest.raises(FrontendError) as err:
+        from_onnx(path)
+    assert str(err.value).startswith(f"{path}: my_dft: failed to legalize operation")
+    assert "onnx.DFT" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_hand_written_linalg_errors_point_into_the_file(tmp_path: Path) -> None:
     src = tmp_path / "bad.mlir"
     src.write_text(
