@@ -414,6 +414,7 @@ def _depthwise(x: np.ndarray) -> np.ndarray:
 
 
 _TABLE = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], np.float32)
+_TABLE6 = np.arange(12, dtype=np.float32).reshape(6, 2)
 _W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]], np.float32)
 CASES: dict[str, tuple[list[np.ndarray], Any]] = {
     "fc": ([np.arange(6, dtype=np.float32).reshape(3, 2)],
@@ -430,6 +431,9 @@ CASES: dict[str, tuple[list[np.ndarray], Any]] = {
     "accumulate": ([np.linspace(-1, 1, 6, dtype=np.float32).reshape(1, 2, 3),
                     np.linspace(0, 1, 6, dtype=np.float32).reshape(1, 3, 2),
                     np.full((1, 2, 2), 10.0, np.float32)], lambda a, b, c: a @ b + c),
+    "relu6": ([np.linspace(-10, 10, 8, dtype=np.float32)], lambda x: np.clip(x, 0, 6)),
+    "wrap_table": ([np.array([-1, 0, -6], np.int64)], lambda i: _TABLE6[i]),
+    "wrap_other": ([np.array([-1, 2, -3], np.int64)], lambda i: _TABLE6[np.where(i < 0, i + 4, i)]),
     "gather_columns": ([np.arange(8, dtype=np.float32).reshape(2, 4), np.array([3, 1, 1], np.int64)],
                        lambda t, i: t[:, i].T),
 }  # fmt: skip

@@ -11,7 +11,11 @@ the `cim` ops that express them directly, so after the conversion:
 * ``(y * k) / k`` is `y` (AveragePool as a window sum divided by its size);
 * ``(x - mean) * rsqrt(var + eps) * gamma + beta`` over the last axes is
   ``cim.layernorm``;
-* broadcasts read only by point-wise ops (which broadcast) are dropped.
+* broadcasts read only by point-wise ops (which broadcast) are dropped;
+* activations written out op by op are one op again: ``min(relu(x), c)`` is
+  clip, ``x * clip(x + 3, 0, 6) / 6`` hardswish, ``1 / (1 + exp(-x))``
+  sigmoid; the wrap-around of negative gather indices (``i < 0 ? i + n :
+  i``) is dropped, as ``cim.gather`` wraps them itself.
 
 Both rewrites keep the function's semantics exactly (up to float rounding);
 the ops they replace are left dead for the caller's clean-up.
@@ -32,6 +36,7 @@ from cmswitch.dialects.cim import (
     Conv2dOp,
     ElementwiseFn,
     ElementwiseOp,
+    GatherOp,
     LayerNormOp,
     LinearOp,
     ReduceFn,
@@ -59,6 +64,10 @@ def fuse(block: Block) -> None:
     for op in list(block.ops):
         if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.RSQRT:
             _layernorm(block, op)
+    for op in list(block.ops):
+        if isinstance(op, ElementwiseOp):
+            _activation(block, op)
+            _gather_index(op)
 
 
 def _implicit_broadcast(op: BroadcastOp) -> None:
@@ -306,3 +315,81 @@ def _affine(op: ElementwiseOp, v: SSAValue, full: tuple[int, ...],
     if not np.all(rows == rows[:1]):
         return None
     return np.ascontiguousarray(rows[0]).astype(np.float32)
+
+
+def _scalar(v: SSAValue) -> float | None:
+    data = _constant_data(v)
+    if data is None or data.size != 1 or not np.issubdtype(data.dtype, np.number):
+        return None
+    return float(data.ravel()[0])
+
+
+def _split(op: ElementwiseOp, value: float) -> SSAValue | None:
+    """The operand of binary `op` that is not the scalar constant `value`."""
+    if len(op.inputs) != 2:
+        return None
+    a, b = op.inputs
+    if _scalar(b) == value:
+        return a
+    if _scalar(a) == value and op.function in (ElementwiseFn.ADD, ElementwiseFn.MUL,
+                                               ElementwiseFn.MIN, ElementwiseFn.MAX):  # fmt: skip
+        return b
+    return None
+
+
+def _activation(block: Block, op: ElementwiseOp) -> None:
+    fn = op.function
+    if fn is ElementwiseFn.MIN and len(op.inputs) == 2:
+        for u, c in (tuple(op.inputs), tuple(reversed(op.inputs))):
+            relu, hi = _fn(_owner(u), ElementwiseFn.RELU), _scalar(c)
+            if relu is not None and hi is not None and hi > 0 and u.type == op.output.type:
+                _replace(block, op, ElementwiseOp(ElementwiseFn.CLIP, [relu.inputs[0]],
+                                                  alpha=0.0, beta=hi))  # fmt: skip
+                return
+    if fn is ElementwiseFn.MUL and len(op.inputs) == 2:
+        for x, g in (tuple(op.inputs), tuple(reversed(op.inputs))):
+            div = _fn(_owner(g), ElementwiseFn.DIV)
+            clip = _fn(_owner(div.inputs[0]), ElementwiseFn.CLIP) if div is not None else None
+            if div is None or clip is None or _scalar(div.inputs[1]) != 6.0:
+                continue
+            bounds = (clip.alpha, clip.beta)
+            if any(b is None for b in bounds) or [b.value.data for b in bounds] != [0.0, 6.0]:  # type: ignore[union-attr]
+                continue
+            add = _fn(_owner(clip.inputs[0]), ElementwiseFn.ADD)
+            if add is not None and _split(add, 3.0) is x and x.type == op.output.type:
+                _replace(block, op, ElementwiseOp(ElementwiseFn.HARDSWISH, [x]))
+                return
+    if fn is ElementwiseFn.DIV and len(op.inputs) == 2 and _scalar(op.inputs[0]) == 1.0:
+        add = _fn(_owner(op.inputs[1]), ElementwiseFn.ADD)
+        e = _split(add, 1.0) if add is not None else None
+        exp = _fn(_owner(e), ElementwiseFn.EXP) if e is not None else None
+        neg = _fn(_owner(exp.inputs[0]), ElementwiseFn.NEG) if exp is not None else None
+        if neg is not None and neg.inputs[0].type == op.output.type:
+            _replace(block, op, ElementwiseOp(ElementwiseFn.SIGMOID, [neg.inputs[0]]))
+
+
+def _gather_index(where: ElementwiseOp) -> None:
+    """``i < 0 ? i + n : i`` read only (through reshapes) as the indices of
+    gathers along a dimension of size n is `i`."""
+    if where.function is not ElementwiseFn.WHERE:
+        return
+    cond, wrapped, i = where.inputs
+    less = _fn(_owner(cond), ElementwiseFn.LESS)
+    add = _fn(_owner(wrapped), ElementwiseFn.ADD)
+    if less is None or add is None or less.inputs[0] is not i or _scalar(less.inputs[1]) != 0:
+        return
+    if i.type != where.output.type:
+        return
+    sizes: set[float] = set()
+    stack = [where.output]
+    while stack:
+        for use in stack.pop().uses:
+            user = use.operation
+            if isinstance(user, ReshapeOp):
+                stack.append(user.output)
+            elif isinstance(user, GatherOp) and use.index == 1:
+                sizes.add(float(shape_of(user.input)[user.axis.value.data]))
+            else:
+                return
+    if len(sizes) == 1 and _split(add, sizes.pop()) is i:
+        where.output.replace_all_uses_with(i)

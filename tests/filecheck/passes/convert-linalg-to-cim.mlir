@@ -198,4 +198,76 @@ builtin.module {
     } -> tensor<3x2xf32>
     func.return %y : tensor<3x2xf32>
   }
+  // ReLU6 as torch-mlir writes Clip (two cmpf + select): one cim clip.
+  // CHECK-LABEL: func.func @relu6
+  // CHECK:      %{{.*}} = cim.elementwise clip %x {alpha = 0.000000e+00 : f64, beta = 6.000000e+00 : f64} : tensor<8xf32> -> tensor<8xf32>
+  // CHECK-NEXT: func.return
+  func.func @relu6(%x: tensor<8xf32>) -> tensor<8xf32> {
+    %lo = arith.constant 0.0 : f32
+    %hi = arith.constant 6.0 : f32
+    %e = tensor.empty() : tensor<8xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%x : tensor<8xf32>) outs(%e : tensor<8xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %c0 = arith.cmpf ult, %in, %lo : f32
+      %a = arith.select %c0, %lo, %in : f32
+      %c1 = arith.cmpf ugt, %a, %hi : f32
+      %b = arith.select %c1, %hi, %a : f32
+      linalg.yield %b : f32
+    } -> tensor<8xf32>
+    func.return %y : tensor<8xf32>
+  }
+
+  // torch-mlir wraps negative gather indices by the table size before the
+  // lookup; cim.gather wraps them itself, so the wrap is dropped. A wrap by
+  // another amount is kept (@wrap_other).
+  // CHECK-LABEL: func.func @wrap_table
+  // CHECK-NOT:  cim.elementwise
+  // CHECK:      cim.gather %{{.*}}, %ids {axis = 0 : i64}
+  // CHECK-LABEL: func.func @wrap_other
+  // CHECK:      %[[I:.*]] = cim.elementwise where
+  // CHECK:      cim.gather %{{.*}}, %[[I]] {axis = 0 : i64}
+  func.func @wrap_table(%ids: tensor<3xi64>) -> tensor<3x2xf32> {
+    %zero = arith.constant 0 : i64
+    %n = arith.constant 6 : i64
+    %table = arith.constant dense<[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0], [8.0, 9.0], [10.0, 11.0]]> : tensor<6x2xf32>
+    %e = tensor.empty() : tensor<3xi64>
+    %w = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ids : tensor<3xi64>) outs(%e : tensor<3xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      %neg = arith.cmpi slt, %in, %zero : i64
+      %up = arith.addi %in, %n : i64
+      %r = arith.select %neg, %up, %in : i64
+      linalg.yield %r : i64
+    } -> tensor<3xi64>
+    %o = tensor.empty() : tensor<3x2xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<3xi64>) outs(%o : tensor<3x2xf32>) {
+    ^bb0(%in: i64, %out: f32):
+      %i = arith.index_cast %in : i64 to index
+      %j = linalg.index 1 : index
+      %v = tensor.extract %table[%i, %j] : tensor<6x2xf32>
+      linalg.yield %v : f32
+    } -> tensor<3x2xf32>
+    func.return %y : tensor<3x2xf32>
+  }
+  func.func @wrap_other(%ids: tensor<3xi64>) -> tensor<3x2xf32> {
+    %zero = arith.constant 0 : i64
+    %n = arith.constant 4 : i64
+    %table = arith.constant dense<[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [6.0, 7.0], [8.0, 9.0], [10.0, 11.0]]> : tensor<6x2xf32>
+    %e = tensor.empty() : tensor<3xi64>
+    %w = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]} ins(%ids : tensor<3xi64>) outs(%e : tensor<3xi64>) {
+    ^bb0(%in: i64, %out: i64):
+      %neg = arith.cmpi slt, %in, %zero : i64
+      %up = arith.addi %in, %n : i64
+      %r = arith.select %neg, %up, %in : i64
+      linalg.yield %r : i64
+    } -> tensor<3xi64>
+    %o = tensor.empty() : tensor<3x2xf32>
+    %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<3xi64>) outs(%o : tensor<3x2xf32>) {
+    ^bb0(%in: i64, %out: f32):
+      %i = arith.index_cast %in : i64 to index
+      %j = linalg.index 1 : index
+      %v = tensor.extract %table[%i, %j] : tensor<6x2xf32>
+      linalg.yield %v : f32
+    } -> tensor<3x2xf32>
+    func.return %y : tensor<3x2xf32>
+  }
 }
