@@ -17,14 +17,26 @@ default; both give the same workload on the test models (tested).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from xdsl.dialects.builtin import ArrayAttr, DictionaryAttr, ModuleOp, StringAttr
+from xdsl.context import Context
+from xdsl.dialects.builtin import (
+    ArrayAttr,
+    DictionaryAttr,
+    FileLineColLoc,
+    IntAttr,
+    ModuleOp,
+    StringAttr,
+    UnknownLoc,
+)
 from xdsl.dialects.func import FuncOp
+from xdsl.ir import Operation
+from xdsl.parser import Parser
 
 from cmswitch.builder import HARDWARE_ATTR, INLINE_LIMIT, MODEL_ATTR, _ssa_name
 from cmswitch.dialects.cim import ConstantOp, HardwareAttr
@@ -181,9 +193,7 @@ def _name_arguments(module: ModuleOp, inputs: Sequence[str], outputs: Sequence[s
         fn.res_attrs = ArrayAttr([DictionaryAttr({NAME_ATTR: StringAttr(n)}) for n in outputs])
 
 
-_LINALG_OP = re.compile(
-    r'%[\w.$-]+(?::\d+)?\s*=\s*"?(?:linalg|tensor|arith|math)\.[a-z_]+"?[\s(]'
-)
+_LINALG_OP = re.compile(r'%[\w.$-]+(?::\d+)?\s*=\s*"?(?:linalg|tensor|arith|math)\.[a-z_]+"?[\s(]')
 """An op result defined by a linalg-level op (custom or generic form); labels
 and symbol names such as ``"linalg.weight"`` do not match."""
 
@@ -228,33 +238,20 @@ def fix_hex_splats(text: str) -> str:
     return _HEX_SPLAT.sub(raw, text)
 
 
-def _locating_parser() -> type:
-    from xdsl.dialects.builtin import FileLineColLoc, IntAttr, UnknownLoc
-    from xdsl.ir import Operation
-    from xdsl.parser import Parser
+class _LocatingParser(Parser):
+    """Gives ops without a ``loc(...)`` their file:line:col, so that the
+    conversion's errors point into a hand-written file."""
 
-    class LocatingParser(Parser):
-        """Gives ops without a ``loc(...)`` their file:line:col, so that the
-        conversion's errors point into a hand-written file."""
+    def __init__(self, ctx: Context, text: str, name: str):
+        super().__init__(ctx, text, name)
+        self._file = name
+        self._lines = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
 
-        def __init__(self, ctx: Any, text: str, name: str):
-            super().__init__(ctx, text, name)
-            self._file = name
-            self._lines = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"]
-
-        def parse_optional_operation(self) -> Operation | None:
-            import bisect
-
-            start = self.pos
-            op = super().parse_optional_operation()
-            if op is not None and isinstance(op.location, UnknownLoc):
-                line = bisect.bisect_right(self._lines, start)
-                col = start - self._lines[line - 1] + 1
-                op.location = FileLineColLoc(StringAttr(self._file), IntAttr(line), IntAttr(col))
-            return op
-
-    return LocatingParser
-
-
-def _LocatingParser(ctx: Any, text: str, name: str) -> Any:
-    return _locating_parser()(ctx, text, name)
+    def parse_optional_operation(self) -> Operation | None:
+        start = self.pos
+        op = super().parse_optional_operation()
+        if op is not None and isinstance(op.location, UnknownLoc):
+            line = bisect.bisect_right(self._lines, start)
+            col = start - self._lines[line - 1] + 1
+            op.location = FileLineColLoc(StringAttr(self._file), IntAttr(line), IntAttr(col))
+        return op

@@ -9,7 +9,6 @@ conversion names ONNX nodes in its errors.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -155,10 +154,3 @@ def _generic_text(module: Any) -> str:
 def _first_line(err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     return lines[0] if lines else type(err).__name__
-
-
-@functools.cache
-def bindings_version() -> str:
-    from importlib.metadata import version
-
-    return version("torch-mlir")
