@@ -21,7 +21,7 @@ import bisect
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from xdsl.context import Context
@@ -42,6 +42,9 @@ from cmswitch.builder import HARDWARE_ATTR, INLINE_LIMIT, MODEL_ATTR, _ssa_name
 from cmswitch.dialects.cim import ConstantOp, HardwareAttr
 from cmswitch.hardware import Hardware
 from cmswitch.weights import WeightStore
+
+if TYPE_CHECKING:
+    from cmswitch.lowering.onnx_to_cim import ImportResult
 
 MLIR_EXTRA = "pip install 'cmswitch[mlir]'"
 NAME_ATTR = "cim.name"
@@ -82,7 +85,7 @@ def from_onnx(
     *,
     input_shapes: Mapping[str, Sequence[int]] | None = None,
     hardware: Hardware | None = None,
-) -> Any:
+) -> ImportResult:
     """ONNX file -> linalg (torch-mlir) -> `cim`. Returns an
     :class:`~cmswitch.lowering.onnx_to_cim.ImportResult`, like the direct
     importer."""
@@ -102,7 +105,7 @@ def from_torch(
     *,
     hardware: Hardware | None = None,
     name: str | None = None,
-) -> Any:
+) -> ImportResult:
     """A PyTorch ``nn.Module`` -> linalg (torch-mlir's FX importer) -> `cim`.
 
     Needs torch and torch-mlir. `example_inputs` fix the input shapes.
@@ -123,7 +126,7 @@ def linalg_to_cim(
     model: str | None = None,
     input_names: Sequence[str] = (),
     output_names: Sequence[str] = (),
-) -> Any:
+) -> ImportResult:
     """Linalg-on-tensors text (generic or custom form; xDSL parses it) ->
     `cim` module with its weights in a store."""
     from xdsl.utils.exceptions import ParseError, VerifyException
@@ -208,7 +211,7 @@ def holds_linalg(path: str | Path) -> bool:
     return _LINALG_OP.search(text) is not None
 
 
-def linalg_file_to_cim(path: str | Path, *, hardware: Hardware | None = None) -> Any:
+def linalg_file_to_cim(path: str | Path, *, hardware: Hardware | None = None) -> ImportResult:
     """A ``.mlir`` file of linalg-on-tensors (generic or custom form) ->
     `cim`. Pure xDSL: the MLIR bindings are not needed."""
     path = Path(path)
