@@ -186,9 +186,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
     # --- MLIR frontend (issue 9): linalg .mlir files and `--via mlir` ---
     if args.model.endswith(".mlir"):
-        if args.via == "mlir":
-            raise UsageError("--via mlir applies to .onnx models")
-        model = load_model(args.model, hardware=hw)
+        if args.via == "mlir" or shapes:
+            raise UsageError("--via and --input-shape apply to .onnx models")
+        model = load_model(args.model, hardware=Hardware.load(args.arch) if args.arch else None)
         from cmswitch.lowering.onnx_to_cim import ImportResult
 
         result = ImportResult(model.module, model.store, ())
