@@ -283,6 +283,9 @@ class _Converter:
         o_dims = cast(list[int], lm.simple_dims(maps[2]))
         size = lambda ds: [loops[d] for d in ds]  # noqa: E731
         kk = math.prod(size(c.k))
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and isinstance(init, np.ndarray):
+            product = np.einsum(a, a_dims, b, b_dims, o_dims, dtype=np.float64)
+            return [(product + init).astype(init.dtype)]
         if isinstance(b, np.ndarray) and not isinstance(a, np.ndarray):
             # Stationary weight, possibly broadcast over the batch loops.
             bt = em.transpose(b, [b_dims.index(d) for d in (*c.batch, *c.k, *c.n)])

@@ -270,4 +270,22 @@ builtin.module {
     } -> tensor<3x2xf32>
     func.return %y : tensor<3x2xf32>
   }
+  // A product of two constants (e.g. a weight pre-multiplied) folds.
+  // CHECK-LABEL: func.func @folded_product
+  // CHECK-NEXT: %[[C:.*]] = cim.constant "cst{{.*}}" {value = dense<{{\[\[}}1.100000e+01, 1.600000e+01]]> : tensor<1x2xf32>}
+  // CHECK-NEXT: %{{.*}} = cim.elementwise add %x, %[[C]]
+  func.func @folded_product(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
+    %a = arith.constant dense<[[1.0, 2.0, 3.0]]> : tensor<1x3xf32>
+    %b = arith.constant dense<[[1.0, 2.0], [2.0, 1.0], [2.0, 4.0]]> : tensor<3x2xf32>
+    %zero = arith.constant 0.0 : f32
+    %o = tensor.empty() : tensor<1x2xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%o : tensor<1x2xf32>) -> tensor<1x2xf32>
+    %p = linalg.matmul ins(%a, %b : tensor<1x3xf32>, tensor<3x2xf32>) outs(%z : tensor<1x2xf32>) -> tensor<1x2xf32>
+    %y = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]} ins(%x, %p : tensor<1x2xf32>, tensor<1x2xf32>) outs(%o : tensor<1x2xf32>) {
+    ^bb0(%u: f32, %v: f32, %out: f32):
+      %t = arith.addf %u, %v : f32
+      linalg.yield %t : f32
+    } -> tensor<1x2xf32>
+    func.return %y : tensor<1x2xf32>
+  }
 }
