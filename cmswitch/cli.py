@@ -4,6 +4,8 @@
     cmswitch arch [NAME|FILE]                show a hardware description
     cmswitch analyze MODEL [--json]          per-operator workload analysis
     cmswitch import MODEL.onnx -o OUT.mlir   ONNX -> cim IR (+ OUT.weights.npz)
+                     [--via mlir]            ... through torch-mlir's linalg instead
+    cmswitch import LINALG.mlir -o OUT.mlir  linalg-on-tensors -> cim IR
     cmswitch compile MODEL [--policy P] ...  segment + allocate, emit IR/report
     cmswitch compare MODEL [--policies ...]  every policy side by side
     cmswitch simulate MODEL [--policy P] ... timing / functional simulation
@@ -51,6 +53,12 @@ def _user_errors() -> tuple[type[BaseException], ...]:
         from cmswitch.lowering.onnx_to_cim import OnnxImportError
 
         errors.append(OnnxImportError)
+    except ImportError:
+        pass
+    try:  # the MLIR frontend (issue 9)
+        from cmswitch.frontend import FrontendError
+
+        errors.append(FrontendError)
     except ImportError:
         pass
     try:
@@ -187,11 +195,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     from cmswitch.lowering.onnx_to_cim import import_onnx, parse_input_shapes
     from cmswitch.weights import WeightStore
 
-    if not args.model.endswith(".onnx"):
-        raise UsageError(f"{args.model}: `cmswitch import` takes an .onnx file")
+    if not args.model.endswith((".onnx", ".mlir")):
+        raise UsageError(f"{args.model}: `cmswitch import` takes an .onnx or a .mlir file")
     hw = Hardware.load(args.arch) if args.arch else Hardware.preset("dynaplasia")
     shapes = parse_input_shapes(args.input_shape) if args.input_shape else None
-    result = import_onnx(args.model, input_shapes=shapes, hardware=hw)
+    # --- MLIR frontend (issue 9): linalg .mlir files and `--via mlir` ---
+    if args.model.endswith(".mlir"):
+        if args.via == "mlir" or shapes:
+            raise UsageError("--via and --input-shape apply to .onnx models")
+        model = load_model(args.model, hardware=Hardware.load(args.arch) if args.arch else None)
+        from cmswitch.lowering.onnx_to_cim import ImportResult
+
+        result = ImportResult(model.module, model.store, ())
+    elif args.via == "mlir":
+        from cmswitch.frontend import from_onnx
+
+        result = from_onnx(args.model, input_shapes=shapes, hardware=hw)
+    # --- end MLIR frontend ---
+    else:
+        result = import_onnx(args.model, input_shapes=shapes, hardware=hw)
     text = print_module(result.module, generic=args.generic)
     if args.output in (None, "-"):
         sys.stdout.write(text)
@@ -231,8 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="show at most N operator rows")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("import", help="import an ONNX model into cim IR")
-    p.add_argument("model", help="an .onnx file")
+    p = sub.add_parser("import", help="import an ONNX model (or linalg .mlir) into cim IR")
+    p.add_argument("model", help="an .onnx file, or a .mlir file of linalg-on-tensors or cim")
+    p.add_argument(
+        "--via", choices=("onnx", "mlir"), default="onnx",
+        help="onnx: the direct importer (default); mlir: torch-mlir to linalg, then "
+        "convert-linalg-to-cim (needs the mlir extra)",
+    )  # fmt: skip
     p.add_argument("-o", "--output", default=None, help="output .mlir (default: stdout)")
     p.add_argument("--arch", default=None)
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=1x3x224x224")

@@ -56,8 +56,15 @@ def load_model(
         result = import_onnx(path, input_shapes=input_shapes, hardware=hw)
         return LoadedModel(path.stem, result.module, result.store, hw)
     if spec.endswith(".mlir"):
+        from cmswitch.frontend import holds_linalg, linalg_file_to_cim
         from cmswitch.ir import parse_file
 
+        # --- MLIR frontend (issue 9): linalg-on-tensors is converted to cim ---
+        if holds_linalg(path):
+            hw = hardware or Hardware.preset("dynaplasia")
+            result = linalg_file_to_cim(path, hardware=hw)
+            return LoadedModel(path.stem, result.module, result.store, hw)
+        # --- end MLIR frontend ---
         module = parse_file(path)
         hw = hardware or module_hardware(module, Hardware.preset("dynaplasia"))
         module.attributes[HARDWARE_ATTR] = HardwareAttr.from_hardware(hw)

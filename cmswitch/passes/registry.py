@@ -37,7 +37,14 @@ def _cim_to_meta() -> type[ModulePass]:
     return CimToMetaPass
 
 
+def _convert_linalg_to_cim() -> type[ModulePass]:
+    from cmswitch.lowering.linalg_to_cim import ConvertLinalgToCimPass
+
+    return ConvertLinalgToCimPass
+
+
 PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "convert-linalg-to-cim": _convert_linalg_to_cim,
     "cim-split": _cim_split,
     "cim-schedule": _cim_schedule,
     "cim-duplicate": _cim_duplicate,
