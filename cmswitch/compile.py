@@ -13,6 +13,7 @@ The pipeline is the list of passes in :func:`pipeline`; it is the same one
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import pickle
@@ -436,6 +437,10 @@ def _run(
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     fractions = tuple(args.split_fractions)
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        raise PolicyError(
+            f"--time-limit must be a positive number of seconds, got {args.time_limit}"
+        )
     if args.jobs < 0:
         raise PolicyError(f"--jobs must be >= 0, got {args.jobs}")
     bad = [f for f in fractions if not 0.0 < f <= 1.0]
@@ -478,6 +483,10 @@ def add_compile_commands(
                        "mip: HiGHS MIP for every segment")  # fmt: skip
 
     def cmd_compile(args: argparse.Namespace) -> int:
+        from cmswitch import fileio
+
+        if args.output == "-" and args.report == "-":
+            raise PolicyError("-o - and --report - both ask for standard output: give one a file")
         model = load(args)
         options = parse_policy(args.policy, _base_options(args))
         result = _run(model, options, args, err)
@@ -490,10 +499,16 @@ def add_compile_commands(
                 if isinstance(op, FuncOp):
                     unwrap_segments(op)
         text = print_module(result.module)
-        if args.output:
-            Path(args.output).write_text(text)
-        if args.report:
-            write_json(result.report(), args.report)
+        report = json.dumps(result.report(), indent=2, allow_nan=False) + "\n"
+        # every output complete before any is written; files appear together
+        files = {
+            p: t for p, t in ((args.output, text), (args.report, report)) if p not in (None, "-")
+        }
+        with fileio.staged(*files) as temps:
+            for temp, content in zip(temps, files.values(), strict=True):
+                temp.write_text(content, encoding="utf-8")
+        if args.report == "-":
+            write_json(result.report(), "-")
         hw = result.hardware
         err.print(
             f"{model.name} on {hw.name} [{policy_label(options)}, {options.cost_model}]: "
@@ -503,8 +518,8 @@ def add_compile_commands(
             f"compiled in {result.seconds:.2f} s",
             highlight=False,
         )
-        if not args.output and not args.report:
-            console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        if args.output == "-" or (not args.output and not args.report):
+            sys.stdout.write(text)
         return 0
 
     p = sub.add_parser("compile", help="segment and allocate a model; emit IR and a report")
@@ -514,22 +529,27 @@ def add_compile_commands(
     )
     p.add_argument("--emit", choices=("segmented", "cim"), default="segmented",
                    help="segmented: with cim.segment regions; cim: allocations only")  # fmt: skip
-    p.add_argument("-o", "--output", default=None, help="write the IR here")
+    p.add_argument("-o", "--output", default=None, help="write the IR here ('-': stdout)")
     p.add_argument("--report", default=None, help="write the JSON report here ('-': stdout)")
     p.set_defaults(func=cmd_compile)
 
     def cmd_compare(args: argparse.Namespace) -> int:
+        if args.plot is not None:
+            _check_plot_path(args.plot)
         model = load(args)
         base = _base_options(args)
         specs = args.policies or list(DEFAULT_POLICIES)
         options = [parse_policy(spec, base) for spec in specs]
         results = [_run(model, o, args, err) for o in options]
         rows = compare_rows(results)
-        if args.json:
-            write_json({"model": model.name, "arch": model.hardware.name, "rows": rows}, args.json)
         if args.plot:
             plot_compare(rows, f"{model.name} on {model.hardware.name}", args.plot)
-        render_compare(rows, f"{model.name} on {model.hardware.name}", console)
+        if args.json:
+            write_json({"model": model.name, "arch": model.hardware.name, "rows": rows}, args.json)
+        # standard output carries only the JSON when it is asked for there
+        render_compare(
+            rows, f"{model.name} on {model.hardware.name}", err if args.json == "-" else console
+        )
         return 0
 
     p = sub.add_parser("compare", help="compare scheduling policies on one model")
@@ -587,7 +607,19 @@ def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console)
     console.print(table)
 
 
+_PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+def _check_plot_path(path: str) -> None:
+    suffix = Path(path).suffix.lower()
+    if path == "-" or suffix not in _PLOT_FORMATS:
+        raise PolicyError(f"--plot {path}: give a file ending in {', '.join(_PLOT_FORMATS)}")
+
+
 def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
+    from cmswitch import fileio
+
+    _check_plot_path(path)
     try:
         import matplotlib
 
@@ -604,5 +636,8 @@ def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
     ax.set_ylabel("speedup vs cim-mlc")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with fileio.staged(path) as (temp,):
+            fig.savefig(temp, dpi=120, format=Path(path).suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
