@@ -105,6 +105,8 @@ def parse_input_shapes(specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
             ) from None
         if any(d <= 0 for d in shape):
             raise OnnxImportError(f"bad input shape {spec!r}: dimensions must be positive")
+        if any(d >= 1 << 31 for d in shape):
+            raise OnnxImportError(f"bad input shape {spec!r}: a dimension must be below 2**31")
         if name in shapes:
             raise OnnxImportError(f"input shape for {name!r} given twice")
         shapes[name] = shape
@@ -142,6 +144,13 @@ def _dtype_for_elem(elem: Attribute) -> np.dtype:
     return np.dtype(np.bool_) if elem == i1 else np.dtype(np.int64)
 
 
+_UNSUPPORTED_ELEM = frozenset(
+    (onnx.TensorProto.UNDEFINED, onnx.TensorProto.STRING, onnx.TensorProto.COMPLEX64,
+     onnx.TensorProto.COMPLEX128)
+)  # fmt: skip
+"""Element types no cim tensor can hold (the rest map to f32, i64 or i1)."""
+
+
 def _elem_for_onnx(elem_type: int) -> Attribute:
     if elem_type in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16,
                      onnx.TensorProto.BFLOAT16):  # fmt: skip
@@ -172,7 +181,25 @@ def _load(model: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, Path | 
         raise OnnxImportError(f"{path}: not a valid ONNX model: {_one_line(err)}") from None
     if not proto.graph.node and not proto.graph.output:
         raise OnnxImportError(f"{path}: not a valid ONNX model: the graph is empty")
+    _check_model(proto, str(path))
     return proto, path.parent, path.stem
+
+
+def _check_model(proto: onnx.ModelProto, where: str) -> None:
+    """What a corrupt file can get wrong before any node is read."""
+    g = proto.graph
+    names = [g.name, *(v.name for v in (*g.input, *g.output)), *(t.name for t in g.initializer)]
+    names += [n for node in g.node for n in (node.name, *node.input, *node.output)]
+    if any(not isinstance(n, str) for n in names):  # protobuf keeps invalid UTF-8 as bytes
+        raise OnnxImportError(f"{where}: not a valid ONNX model: a name is not UTF-8 text")
+    if not g.output:
+        raise OnnxImportError(f"{where}: not a valid ONNX model: the graph declares no outputs")
+    newest = onnx.defs.onnx_opset_version()
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx") and not 1 <= o.version <= newest:
+            raise OnnxImportError(
+                f"{where}: opset {o.version} is not an ONNX opset this onnx knows (1-{newest})"
+            )
 
 
 def _one_line(err: BaseException) -> str:
@@ -181,6 +208,36 @@ def _one_line(err: BaseException) -> str:
 
 
 def _initializer(
+    tensor: onnx.TensorProto, base: Path | None, load_weights: bool
+) -> np.ndarray | _Absent:
+    """The initializer's data; OnnxImportError naming it if it cannot be read."""
+    what = f"initializer {tensor.name!r}"
+    if tensor.data_type in _UNSUPPORTED_ELEM or tensor.data_type not in _KNOWN_ELEM:
+        name = (
+            onnx.TensorProto.DataType.Name(tensor.data_type)
+            if tensor.data_type in _KNOWN_ELEM
+            else tensor.data_type
+        )
+        raise OnnxImportError(f"{what} has element type {name}, which is not supported")
+    if any(d < 0 for d in tensor.dims):
+        raise OnnxImportError(f"{what} has negative dimensions {list(tensor.dims)}")
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        parts = Path(location).parts
+        if Path(location).is_absolute() or ".." in parts:
+            raise OnnxImportError(
+                f"{what}: external data location {location!r} is outside the model's directory"
+            )
+    try:
+        return _read_initializer(tensor, base, load_weights)
+    except (ValueError, KeyError, TypeError, OSError, onnx.checker.ValidationError) as err:
+        raise OnnxImportError(f"{what} cannot be read: {_one_line(err)}") from None
+
+
+_KNOWN_ELEM = frozenset(onnx.TensorProto.DataType.values())
+
+
+def _read_initializer(
     tensor: onnx.TensorProto, base: Path | None, load_weights: bool
 ) -> np.ndarray | _Absent:
     dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
@@ -223,7 +280,13 @@ def import_onnx(
     """
     proto, base, model_name = _load(model)
     importer = _Importer(proto, base, dict(input_shapes or {}), load_weights)
-    builder = importer.run()
+    try:
+        builder = importer.run()
+    except OnnxImportError as err:  # name the file, as every other message does
+        where = "" if isinstance(model, onnx.ModelProto) else str(model)
+        if not where or str(err).startswith(where):
+            raise
+        raise OnnxImportError(f"{where}: {err}") from None
     hw = hardware if hardware is not None else Hardware.preset("dynaplasia")
     module = builder.module(hw, model_name)
     try:
@@ -287,6 +350,8 @@ class _Importer:
         for inp in g.input:
             if inp.name in inits:
                 continue
+            if inp.name in self.env:
+                raise OnnxImportError(f"input {inp.name!r} is declared twice")
             self.env[inp.name] = self._input(inp)
         for node in g.node:
             for name in node.input:
@@ -309,8 +374,8 @@ class _Importer:
                 and (tuple(declared) != shape_of(value))
             ):
                 raise OnnxImportError(
-                    f"internal error: graph output {out.name!r} imported with shape "
-                    f"{list(shape_of(value))}, the model declares {declared}"
+                    f"graph output {out.name!r} has shape {list(shape_of(value))} as computed "
+                    f"from its inputs, but the model declares {declared}"
                 )
             outs.append(value)
         self.b.output(*outs, names=[o.name for o in g.output])
@@ -320,6 +385,11 @@ class _Importer:
         ttype = inp.type.tensor_type
         if not inp.type.HasField("tensor_type") or not ttype.HasField("shape"):
             raise OnnxImportError(f"input {inp.name!r} has no tensor shape")
+        if ttype.elem_type in _UNSUPPORTED_ELEM:
+            raise OnnxImportError(
+                f"input {inp.name!r} has element type "
+                f"{onnx.TensorProto.DataType.Name(ttype.elem_type)}, which is not supported"
+            )
         dims = list(ttype.shape.dim)
         if inp.name in self.input_shapes:
             shape = tuple(int(d) for d in self.input_shapes[inp.name])
@@ -399,6 +469,13 @@ class _Importer:
 
     # ------------------------------------------------------------- nodes
     def _node(self, node: onnx.NodeProto) -> None:
+        undefined = next((n for n in node.input if n and n not in self.env), None)
+        if undefined is not None:
+            raise OnnxImportError(
+                f"node {node.name or (node.output or [''])[0]!r} (op {node.op_type}): input "
+                f"{undefined!r} is not defined before it (no initializer, graph input or "
+                "earlier node produces it; a cycle?)"
+            )
         inputs = [self._get(n) for n in node.input]
         if node.op_type == "Constant":
             self._fold(node, [])
@@ -431,8 +508,12 @@ class _Importer:
             raise self._unsupported(node, node.op_type)
         try:
             results = handler(self, node)
-        except OnnxImportError:
-            raise
+        except OnnxImportError as err:
+            if f"{node.name!r}" in str(err):
+                raise
+            raise OnnxImportError(
+                f"node {node.name or node.output[0]!r} (op {node.op_type}): {err}"
+            ) from None
         except (VerifyException, FoldError, ValueError, IndexError, KeyError) as err:
             raise OnnxImportError(
                 f"node {node.name!r} (op {node.op_type}, opset {self.opset}) cannot be imported: "
@@ -996,7 +1077,7 @@ def _fit(
 
 @_handles("BatchNormalization")
 def _batchnorm(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
-    if any(im.used(o) for o in node.output[1:]):
+    if any(im.used(o) for o in node.output[1:]) or im.attrs(node).get("training_mode", 0):
         raise OnnxImportError(f"node {node.name!r} (op BatchNormalization): training mode")
     x = im._ssa(node.input[0])
     c = shape_of(x)[1]
@@ -1123,6 +1204,8 @@ def _reshape(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
 def _flatten(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     shape = im._shape(node.input[0])
     axis = int(cast(int, im.attrs(node).get("axis", 1)))
+    if not -len(shape) <= axis <= len(shape):
+        raise OnnxImportError(f"node {node.name!r} (op Flatten): axis {axis} out of range")
     axis = axis % len(shape) if axis < 0 else axis
     target = (math.prod(shape[:axis]), math.prod(shape[axis:]))
     if target == shape:
@@ -1140,7 +1223,12 @@ def _squeeze(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     if node.op_type == "Squeeze":
         if not axes:
             axes = [k for k, d in enumerate(shape) if d == 1]
-        drop = {ax % len(shape) for ax in axes}
+        drop = {im.axis(ax, len(shape), node) for ax in axes}
+        if any(shape[ax] != 1 for ax in drop):
+            raise OnnxImportError(
+                f"node {node.name!r} (op Squeeze): axes {sorted(drop)} of shape {shape} "
+                "are not all of size 1"
+            )
         target = [d for k, d in enumerate(shape) if k not in drop]
     else:
         rank = len(shape) + len(axes)
@@ -1252,6 +1340,11 @@ def _gather(im: _Importer, node: onnx.NodeProto) -> list[_Value]:
     x = im._ssa(node.input[0])
     idx_v = im._get(node.input[1])
     if isinstance(idx_v, np.ndarray):
+        dim = shape_of(x)[axis]
+        if idx_v.size and not (-dim <= idx_v.min() and idx_v.max() < dim):
+            raise OnnxImportError(
+                f"node {node.name!r} (op Gather): indices out of range for a dimension of {dim}"
+            )
         idx = im._constant(node.input[1], idx_v.astype(np.int64))
     else:
         idx = im._ssa(node.input[1])
