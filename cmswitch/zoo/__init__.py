@@ -93,9 +93,9 @@ def build(
     """
     model = info(name)
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
-        raise ZooError(f"batch must be an integer in [1, {MAX_BATCH}], got {batch!r}")
+        raise ZooError(f"batch must be a positive integer <= {MAX_BATCH}, got {batch!r}")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
-        raise ZooError(f"seq must be an integer in [1, {MAX_SEQ}], got {seq!r}")
+        raise ZooError(f"seq must be a positive integer <= {MAX_SEQ}, got {seq!r}")
     if phase not in PHASES:
         raise ZooError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
     b = GraphBuilder("main", store)
