@@ -6,8 +6,9 @@ import json
 import os
 import platform
 import sys
-from pathlib import Path
 from typing import Any
+
+from cmswitch.fileio import write_text
 
 PAPER = {  # spec section 7: speedup over CIM-MLC, average (range)
     "mobilenetv2": "1.06-1.23",
@@ -33,4 +34,4 @@ def write_results(path: str, script: str, payload: dict[str, Any], **provenance:
         },
         **payload,
     }
-    Path(path).write_text(json.dumps(record, indent=2) + "\n")
+    write_text(path, json.dumps(record, indent=2) + "\n")  # atomic: never half a file
