@@ -13,6 +13,7 @@ The pipeline is the list of passes in :func:`pipeline`; it is the same one
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -36,7 +37,7 @@ from cmswitch.hardware import Hardware
 from cmswitch.ir import make_context, print_module
 from cmswitch.models import LoadedModel
 from cmswitch.passes.cim_schedule import ScheduleOptions, apply_plans, plan_module
-from cmswitch.passes.cim_split import CimSplitPass
+from cmswitch.passes.cim_split import CimSplitPass, SplitError
 from cmswitch.schedule.allocate import SolverCache
 from cmswitch.schedule.plan import Schedule, SolverStats
 from cmswitch.workload import Workload, compute_ops
@@ -210,9 +211,18 @@ def _compile(
     # the worker; its plans by function)
     done: dict[int, tuple[ModuleOp | None, dict[str, Schedule]]] = {}
     split: dict[int, ModuleOp] = {}
+    # granularities finer than the chip that an operator cannot be split to
+    # (cmswitch only tries them; the chip-size run still reports the error)
+    unsplittable: set[int] = set()
 
     def plan_here(budget: int, fraction: float) -> None:
-        module = split[budget] if budget in split else _split_copy(model, budget, ctx)
+        try:
+            module = split[budget] if budget in split else _split_copy(model, budget, ctx)
+        except SplitError:
+            if options.policy != "cmswitch" or budget >= hw.arrays:
+                raise
+            unsplittable.add(budget)
+            return
         split[budget] = module
         run = replace(options, compute_fraction=fraction)
         plans = plan_module(module, run, hw, progress, cache=cache)
@@ -225,14 +235,15 @@ def _compile(
     if remote is not None:
         # idle until the worker reports: write this run's plan into its IR in
         # case it wins, then split the worker's costliest granularity
-        if not remote.done():
+        if not remote.done() and runs[-1][0] not in unsplittable:
             local = runs[-1][0]
             module, plans = done[local]
             assert module is not None
             apply_plans(module, {n: (f, plans[n]) for n, f in _functions(module).items()})
             applied.add(local)
         if not remote.done():
-            split[runs[-2][0]] = _split_copy(model, runs[-2][0], ctx)
+            with contextlib.suppress(SplitError):  # planned (and reported) below
+                split[runs[-2][0]] = _split_copy(model, runs[-2][0], ctx)
         answers = remote.result()
         for budget, fraction in runs[:-1]:
             if answers is not None and budget in answers:
@@ -244,6 +255,8 @@ def _compile(
     all_stats: list[SolverStats] = []
     best: tuple[float, int] | None = None
     for budget, fraction in runs:
+        if budget in unsplittable:
+            continue
         plans = done[budget][1]
         if not plans:
             raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")
