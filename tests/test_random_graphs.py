@@ -74,3 +74,40 @@ def test_generator_is_deterministic() -> None:
     assert a.ops == b.ops and a.policy == b.policy
     assert all(np.array_equal(a.feeds[k], b.feeds[k]) for k in a.feeds)
 
+
+
+def test_cmswitch_skips_granularities_an_operator_cannot_be_split_to() -> None:
+    """Found by the random graphs: a convolution with 54 kernel rows fits an
+    8-array chip of 8-row arrays (7 row blocks) but not 6 or 4 of its arrays;
+    cmswitch, which only *tries* those granularities, must still compile it
+    (as cim-mlc does), while static:0.5 (4 arrays) is refused in one line."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from cmswitch.compile import compile_model, parse_policy
+    from cmswitch.hardware import Hardware
+    from cmswitch.lowering.onnx_to_cim import import_onnx
+    from cmswitch.models import LoadedModel
+    from cmswitch.passes.cim_schedule import ScheduleOptions
+    from cmswitch.passes.cim_split import SplitError
+
+    chip = Hardware.from_dict(
+        {**Hardware.preset("dynaplasia").to_dict(), "name": "c8", "arrays": 8, "rows": 8,
+         "cols": 16}
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((4, 6, 3, 3)) / 7).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3])], "conv",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 3, 3])],
+        [numpy_helper.from_array(w, "w")],
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    feeds = {"x": rng.standard_normal((1, 6, 5, 5)).astype(np.float32)}
+    check_graph(RandomGraph(model, feeds, ("Conv",), "cmswitch"), chip)
+    imported = import_onnx(model, hardware=chip)
+    loaded = LoadedModel("conv", imported.module, imported.store, chip)
+    result = compile_model(loaded, ScheduleOptions(jobs=1))
+    assert [t["split_budget"] for t in result.tried] == [8]  # 6 and 4 cannot hold 54 rows
+    with pytest.raises(SplitError, match="54 input rows"):
+        compile_model(loaded, parse_policy("static:0.5", ScheduleOptions(jobs=1)))
