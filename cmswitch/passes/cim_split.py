@@ -189,6 +189,12 @@ class SplitConv(RewritePattern):
             # Grouped: split whole groups (input channels follow the groups).
             per_group_out = out_ch // group
             in_per_group = shape_of(op.weight)[1]
+            if self.hw.min_arrays(s.n, s.k, 1) > self.hw.arrays:
+                # whole groups only: one that does not fit cannot be split further
+                raise SplitError(
+                    f"cim-split: convolution {label!r} has groups of {s.n} x {s.k} weights, "
+                    f"one of which needs more than {self.hw.arrays} arrays; it cannot be mapped"
+                )
             count = 2
             while self.hw.min_arrays(s.n, s.k, math.ceil(group / count)) > self.hw.arrays:
                 count += 1
