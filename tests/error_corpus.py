@@ -516,6 +516,39 @@ def hardware_cases() -> Iterator[Case]:
     yield Case("hw-unknown-preset", ("arch", "nosuchchip"), {}, "nosuchchip")
 
 
+# ---------------------------------------------------------------- operators a chip cannot hold
+
+
+def chip_cases() -> Iterator[Case]:
+    """Models that import but do not fit a small chip (6 arrays of 8 x 8
+    cells): refused by cim-split in one line (the grouped convolution used
+    to loop forever)."""
+    chip = _toml({**_FIELDS, "arrays": 6, "rows": 8, "cols": 8}).encode()
+    rng = np.random.default_rng(SEED)
+
+    def conv(cid: str, x: list[int], w: list[int], group: int, policy: str, frag: str) -> Case:
+        model = _model(
+            [helper.make_node("Conv", ["x", "w"], ["y"], name="conv", kernel_shape=w[2:],
+                              group=group)],
+            [_vi("x", x)], [_vi("y", None)],
+            [_init("w", rng.standard_normal(w).astype(np.float32))],
+        )  # fmt: skip
+        return Case(f"chip-{cid}", ("compile", "{d}/m.onnx", "--arch", "{d}/hw.toml", "--policy",
+                    policy, "-o", "{d}/out.mlir"), {"m.onnx": _bytes(model), "hw.toml": chip},
+                    frag)  # fmt: skip
+
+    yield conv("grouped-static", [1, 2, 6, 8], [6, 1, 3, 3], 2, "static:0.75", "'conv'")
+    yield conv("grouped-depthwise", [1, 4, 6, 6], [16, 1, 3, 3], 4, "static:0.5", "'conv'")
+    yield conv("rows-cim-mlc", [1, 6, 5, 5], [4, 6, 3, 3], 1, "cim-mlc", "54 input rows")
+    yield conv("rows-cmswitch", [1, 6, 5, 5], [4, 6, 3, 3], 1, "cmswitch", "54 input rows")
+    for policy in ("cmswitch", "puma"):
+        mm = _model([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")],
+                    [_vi("a", [4, 100]), _vi("b", [100, 4])], [_vi("y", [4, 4])])  # fmt: skip
+        yield Case(f"chip-matmul-rows-{policy}", ("compile", "{d}/m.onnx", "--arch",
+                   "{d}/hw.toml", "--policy", policy, "--report", "{d}/r.json"),
+                   {"m.onnx": _bytes(mm), "hw.toml": chip}, "'mm'")  # fmt: skip
+
+
 # ---------------------------------------------------------------- CLI and zoo
 
 
@@ -627,7 +660,7 @@ def cli_cases() -> Iterator[Case]:
 def all_cases() -> list[Case]:
     cases = [
         *onnx_bytes_cases(), *onnx_graph_cases(), *mlir_cases(), *hardware_cases(),
-        *cli_cases(),
+        *chip_cases(), *cli_cases(),
     ]  # fmt: skip
     ids = [c.id for c in cases]
     dupes = {i for i in ids if ids.count(i) > 1}

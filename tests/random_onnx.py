@@ -34,6 +34,9 @@ ROW_LIMIT = 24
 """Most rows (reduction length) of a run-time MatMul or a convolution kernel:
 cim-split cuts those operators along their outputs only, and the smallest
 budget here (``static:0.5`` of :func:`small_chip`) is 3 arrays of 8 rows."""
+GROUP_ARRAYS = 3
+"""Most arrays one group of a grouped convolution may need (cim-split keeps
+groups whole): the ``static:0.5`` budget."""
 POLICIES = ("cmswitch", "cim-mlc", "all-compute-dp", "puma", "static:0.5", "static:0.75")
 
 
@@ -189,9 +192,11 @@ def _conv(s: _State) -> bool:
     if h + 2 * pad < k or w + 2 * pad < k:
         return False
     group = c if c > 1 and s.draw.int(0, 2) == 0 else 1
+    out_c = group * s.draw.int(1, max(1, 8 // group)) if group > 1 else s.draw.int(1, 8)
     if c // group * k * k > ROW_LIMIT:  # cim-split does not split a kernel's rows
         return False
-    out_c = group * s.draw.int(1, max(1, 8 // group)) if group > 1 else s.draw.int(1, 8)
+    if group > 1 and math.ceil(c // group * k * k / 8) * (out_c // group) > GROUP_ARRAYS:
+        return False  # nor one group's weights
     weight = s.weight(out_c, c // group, k, k, fan_in=c // group * k * k)
     inputs = [x, weight] + ([s.weight(out_c)] if s.draw.int(0, 1) else [])
     oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
