@@ -4,7 +4,8 @@ shapes, for differential testing against ONNX Runtime.
 A graph is drawn step by step through a :class:`Draw` (hypothesis in the
 test suite, a seeded :class:`random.Random` in ``benchmarks/random_graphs.py``)
 from ``onnx.helper`` nodes: elementwise ops (with broadcasting constants),
-``MatMul`` against constant weights and between run-time tensors, ``Gemm``,
+``MatMul`` against constant weights and between run-time tensors, ``Gemm``
+(also after ``Flatten``, with a bias and a long reduction),
 ``Conv`` (grouped and depthwise, strided, padded) with ``BatchNormalization``,
 pools, ``Softmax``, ``LayerNormalization``, reductions and the layout ops
 (``Reshape``, ``Flatten``, ``Transpose``, ``Slice``, ``Concat``,
@@ -182,6 +183,19 @@ def _gemm(s: _State) -> bool:
     return True
 
 
+def _dense(s: _State) -> bool:
+    """A classifier head as exporters write it: Flatten, then Gemm with a
+    bias (a long K: the split cuts it into partial sums)."""
+    x, shape = s.draw.choice(s.tensors)
+    m, k = math.prod(shape[:1]), math.prod(shape[1:])
+    if len(shape) != 2:
+        x = s.node("Flatten", [x], (m, k), axis=1)
+    n = s.draw.int(1, 12)
+    s.node("Gemm", [x, s.weight(n, k, fan_in=k), s.weight(n)], (m, n), transB=1)
+    s.cim_ops += 1
+    return True
+
+
 def _conv(s: _State) -> bool:
     picked = s.pick(rank=4)
     if picked is None:
@@ -323,7 +337,7 @@ def _unsqueeze(s: _State) -> bool:
 
 
 _OPS: tuple[Callable[[_State], bool], ...] = (
-    _unary, _binary, _matmul_const, _matmul_runtime, _gemm, _conv, _conv, _pool, _softmax,
+    _unary, _binary, _matmul_const, _matmul_runtime, _gemm, _dense, _conv, _conv, _pool, _softmax,
     _layernorm, _reduce, _reshape, _flatten, _transpose, _slice, _concat, _unsqueeze,
 )  # fmt: skip
 
