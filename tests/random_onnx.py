@@ -98,7 +98,9 @@ class _State:
             self.tensors.append((out, shape))
         return out
 
-    def pick(self, rank: int | None = None, min_rank: int = 1) -> tuple[str, tuple[int, ...]] | None:
+    def pick(
+        self, rank: int | None = None, min_rank: int = 1
+    ) -> tuple[str, tuple[int, ...]] | None:
         fits = [
             t for t in self.tensors
             if (rank is None or len(t[1]) == rank) and len(t[1]) >= min_rank

@@ -234,7 +234,7 @@ def test_a_failed_write_leaves_no_file(
     output nor a temporary file is left; an existing output is untouched."""
     with open(tmp_path / "out.json", "wb") as f:  # Path.write_bytes is the patched one
         f.write(b"previous")
-    status, out, err = cli(capsys, *[a.replace("{d}", str(tmp_path)) for a in args])
+    status, _out, err = cli(capsys, *[a.replace("{d}", str(tmp_path)) for a in args])
     assert status == 1
     assert err.startswith("cmswitch: error: ") and "No space left on device" in err, err
     assert len(err.strip().splitlines()) == 1
@@ -324,5 +324,5 @@ def test_weight_store_round_trips_any_name(tmp_path: Path) -> None:
             np.testing.assert_array_equal(data[key], value)
             assert data[key].dtype == value.dtype
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 no")
-    with pytest.raises(WeightsError, match="bad.npz"):
+    with pytest.raises(WeightsError, match=r"bad\.npz"):
         WeightStore.load(tmp_path / "bad.npz")

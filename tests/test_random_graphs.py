@@ -75,7 +75,6 @@ def test_generator_is_deterministic() -> None:
     assert all(np.array_equal(a.feeds[k], b.feeds[k]) for k in a.feeds)
 
 
-
 def test_cmswitch_skips_granularities_an_operator_cannot_be_split_to() -> None:
     """Found by the random graphs: a convolution with 54 kernel rows fits an
     8-array chip of 8-row arrays (7 row blocks) but not 6 or 4 of its arrays;
