@@ -541,6 +541,24 @@ def chip_cases() -> Iterator[Case]:
     yield conv("grouped-depthwise", [1, 4, 6, 6], [16, 1, 3, 3], 4, "static:0.5", "'conv'")
     yield conv("rows-cim-mlc", [1, 6, 5, 5], [4, 6, 3, 3], 1, "cim-mlc", "54 input rows")
     yield conv("rows-cmswitch", [1, 6, 5, 5], [4, 6, 3, 3], 1, "cmswitch", "54 input rows")
+    # weights without data are allowed (shapes suffice), but not 2**42 of them
+    ext = _init("w", np.ones((4, 3), np.float32))
+    ext.ClearField("raw_data")
+    ext.data_location = TensorProto.EXTERNAL
+    ext.external_data.add(key="location", value="w.bin")
+    ext.dims[:] = [4, 1 << 40]
+    huge = _model([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], [_vi("x", [1, 4])],
+                  [_vi("y", None)], [ext])  # fmt: skip
+    yield Case("chip-absent-huge-weight", ("compile", "{d}/m.onnx", "-o", "{d}/out.mlir"),
+               {"m.onnx": _bytes(huge)}, "'mm'")  # fmt: skip
+    branch = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["a"])], "b", [], [_vi("a", [1, 4])]
+    )
+    cond = _model([helper.make_node("If", ["c"], ["y"], name="if0", then_branch=branch,
+                                    else_branch=branch)],
+                  [_vi("x", [1, 4]), _vi("c", [], TensorProto.BOOL)], [_vi("y", [1, 4])])  # fmt: skip
+    yield Case("chip-control-flow", ("compile", "{d}/m.onnx", "-o", "{d}/out.mlir"),
+               {"m.onnx": _bytes(cond)}, "'if0' (op If")  # fmt: skip
     for policy in ("cmswitch", "puma"):
         mm = _model([helper.make_node("MatMul", ["a", "b"], ["y"], name="mm")],
                     [_vi("a", [4, 100]), _vi("b", [100, 4])], [_vi("y", [4, 4])])  # fmt: skip
