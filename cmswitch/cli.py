@@ -132,7 +132,7 @@ def write_output(text: str, path: str | None) -> None:
 
 
 def _write_json(data: Any, path: str | None) -> None:
-    write_output(json.dumps(data, indent=2, allow_nan=False) + "\n", path)
+    write_output(json.dumps(data, indent=2) + "\n", path)
 
 
 # ---------------------------------------------------------------- commands
@@ -217,6 +217,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 result.store.dump(out)
     else:
         write_output(text, args.output)
+        # a weights file of an earlier import would be read as this model's
+        WeightStore.path_for(args.output).unlink(missing_ok=True)
     if result.missing_weights:
         _err.print(
             f"cmswitch: note: {len(result.missing_weights)} weight(s) have no data "

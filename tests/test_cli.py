@@ -326,3 +326,27 @@ def test_weight_store_round_trips_any_name(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 no")
     with pytest.raises(WeightsError, match=r"bad\.npz"):
         WeightStore.load(tmp_path / "bad.npz")
+
+
+def test_import_without_weights_removes_a_stale_weights_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """X.weights.npz is read as X.mlir's weights: an import whose model has
+    no weight data must not leave an earlier model's file there."""
+    import numpy as np
+
+    from cmswitch.models import load_model
+    from cmswitch.weights import WeightStore
+
+    WeightStore({"stale": np.ones(3)}).save(tmp_path / "m.weights.npz")
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              tmp_path / "relu.onnx")  # fmt: skip
+    status, _, err = cli(
+        capsys, "import", str(tmp_path / "relu.onnx"), "-o", str(tmp_path / "m.mlir")
+    )
+    assert status == 0, err
+    assert not (tmp_path / "m.weights.npz").exists()
+    assert len(load_model(str(tmp_path / "m.mlir")).store) == 0
