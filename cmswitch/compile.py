@@ -512,7 +512,7 @@ def add_compile_commands(
                 if isinstance(op, FuncOp):
                     unwrap_segments(op)
         text = print_module(result.module)
-        report = json.dumps(result.report(), indent=2, allow_nan=False) + "\n"
+        report = json.dumps(result.report(), indent=2) + "\n"
         # every output complete before any is written; files appear together
         files = {
             p: t for p, t in ((args.output, text), (args.report, report)) if p not in (None, "-")
