@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-from pathlib import Path
 from typing import Any
+
+from cmswitch.fileio import write_text
 
 PAPER = {  # spec section 7: speedup over CIM-MLC, average (range)
     "mobilenetv2": "1.06-1.23",
@@ -37,4 +38,4 @@ def write_results(
         },
         **payload,
     }
-    Path(path).write_text(json.dumps(record, indent=2) + "\n")
+    write_text(path, json.dumps(record, indent=2) + "\n")  # atomic: never half a file

@@ -11,8 +11,12 @@
     cmswitch simulate MODEL [--policy P] ... timing / functional simulation
 
 MODEL is a zoo name or a path to an ``.onnx`` or ``.mlir`` file. A user
-mistake ends in one ``cmswitch: error: ...`` line and exit status 1, never in a
-traceback.
+mistake ends in one ``cmswitch: error: ...`` line naming where it is (a file,
+a field, a node, an option) and exit status 1 (2 for a malformed command
+line), never in a traceback. Output files are written atomically (see
+:mod:`cmswitch.fileio`): a failed run leaves none behind. ``-`` as an output
+path is standard output, which then carries only that output (tables and
+progress go to standard error).
 """
 
 from __future__ import annotations
@@ -21,14 +25,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.console import Console
 
+from cmswitch import fileio
+from cmswitch.fileio import OutputError
 from cmswitch.hardware import Hardware, HardwareError
 from cmswitch.ir import IRError, print_module
 from cmswitch.models import LoadedModel, ModelError, load_model
+from cmswitch.weights import WeightsError, WeightStore
 
 _console = Console()
 _err = Console(stderr=True)
@@ -38,10 +44,24 @@ class UsageError(ValueError):
     """A bad command-line value (user-facing message)."""
 
 
+class _ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors as one `cmswitch: error:` line naming the
+    subcommand (instead of a usage block and a bare exit)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("cmswitch").strip()
+        where = f"{command}: " if command else ""
+        raise _CommandLineError(f"{where}{message} (see `{self.prog} --help`)")
+
+
+class _CommandLineError(UsageError):
+    """A malformed command line (exit status 2, as argparse's)."""
+
+
 def _user_errors() -> tuple[type[BaseException], ...]:
     """Exception types that are user mistakes, reported as one line."""
     errors: list[type[BaseException]] = [
-        HardwareError, IRError, ModelError, UsageError, FileNotFoundError,
+        HardwareError, IRError, ModelError, UsageError, WeightsError, OutputError, OSError,
     ]  # fmt: skip
     try:
         from cmswitch.zoo import ZooError
@@ -107,8 +127,12 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> LoadedModel:
-    if args.batch < 1 or args.seq < 1:
-        raise UsageError("--batch and --seq must be >= 1")
+    from cmswitch.zoo import MAX_BATCH, MAX_SEQ
+
+    if not 1 <= args.batch <= MAX_BATCH:
+        raise UsageError(f"--batch must be in [1, {MAX_BATCH}], got {args.batch}")
+    if not 1 <= args.seq <= MAX_SEQ:
+        raise UsageError(f"--seq must be in [1, {MAX_SEQ}], got {args.seq}")
     hw = Hardware.load(args.arch) if args.arch else None
     shapes = None
     if args.input_shape:
@@ -121,12 +145,17 @@ def _load(args: argparse.Namespace) -> LoadedModel:
     )  # fmt: skip
 
 
-def _write_json(data: Any, path: str | None) -> None:
-    text = json.dumps(data, indent=2) + "\n"
+def write_output(text: str, path: str | None) -> None:
+    """`text` to standard output (`path` None or ``-``) or atomically to a file."""
     if path is None or path == "-":
         sys.stdout.write(text)
+        sys.stdout.flush()
     else:
-        Path(path).write_text(text)
+        fileio.write_text(path, text)
+
+
+def _write_json(data: Any, path: str | None) -> None:
+    write_output(json.dumps(data, indent=2) + "\n", path)
 
 
 # ---------------------------------------------------------------- commands
@@ -179,12 +208,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from cmswitch.analysis import analyze, render_table
     from cmswitch.workload import Workload
 
+    if args.limit is not None and args.limit < 0:
+        raise UsageError(f"--limit must be >= 0, got {args.limit}")
     model = _load(args)
     workload = Workload.from_module(model.module, model.hardware)
     report = analyze(
         workload, args.ai, model=model.name, batch=args.batch, seq=args.seq, phase=args.phase
     )
-    if args.json:
+    if args.json or args.output is not None:
         _write_json(report, args.output)
     else:
         render_table(report, _console, limit=args.limit)
@@ -193,7 +224,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from cmswitch.lowering.onnx_to_cim import import_onnx, parse_input_shapes
-    from cmswitch.weights import WeightStore
 
     if not args.model.endswith((".onnx", ".mlir")):
         raise UsageError(f"{args.model}: `cmswitch import` takes an .onnx or a .mlir file")
@@ -216,11 +246,16 @@ def cmd_import(args: argparse.Namespace) -> int:
         result = import_onnx(args.model, input_shapes=shapes, hardware=hw)
     text = print_module(result.module, generic=args.generic)
     if args.output in (None, "-"):
-        sys.stdout.write(text)
+        write_output(text, None)
+    elif len(result.store):  # the IR and its weights appear together or not at all
+        with fileio.staged(args.output, WeightStore.path_for(args.output)) as (ir, weights):
+            ir.write_text(text, encoding="utf-8")
+            with weights.open("wb") as out:
+                result.store.dump(out)
     else:
-        Path(args.output).write_text(text)
-        if len(result.store):
-            result.store.save(WeightStore.path_for(args.output))
+        write_output(text, args.output)
+        # a weights file of an earlier import would be read as this model's
+        WeightStore.path_for(args.output).unlink(missing_ok=True)
     if result.missing_weights:
         _err.print(
             f"cmswitch: note: {len(result.missing_weights)} weight(s) have no data "
@@ -230,7 +265,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="cmswitch",
         description="Dual-mode-aware DNN compiler for computing-in-memory accelerators.",
     )
@@ -249,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(p)
     p.add_argument("--ai", choices=("roofline", "input", "streamed"), default="roofline")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("-o", "--output", default=None, help="write the JSON here")
+    p.add_argument("-o", "--output", default=None, help="write the JSON here (implies --json)")
     p.add_argument("--limit", type=int, default=None, help="show at most N operator rows")
     p.set_defaults(func=cmd_analyze)
 
@@ -281,20 +316,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _message(err: BaseException) -> str:
+    """One line for a user error. An OSError (cannot read or write a path)
+    is named by its path and reason rather than its errno repr."""
+    if isinstance(err, OSError) and not isinstance(err, OutputError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    return " ".join(lines) if lines else type(err).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         return int(args.func(args) or 0)
+    except _CommandLineError as err:
+        _print_error(_message(err))
+        return 2
     except _user_errors() as err:
-        message = str(err).strip().splitlines() or [type(err).__name__]
-        _err.print(f"cmswitch: error: {message[0]}", markup=False, highlight=False, soft_wrap=True)
-        for line in message[1:]:
-            _err.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+        _print_error(_message(err))
         return 1
     except KeyboardInterrupt:
-        _err.print("cmswitch: interrupted")
+        _err.print("cmswitch: interrupted", highlight=False)
         return 130
+
+
+def _print_error(message: str) -> None:
+    # plain write: rich would wrap a long line (and markup-parse it)
+    sys.stderr.write(f"cmswitch: error: {message}\n")
+    sys.stderr.flush()
 
 
 if __name__ == "__main__":

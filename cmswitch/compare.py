@@ -6,6 +6,7 @@ Split off :mod:`cmswitch.compile`, which runs the command."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -104,7 +105,22 @@ def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console)
     )
 
 
+_PLOT_FORMATS = (".png", ".pdf", ".svg")
+
+
+def check_plot_path(path: str) -> None:
+    """Refuses a --plot path matplotlib would not write (before compiling)."""
+    suffix = Path(path).suffix.lower()
+    if path == "-" or suffix not in _PLOT_FORMATS:
+        from cmswitch.compile import PolicyError
+
+        raise PolicyError(f"--plot {path}: give a file ending in {', '.join(_PLOT_FORMATS)}")
+
+
 def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
+    from cmswitch import fileio
+
+    check_plot_path(path)
     try:
         import matplotlib
 
@@ -123,8 +139,11 @@ def plot_compare(rows: Sequence[dict[str, Any]], title: str, path: str) -> None:
     ax.set_ylabel("speedup vs strongest all-compute")
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    try:
+        with fileio.staged(path) as (temp,):
+            fig.savefig(temp, dpi=120, format=Path(path).suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
 
 
 def _label(r: CompileResult) -> str:

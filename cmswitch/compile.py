@@ -13,6 +13,8 @@ The pipeline is the list of passes in :func:`pipeline`; it is the same one
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import math
 import os
 import pickle
@@ -31,12 +33,18 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.dialects.func import FuncOp
 from xdsl.passes import ModulePass
 
-from cmswitch.compare import compare_rows, compare_title, plot_compare, render_compare
+from cmswitch.compare import (
+    check_plot_path,
+    compare_rows,
+    compare_title,
+    plot_compare,
+    render_compare,
+)
 from cmswitch.hardware import Hardware
 from cmswitch.ir import make_context, print_module
 from cmswitch.models import LoadedModel
 from cmswitch.passes.cim_schedule import ScheduleOptions, apply_plans, plan_module
-from cmswitch.passes.cim_split import CimSplitPass
+from cmswitch.passes.cim_split import CimSplitPass, SplitError
 from cmswitch.schedule.allocate import SolverCache
 from cmswitch.schedule.plan import Schedule, SolverStats
 from cmswitch.workload import Workload, compute_ops
@@ -221,9 +229,20 @@ def _compile(
     # the worker; its plans by function)
     done: dict[int, tuple[ModuleOp | None, dict[str, Schedule]]] = {}
     split: dict[int, ModuleOp] = {}
+    # granularities finer than the policy's coarsest that an operator cannot
+    # be split to (every policy only tries them; the coarsest run, the chip
+    # or the static budget, still reports the error)
+    unsplittable: set[int] = set()
+    coarsest = runs[0][0]
 
     def plan_here(budget: int, fraction: float) -> None:
-        module = split[budget] if budget in split else _split_copy(model, budget, ctx)
+        try:
+            module = split[budget] if budget in split else _split_copy(model, budget, ctx)
+        except SplitError:
+            if budget >= coarsest:
+                raise
+            unsplittable.add(budget)
+            return
         split[budget] = module
         run = replace(options, compute_fraction=fraction)
         plans = plan_module(module, run, hw, progress, cache=cache)
@@ -236,14 +255,15 @@ def _compile(
     if remote is not None:
         # idle until the worker reports: write this run's plan into its IR in
         # case it wins, then split the worker's costliest granularity
-        if not remote.done():
+        if not remote.done() and runs[-1][0] not in unsplittable:
             local = runs[-1][0]
             module, plans = done[local]
             assert module is not None
             apply_plans(module, {n: (f, plans[n]) for n, f in _functions(module).items()})
             applied.add(local)
         if not remote.done():
-            split[runs[-2][0]] = _split_copy(model, runs[-2][0], ctx)
+            with contextlib.suppress(SplitError):  # planned (and reported) below
+                split[runs[-2][0]] = _split_copy(model, runs[-2][0], ctx)
         answers = remote.result()
         for budget, fraction in runs[:-1]:
             if answers is not None and budget in answers:
@@ -255,6 +275,8 @@ def _compile(
     all_stats: list[SolverStats] = []
     best: tuple[float, int] | None = None
     for budget, fraction in runs:
+        if budget in unsplittable:
+            continue
         plans = done[budget][1]
         if not plans:
             raise PolicyError(f"{model.name}: the model has no CIM operator (nothing to map)")
@@ -448,6 +470,10 @@ def _run(
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     fractions = tuple(args.split_fractions)
+    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+        raise PolicyError(
+            f"--time-limit must be a positive number of seconds, got {args.time_limit}"
+        )
     if args.jobs < 0:
         raise PolicyError(f"--jobs must be >= 0, got {args.jobs}")
     bad = [f for f in fractions if not 0.0 < f <= 1.0]
@@ -500,6 +526,10 @@ def add_compile_commands(
                        "mip: HiGHS MIP for every segment")  # fmt: skip
 
     def cmd_compile(args: argparse.Namespace) -> int:
+        from cmswitch import fileio
+
+        if args.output == "-" and args.report == "-":
+            raise PolicyError("-o - and --report - both ask for standard output: give one a file")
         model = load(args)
         options = parse_policy(args.policy, _base_options(args))
         result = _run(model, options, args, err)
@@ -520,15 +550,28 @@ def add_compile_commands(
         text = print_module(emitted)
         if args.emit == "meta":
             text += "\n"  # as xdsl-opt prints it: the same bytes (tested)
-        if args.output:
-            Path(args.output).write_text(text)
+        # --- end issue 7 ---
+        report = json.dumps(result.report(), indent=2) + "\n"
+        # every output complete before any is written; files appear together
+        # (the IR with the weight store beside it)
+        files: dict[str | Path, Callable[[Path], object]] = {}
+        if args.output not in (None, "-"):
+            files[args.output] = lambda temp: temp.write_text(text, encoding="utf-8")
             if len(model.store):
                 from cmswitch.weights import WeightStore
 
-                model.store.save(WeightStore.path_for(args.output))
-        # --- end issue 7 ---
-        if args.report:
-            write_json(result.report(), args.report)
+                def dump_weights(temp: Path) -> None:
+                    with temp.open("wb") as out:
+                        model.store.dump(out)
+
+                files[WeightStore.path_for(args.output)] = dump_weights
+        if args.report not in (None, "-"):
+            files[args.report] = lambda temp: temp.write_text(report, encoding="utf-8")
+        with fileio.staged(*files) as temps:
+            for temp, write in zip(temps, files.values(), strict=True):
+                write(temp)
+        if args.report == "-":
+            write_json(result.report(), "-")
         hw = result.hardware
         err.print(
             f"{model.name} on {hw.name} [{short_label(policy_label(options))}, "
@@ -540,8 +583,8 @@ def add_compile_commands(
             f"compiled in {result.seconds:.2f} s",
             highlight=False,
         )
-        if not args.output and not args.report:
-            console.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+        if args.output == "-" or (not args.output and not args.report):
+            sys.stdout.write(text)
         return 0
 
     p = sub.add_parser("compile", help="segment and allocate a model; emit IR and a report")
@@ -552,12 +595,14 @@ def add_compile_commands(
     p.add_argument("--emit", choices=("segmented", "cim", "meta"), default="segmented",
                    help="segmented: with cim.segment regions; cim: allocations only; "
                    "meta: the cim_meta program (cim-assign-arrays, cim-to-meta)")  # fmt: skip
-    p.add_argument("-o", "--output", default=None, help="write the IR here")
+    p.add_argument("-o", "--output", default=None, help="write the IR here ('-': stdout)")
     p.add_argument("--report", default=None,
                    help="write the JSON report here ('-': stdout; the IR then only with -o)")  # fmt: skip
     p.set_defaults(func=cmd_compile)
 
     def cmd_compare(args: argparse.Namespace) -> int:
+        if args.plot is not None:
+            check_plot_path(args.plot)
         model = load(args)
         base = _base_options(args)
         specs = args.policies or list(DEFAULT_POLICIES)
@@ -573,6 +618,8 @@ def add_compile_commands(
         results = [_run(model, o, args, err) for o in options]
         rows = compare_rows(results)
         title = compare_title(model.name, model.hardware.name, base)
+        if args.plot:
+            plot_compare(rows, title, args.plot)
         if args.json:
             from cmswitch.provenance import provenance
 
@@ -589,8 +636,6 @@ def add_compile_commands(
                 },
                 args.json,
             )
-        if args.plot:
-            plot_compare(rows, title, args.plot)
         # with --json -, standard output carries only the JSON
         render_compare(rows, title, err if args.json == "-" else console)
         return 0

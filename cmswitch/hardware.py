@@ -121,9 +121,13 @@ class Hardware:
         """Load a TOML hardware file."""
         path = Path(path)
         try:
-            text = path.read_text()
+            text = path.read_text(encoding="utf-8")
         except OSError as err:
             raise HardwareError(f"{path}: cannot read hardware file: {err.strerror}") from None
+        except UnicodeDecodeError as err:
+            raise HardwareError(
+                f"{path}: not a TOML file: not UTF-8 text (byte {err.start})"
+            ) from None
         return cls.from_toml(text, str(path))
 
     @classmethod

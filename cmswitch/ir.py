@@ -37,24 +37,36 @@ def make_context() -> Context:
 
 
 def parse_module(text: str, source: str = "<string>", ctx: Context | None = None) -> ModuleOp:
-    """Parses and verifies; raises IRError with the located message."""
+    """Parses and verifies; raises IRError with a one-line located message
+    (``file:line:col: what``)."""
     ctx = ctx or make_context()
     try:
         module = Parser(ctx, text, source).parse_module()
         module.verify()
     except ParseError as err:
-        raise IRError(str(err)) from None
+        raise IRError(f"{err.span.get_location()}: {_first_line(err.msg)}") from None
     except VerifyException as err:
-        raise IRError(f"{source}: invalid IR: {err}") from None
+        raise IRError(f"{source}: invalid IR: {_first_line(str(err))}") from None
+    except RecursionError:
+        raise IRError(f"{source}: nesting too deep to parse") from None
     return module
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "error"
 
 
 def parse_file(path: str | Path) -> ModuleOp:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise IRError(f"{path}: cannot read: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise IRError(f"{path}: not UTF-8 text (byte {err.start})") from None
+    if "\0" in text:
+        raise IRError(f"{path}:{text.count(chr(10), 0, text.index(chr(0))) + 1}: NUL byte in text")
     return parse_module(text, str(path))
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
 
 from cmswitch.builder import HARDWARE_ATTR, module_hardware
 from cmswitch.dialects.cim import HardwareAttr
@@ -46,6 +47,10 @@ def load_model(
     from cmswitch import zoo
 
     if spec in {m.name for m in zoo.list_models()}:
+        if input_shapes:
+            raise ModelError(
+                f"{spec}: --input-shape applies to .onnx models; zoo models take --batch / --seq"
+            )
         hw = hardware or Hardware.preset("dynaplasia")
         module = zoo.build(spec, batch=batch, seq=seq, phase=phase, hardware=hw)
         return LoadedModel(spec, module, WeightStore(), hw)
@@ -66,6 +71,11 @@ def load_model(
             return LoadedModel(path.stem, result.module, result.store, hw)
         # --- end MLIR frontend ---
         module = parse_file(path)
+        if not any(isinstance(op, FuncOp) for op in module.ops):
+            raise ModelError(f"{path}: the module has no func.func to compile")
+        recorded = module.attributes.get(HARDWARE_ATTR)
+        if recorded is not None and not isinstance(recorded, HardwareAttr):
+            raise ModelError(f"{path}: {HARDWARE_ATTR} must be a #cim.hardware<...> attribute")
         hw = hardware or module_hardware(module, Hardware.preset("dynaplasia"))
         module.attributes[HARDWARE_ATTR] = HardwareAttr.from_hardware(hw)
         weights = WeightStore.path_for(path)

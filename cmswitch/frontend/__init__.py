@@ -205,8 +205,8 @@ def holds_linalg(path: str | Path) -> bool:
     """True when the ``.mlir`` file at `path` holds linalg-level ops (rather
     than `cim`); unreadable files are left to the caller's error."""
     try:
-        text = Path(path).read_text()
-    except OSError:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):  # parse_file names a non-UTF-8 file
         return False
     return _LINALG_OP.search(text) is not None
 

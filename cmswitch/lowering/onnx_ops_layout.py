@@ -61,6 +61,8 @@ def _reshape(im: Importer, node: onnx.NodeProto) -> list[Value]:
 def _flatten(im: Importer, node: onnx.NodeProto) -> list[Value]:
     shape = im._shape(node.input[0])
     axis = int(cast(int, im.attrs(node).get("axis", 1)))
+    if not -len(shape) <= axis <= len(shape):
+        raise OnnxImportError(f"node {node.name!r} (op Flatten): axis {axis} out of range")
     axis = axis % len(shape) if axis < 0 else axis
     target = (math.prod(shape[:axis]), math.prod(shape[axis:]))
     if target == shape:
@@ -78,7 +80,12 @@ def _squeeze(im: Importer, node: onnx.NodeProto) -> list[Value]:
     if node.op_type == "Squeeze":
         if not axes:
             axes = [k for k, d in enumerate(shape) if d == 1]
-        drop = {ax % len(shape) for ax in axes}
+        drop = {im.axis(ax, len(shape), node) for ax in axes}
+        if any(shape[ax] != 1 for ax in drop):
+            raise OnnxImportError(
+                f"node {node.name!r} (op Squeeze): axes {sorted(drop)} of shape {shape} "
+                "are not all of size 1"
+            )
         target = [d for k, d in enumerate(shape) if k not in drop]
     else:
         rank = len(shape) + len(axes)
@@ -190,6 +197,11 @@ def _gather(im: Importer, node: onnx.NodeProto) -> list[Value]:
     x = im._ssa(node.input[0])
     idx_v = im._get(node.input[1])
     if isinstance(idx_v, np.ndarray):
+        dim = shape_of(x)[axis]
+        if idx_v.size and not (-dim <= idx_v.min() and idx_v.max() < dim):
+            raise OnnxImportError(
+                f"node {node.name!r} (op Gather): indices out of range for a dimension of {dim}"
+            )
         idx = im._constant(node.input[1], idx_v.astype(np.int64))
     else:
         idx = im._ssa(node.input[1])

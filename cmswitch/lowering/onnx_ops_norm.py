@@ -158,7 +158,7 @@ def _lp_mvn(im: Importer, node: onnx.NodeProto) -> list[Value]:
 
 @handles("BatchNormalization")
 def _batchnorm(im: Importer, node: onnx.NodeProto) -> list[Value]:
-    if any(im.used(o) for o in node.output[1:]):
+    if any(im.used(o) for o in node.output[1:]) or im.attrs(node).get("training_mode", 0):
         raise OnnxImportError(f"node {node.name!r} (op BatchNormalization): training mode")
     x = im._ssa(node.input[0])
     c = shape_of(x)[1]

@@ -104,6 +104,8 @@ def parse_input_shapes(specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
             ) from None
         if any(d <= 0 for d in shape):
             raise OnnxImportError(f"bad input shape {spec!r}: dimensions must be positive")
+        if any(d >= 1 << 31 for d in shape):
+            raise OnnxImportError(f"bad input shape {spec!r}: a dimension must be below 2**31")
         if name in shapes:
             raise OnnxImportError(f"input shape for {name!r} given twice")
         shapes[name] = shape
@@ -127,10 +129,67 @@ def _load(model: str | Path | onnx.ModelProto) -> tuple[onnx.ModelProto, Path | 
         raise OnnxImportError(f"{path}: not a valid ONNX model: {one_line(err)}") from None
     if not proto.graph.node and not proto.graph.output:
         raise OnnxImportError(f"{path}: not a valid ONNX model: the graph is empty")
+    _check_model(proto, str(path))
     return proto, path.parent, path.stem
 
 
+def _check_model(proto: onnx.ModelProto, where: str) -> None:
+    """What a corrupt file can get wrong before any node is read."""
+    g = proto.graph
+    names = [g.name, *(v.name for v in (*g.input, *g.output)), *(t.name for t in g.initializer)]
+    names += [n for node in g.node for n in (node.name, *node.input, *node.output)]
+    if any(not isinstance(n, str) for n in names):  # protobuf keeps invalid UTF-8 as bytes
+        raise OnnxImportError(f"{where}: not a valid ONNX model: a name is not UTF-8 text")
+    if not g.output:
+        raise OnnxImportError(f"{where}: not a valid ONNX model: the graph declares no outputs")
+    newest = onnx.defs.onnx_opset_version()
+    for o in proto.opset_import:
+        if o.domain in ("", "ai.onnx") and not 1 <= o.version <= newest:
+            raise OnnxImportError(
+                f"{where}: opset {o.version} is not an ONNX opset this onnx knows (1-{newest})"
+            )
+
+
+_UNSUPPORTED_ELEM = frozenset(
+    (onnx.TensorProto.UNDEFINED, onnx.TensorProto.STRING, onnx.TensorProto.COMPLEX64,
+     onnx.TensorProto.COMPLEX128)
+)  # fmt: skip
+"""Element types no cim tensor can hold (the rest map to f32, i64 or i1)."""
+
+_KNOWN_ELEM = frozenset(onnx.TensorProto.DataType.values())
+
+
+def _elem_name(elem_type: int) -> str:
+    if elem_type in _KNOWN_ELEM:
+        return onnx.TensorProto.DataType.Name(elem_type)
+    return str(elem_type)
+
+
 def _initializer(
+    tensor: onnx.TensorProto, base: Path | None, load_weights: bool
+) -> np.ndarray | Absent:
+    """The initializer's data; OnnxImportError naming it if it cannot be read."""
+    what = f"initializer {tensor.name!r}"
+    if tensor.data_type in _UNSUPPORTED_ELEM or tensor.data_type not in _KNOWN_ELEM:
+        raise OnnxImportError(
+            f"{what}: element type {_elem_name(tensor.data_type)} is not supported"
+        )
+    if any(d < 0 for d in tensor.dims):
+        raise OnnxImportError(f"{what} has negative dimensions {list(tensor.dims)}")
+    if tensor.data_location == onnx.TensorProto.EXTERNAL:
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        parts = Path(location).parts
+        if Path(location).is_absolute() or ".." in parts:
+            raise OnnxImportError(
+                f"{what}: external data location {location!r} is outside the model's directory"
+            )
+    try:
+        return _read_initializer(tensor, base, load_weights)
+    except (ValueError, KeyError, TypeError, OSError, onnx.checker.ValidationError) as err:
+        raise OnnxImportError(f"{what} cannot be read: {one_line(err)}") from None
+
+
+def _read_initializer(
     tensor: onnx.TensorProto, base: Path | None, load_weights: bool
 ) -> np.ndarray | Absent:
     dtype = helper.tensor_dtype_to_np_dtype(tensor.data_type)
@@ -173,7 +232,13 @@ def import_onnx(
     """
     proto, base, model_name = _load(model)
     importer = Importer(proto, base, dict(input_shapes or {}), load_weights)
-    builder = importer.run()
+    try:
+        builder = importer.run()
+    except OnnxImportError as err:  # name the file, as every other message does
+        where = "" if isinstance(model, onnx.ModelProto) else str(model)
+        if not where or str(err).startswith(where):
+            raise
+        raise OnnxImportError(f"{where}: {err}") from None
     hw = hardware if hardware is not None else Hardware.preset("dynaplasia")
     module = builder.module(hw, model_name)
     try:
@@ -278,8 +343,6 @@ class Importer:
                 self.types[vi.name] = vi.type.tensor_type.elem_type
         for t in g.initializer:
             self.types[t.name] = t.data_type
-            if t.data_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
-                raise OnnxImportError(f"initializer {t.name!r}: string tensors are not supported")
             value = _initializer(t, self.base, self.load_weights)
             if isinstance(value, Absent):
                 self.missing.append(t.name)
@@ -296,6 +359,8 @@ class Importer:
         for inp in g.input:
             if inp.name in inits:
                 continue
+            if inp.name in self.env:
+                raise OnnxImportError(f"input {inp.name!r} is declared twice")
             self.env[inp.name] = self._input(inp)
         for node in g.node:
             for name in node.input:
@@ -318,8 +383,8 @@ class Importer:
                 and (tuple(declared) != shape_of(value))
             ):
                 raise OnnxImportError(
-                    f"internal error: graph output {out.name!r} imported with shape "
-                    f"{list(shape_of(value))}, the model declares {declared}"
+                    f"graph output {out.name!r} has shape {list(shape_of(value))} as computed "
+                    f"from its inputs, but the model declares {declared}"
                 )
             outs.append(value)
         self.b.output(*outs, names=[o.name for o in g.output])
@@ -329,10 +394,9 @@ class Importer:
         ttype = inp.type.tensor_type
         if not inp.type.HasField("tensor_type") or not ttype.HasField("shape"):
             raise OnnxImportError(f"input {inp.name!r} has no tensor shape")
-        if ttype.elem_type in (onnx.TensorProto.STRING, onnx.TensorProto.UNDEFINED):
+        if ttype.elem_type in _UNSUPPORTED_ELEM or ttype.elem_type not in _KNOWN_ELEM:
             raise OnnxImportError(
-                f"input {inp.name!r}: element type "
-                f"{onnx.TensorProto.DataType.Name(ttype.elem_type)} is not supported"
+                f"input {inp.name!r}: element type {_elem_name(ttype.elem_type)} is not supported"
             )
         dims = list(ttype.shape.dim)
         if inp.name in self.input_shapes:
@@ -433,6 +497,13 @@ class Importer:
 
     # ------------------------------------------------------------- nodes
     def _node(self, node: onnx.NodeProto) -> None:
+        undefined = next((n for n in node.input if n and n not in self.env), None)
+        if undefined is not None:
+            raise OnnxImportError(
+                f"node {node.name or (node.output or [''])[0]!r} (op {node.op_type}): input "
+                f"{undefined!r} is not defined before it (no initializer, graph input or "
+                "earlier node produces it; a cycle?)"
+            )
         inputs = [self._get(n) for n in node.input]
         if node.op_type == "Constant":
             self._fold(node, [])
@@ -460,8 +531,12 @@ class Importer:
             raise self._unsupported(node, node.op_type)
         try:
             results = handler(self, node)
-        except OnnxImportError:
-            raise
+        except OnnxImportError as err:
+            if f"{node.name!r}" in str(err):
+                raise
+            raise OnnxImportError(
+                f"node {node.name or node.output[0]!r} (op {node.op_type}): {err}"
+            ) from None
         except (
             VerifyException,
             FoldError,

@@ -60,6 +60,20 @@ def _label(op: Operation) -> str:
     return label.data if isinstance(label, StringAttr) else op.name.removeprefix("cim.")
 
 
+MAX_PIECES = 1 << 16
+"""Most sub-operators one operator may become: beyond, the model is not one
+the chip can run in any useful way (and the IR would not fit in memory)."""
+
+
+def _check_pieces(op: Operation, n: int, k: int, groups: int, hw: Hardware) -> None:
+    pieces = math.ceil(hw.min_arrays(n, k, groups) / hw.arrays)
+    if pieces > MAX_PIECES:
+        raise SplitError(
+            f"cim-split: {_label(op)!r} needs {hw.min_arrays(n, k, groups)} arrays, "
+            f"{pieces} times the {hw.arrays} available (at most {MAX_PIECES} pieces)"
+        )
+
+
 def _chunks(total: int, count: int, align: int) -> list[tuple[int, int]]:
     """`count` contiguous [start, end) ranges covering `total`, each a
     multiple of `align` except the last."""
@@ -118,6 +132,7 @@ class SplitLinear(RewritePattern):
         s = op.matmul_shape()
         if self.hw.min_arrays(s.n, s.k) <= self.hw.arrays:
             return
+        _check_pieces(op, s.n, s.k, 1, self.hw)
         label = _label(op)
         row_blocks = math.ceil(s.n / self.hw.rows)
         new_ops: list[Operation] = []
@@ -171,6 +186,7 @@ class SplitConv(RewritePattern):
         s = op.matmul_shape()
         if self.hw.min_arrays(s.n, s.k, s.groups) <= self.hw.arrays:
             return
+        _check_pieces(op, s.n, s.k, s.groups, self.hw)
         strides, pads, dilations, group = op.geometry()
         label = _label(op)
         out_ch = shape_of(op.weight)[0]
@@ -189,6 +205,12 @@ class SplitConv(RewritePattern):
             # Grouped: split whole groups (input channels follow the groups).
             per_group_out = out_ch // group
             in_per_group = shape_of(op.weight)[1]
+            if self.hw.min_arrays(s.n, s.k, 1) > self.hw.arrays:
+                # whole groups only: one that does not fit cannot be split further
+                raise SplitError(
+                    f"cim-split: convolution {label!r} has groups of {s.n} x {s.k} weights, "
+                    f"one of which needs more than {self.hw.arrays} arrays; it cannot be mapped"
+                )
             count = 2
             while self.hw.min_arrays(s.n, s.k, math.ceil(group / count)) > self.hw.arrays:
                 count += 1
@@ -229,6 +251,7 @@ class SplitMatmul(RewritePattern):
         s = op.matmul_shape()
         if self.hw.min_arrays(s.n, s.k, s.groups) <= self.hw.arrays:
             return
+        _check_pieces(op, s.n, s.k, s.groups, self.hw)
         label = _label(op)
         out = shape_of(op.output)
         a_shape, b_shape = shape_of(op.lhs), shape_of(op.rhs)

@@ -27,6 +27,11 @@ from cmswitch.weights import WeightStore
 from cmswitch.zoo import cnn, transformer
 
 PHASES = ("prefill", "decode")
+MAX_BATCH = 1 << 16
+MAX_SEQ = 1 << 20
+"""Upper bounds of the build parameters: every tensor of every zoo model
+(attention scores are batch x heads x seq x seq) stays below 2**63 elements,
+the largest dimension the IR's i64 shapes hold."""
 
 
 class ZooError(ValueError):
@@ -87,10 +92,10 @@ def build(
     rotary tables) go to `store` when one is given.
     """
     model = info(name)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ZooError(f"batch must be a positive integer, got {batch!r}")
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
-        raise ZooError(f"seq must be a positive integer, got {seq!r}")
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+        raise ZooError(f"batch must be a positive integer <= {MAX_BATCH}, got {batch!r}")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 1 <= seq <= MAX_SEQ:
+        raise ZooError(f"seq must be a positive integer <= {MAX_SEQ}, got {seq!r}")
     if phase not in PHASES:
         raise ZooError(f"phase must be one of {', '.join(PHASES)}, got {phase!r}")
     b = GraphBuilder("main", store)
@@ -106,4 +111,13 @@ def build(
     return b.module(hardware, model=name)
 
 
-__all__ = ["PHASES", "ModelInfo", "ZooError", "build", "info", "list_models"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_SEQ",
+    "PHASES",
+    "ModelInfo",
+    "ZooError",
+    "build",
+    "info",
+    "list_models",
+]
