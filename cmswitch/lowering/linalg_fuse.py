@@ -57,11 +57,11 @@ def fuse(block: Block) -> None:
         if isinstance(op, BroadcastOp):
             _implicit_broadcast(op)
     for op in list(block.ops):
-        if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.DIV:
-            if not _softmax(block, op):
-                _scale_back(op)
-        elif isinstance(op, ElementwiseOp):
-            _fold_channel_affine(block, op)
+        if not isinstance(op, ElementwiseOp):
+            continue
+        if op.function is ElementwiseFn.DIV and (_softmax(block, op) or _scale_back(op)):
+            continue
+        _fold_channel_affine(block, op)
     for op in list(block.ops):
         if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.RSQRT:
             _layernorm(block, op)
