@@ -414,6 +414,7 @@ def _depthwise(x: np.ndarray) -> np.ndarray:
 
 
 _TABLE = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]], np.float32)
+_W2 = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
 _TABLE6 = np.arange(12, dtype=np.float32).reshape(6, 2)
 _W = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, -1.0]], np.float32)
 CASES: dict[str, tuple[list[np.ndarray], Any]] = {
@@ -431,6 +432,10 @@ CASES: dict[str, tuple[list[np.ndarray], Any]] = {
     "accumulate": ([np.linspace(-1, 1, 6, dtype=np.float32).reshape(1, 2, 3),
                     np.linspace(0, 1, 6, dtype=np.float32).reshape(1, 3, 2),
                     np.full((1, 2, 2), 10.0, np.float32)], lambda a, b, c: a @ b + c),
+    "fc_affine": ([np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)],
+                  lambda x: (x @ np.array([[1.0, 2.0], [3.0, 4.0]]) - [1.0, -1.0]) / [2.0, 4.0]),
+    "two_layers": ([np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)],
+                   lambda x: ((x @ _W2 + [0.5, -0.5]) @ _W2) + [1.5, 2.5]),
     "relu6": ([np.linspace(-10, 10, 8, dtype=np.float32)], lambda x: np.clip(x, 0, 6)),
     "wrap_table": ([np.array([-1, 0, -6], np.int64)], lambda i: _TABLE6[i]),
     "wrap_other": ([np.array([-1, 2, -3], np.int64)], lambda i: _TABLE6[np.where(i < 0, i + 4, i)]),
@@ -451,6 +456,18 @@ def test_hand_written_linalg_computes_what_numpy_does(function: str, hand_writte
     inputs, reference = CASES[function]
     (got,) = run_reference(hand_written.module, inputs, hand_written.store, function=function)
     np.testing.assert_allclose(got, reference(*inputs), rtol=1e-6, atol=1e-6)
+
+
+def test_constant_symbols_are_unique_per_function(hand_written: Any) -> None:
+    """They key the weight store: two constants under one name would share
+    data once stored."""
+    from xdsl.dialects.func import FuncOp
+
+    from cmswitch.dialects.cim import ConstantOp
+
+    for fn in (op for op in hand_written.module.ops if isinstance(op, FuncOp)):
+        syms = [op.sym.data for op in fn.walk() if isinstance(op, ConstantOp)]
+        assert len(syms) == len(set(syms)), fn.sym_name.data
 
 
 def test_imported_cim_file_reloads_as_cim(tmp_path: Path) -> None:

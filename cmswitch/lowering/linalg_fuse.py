@@ -6,8 +6,9 @@ the `cim` ops that express them directly, so after the conversion:
 
 * ``div(exp(x - max(x)), sum(exp(x - max(x))))`` over one axis becomes
   ``cim.softmax``;
-* ``add(linear(x, W), c)`` / ``add(conv2d(x, W), c)`` with `c` a constant
-  that only varies along the output channels becomes the op's bias;
+* ``linear(x, W) + c`` / ``conv2d(x, W) + c`` with `c` a constant that only
+  varies along the output channels becomes the op's bias, and ``- c``,
+  ``* c``, ``/ c`` fold into its bias and weight (Gemm biases, batch norms);
 * ``(y * k) / k`` is `y` (AveragePool as a window sum divided by its size);
 * ``(x - mean) * rsqrt(var + eps) * gamma + beta`` over the last axes is
   ``cim.layernorm``;
@@ -47,7 +48,7 @@ from cmswitch.dialects.cim import (
     ints,
     shape_of,
 )
-from cmswitch.lowering.linalg_emit import array_of, dense_attr, elem_of
+from cmswitch.lowering.linalg_emit import array_of, dense_attr
 
 
 def fuse(block: Block) -> None:
@@ -56,11 +57,11 @@ def fuse(block: Block) -> None:
         if isinstance(op, BroadcastOp):
             _implicit_broadcast(op)
     for op in list(block.ops):
-        if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.DIV:
-            if not _softmax(block, op):
-                _scale_back(op)
-        elif isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.ADD:
-            _bias(block, op)
+        if not isinstance(op, ElementwiseOp):
+            continue
+        if op.function is ElementwiseFn.DIV and (_softmax(block, op) or _scale_back(op)):
+            continue
+        _fold_channel_affine(block, op)
     for op in list(block.ops):
         if isinstance(op, ElementwiseOp) and op.function is ElementwiseFn.RSQRT:
             _layernorm(block, op)
@@ -145,42 +146,84 @@ def _softmax(block: Block, div: ElementwiseOp) -> bool:
     return True
 
 
-def _bias(block: Block, add: ElementwiseOp) -> None:
-    if len(add.inputs) != 2:
+def _fold_channel_affine(block: Block, ew: ElementwiseOp) -> None:
+    """Folds a per-output-channel constant added to, subtracted from,
+    multiplied with or divided into a CIM operator's result into the
+    operator's bias (and weight): Gemm biases, batch norms after a conv."""
+    if len(ew.inputs) != 2:
         return
-    for y, c in (tuple(add.inputs), tuple(reversed(add.inputs))):
+    fn = ew.function
+    pairs = [tuple(ew.inputs)]
+    if fn in (ElementwiseFn.ADD, ElementwiseFn.MUL):
+        pairs.append(tuple(reversed(ew.inputs)))
+    for y, c in pairs:
         op = y.owner
-        if not isinstance(op, LinearOp | Conv2dOp) or op.bias is not None:
-            continue
-        if len(list(y.uses)) != 1 or shape_of(add.output) != shape_of(y):
-            continue
-        data = _constant_data(c)
-        if data is None or not np.issubdtype(data.dtype, np.floating):
+        if not isinstance(op, LinearOp | Conv2dOp) or len(list(y.uses)) != 1:
             continue
         out = shape_of(y)
-        try:
-            full = np.broadcast_to(data, out)
-        except ValueError:
-            continue
         channel = len(out) - 1 if isinstance(op, LinearOp) else 1
-        rows = np.moveaxis(full, channel, -1).reshape(-1, out[channel])
-        if not np.all(rows == rows[:1]):
+        per_channel = _per_channel(c, out, channel)
+        if per_channel is None or shape_of(ew.output) != out or ew.output.type != y.type:
             continue
-        sym = f"{_label(op) or 'linalg'}.bias"
-        bias = ConstantOp(sym, TensorType(elem_of(data.dtype), [out[channel]]),
-                          dense_attr(np.ascontiguousarray(rows[0])))  # fmt: skip
-        block.insert_op_before(bias, op)
+        bias = np.zeros(out[channel], np.float64)
+        if op.bias is not None:
+            old_bias = _constant_data(op.bias)
+            if old_bias is None:
+                continue
+            bias = old_bias.astype(np.float64)
+        weight = op.weight
+        if fn in (ElementwiseFn.ADD, ElementwiseFn.SUB):
+            bias = bias + per_channel if fn is ElementwiseFn.ADD else bias - per_channel
+        elif fn in (ElementwiseFn.MUL, ElementwiseFn.DIV):
+            w = _constant_data(op.weight)
+            if w is None:
+                continue
+            scale = per_channel if fn is ElementwiseFn.MUL else 1.0 / per_channel
+            axis = 1 if isinstance(op, LinearOp) else 0
+            shape = [1] * w.ndim
+            shape[axis] = -1
+            bias = bias * scale
+            name = f"{_sym(op.weight) or 'linalg.weight'}.scaled"
+            w_new = (w.astype(np.float64) * scale.reshape(shape)).astype(np.float32)
+            w_op = ConstantOp(name, cast(TensorType, op.weight.type), dense_attr(w_new))
+            block.insert_op_before(w_op, ew)
+            weight = w_op.result
+        else:
+            continue
+        b_op = ConstantOp(f"{_label(op) or 'linalg'}.bias", TensorType(f32, [out[channel]]),
+                          dense_attr(bias.astype(np.float32)))  # fmt: skip
+        block.insert_op_before(b_op, ew)
         if isinstance(op, LinearOp):
-            new: Operation = LinearOp(op.input, op.weight, bias.result)
+            new: Operation = LinearOp(op.input, weight, b_op.result)
         else:
             strides, pads, dilations, group = op.geometry()
-            new = Conv2dOp(op.input, op.weight, bias.result, strides=strides, pads=pads,
+            new = Conv2dOp(op.input, weight, b_op.result, strides=strides, pads=pads,
                            dilations=dilations, group=group)  # fmt: skip
         if "label" in op.attributes:
             new.attributes["label"] = op.attributes["label"]
-        block.insert_op_before(new, add)
-        add.output.replace_all_uses_with(new.results[0])
+        block.insert_op_before(new, ew)
+        ew.output.replace_all_uses_with(new.results[0])
         return
+
+
+def _per_channel(c: SSAValue, out: tuple[int, ...], channel: int) -> np.ndarray | None:
+    """The values of constant `c` along `channel` of `out`, when `c`
+    broadcast to `out` varies along that dimension only."""
+    data = _constant_data(c)
+    if data is None or not np.issubdtype(data.dtype, np.floating):
+        return None
+    try:
+        full = np.broadcast_to(data, out)
+    except ValueError:
+        return None
+    rows = np.moveaxis(full, channel, -1).reshape(-1, out[channel])
+    if not np.all(rows == rows[:1]):
+        return None
+    return rows[0].astype(np.float64)
+
+
+def _sym(v: SSAValue) -> str | None:
+    return v.owner.sym.data if isinstance(v.owner, ConstantOp) else None
 
 
 def _constant_data(v: SSAValue) -> np.ndarray | None:

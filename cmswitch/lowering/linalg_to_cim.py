@@ -51,6 +51,7 @@ from xdsl.dialects.builtin import (
     FileLineColLoc,
     FusedLoc,
     NameLoc,
+    StringAttr,
     TensorType,
     UnregisteredOp,
 )
@@ -62,6 +63,7 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 from cmswitch.dialects.cim import (
+    ConstantOp,
     Conv2dOp,
     ElementwiseFn,
     LinearOp,
@@ -156,6 +158,7 @@ class _Converter:
                 raise self.error(op, f"cannot be converted: {err}") from None
         fuse(self.block)
         _erase_dead(self.block)
+        _unique_syms(self.block)
         fn = FuncOp(
             self.func.sym_name.data,
             ([a.type for a in self.block.args], [v.type for v in self.outputs]),
@@ -469,6 +472,19 @@ _REDUCTIONS: dict[str, tuple[ReduceFn, float]] = {
 _NP_REDUCE: dict[ReduceFn, Callable[..., np.ndarray]] = {
     ReduceFn.SUM: np.sum, ReduceFn.PROD: np.prod, ReduceFn.MAX: np.max, ReduceFn.MIN: np.min,
 }  # fmt: skip
+
+
+def _unique_syms(block: Block) -> None:
+    """``cim.constant`` symbols are weight-store keys: one per constant."""
+    seen: set[str] = set()
+    for op in block.ops:
+        if isinstance(op, ConstantOp):
+            sym, k = op.sym.data, 1
+            while sym in seen:
+                sym, k = f"{op.sym.data}_{k}", k + 1
+            seen.add(sym)
+            if sym != op.sym.data:
+                op.sym = StringAttr(sym)
 
 
 def _erase_dead(block: Block) -> None:

@@ -288,4 +288,51 @@ builtin.module {
     } -> tensor<1x2xf32>
     func.return %y : tensor<1x2xf32>
   }
+  // Per-column constants subtracted from and divided into a product fold
+  // into the linear's bias and weight (as a batch norm after a conv does).
+  // CHECK-LABEL: func.func @fc_affine
+  // CHECK:      %{{.*}} = cim.linear %x, %{{.*}}, %{{.*}} : tensor<3x2xf32>, tensor<2x2xf32>, tensor<2xf32> -> tensor<3x2xf32>
+  // CHECK-NEXT: func.return
+  func.func @fc_affine(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+    %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+    %m = arith.constant dense<[1.0, -1.0]> : tensor<2xf32>
+    %d = arith.constant dense<[2.0, 4.0]> : tensor<2xf32>
+    %zero = arith.constant 0.0 : f32
+    %o = tensor.empty() : tensor<3x2xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%o : tensor<3x2xf32>) -> tensor<3x2xf32>
+    %y = linalg.matmul ins(%x, %w : tensor<3x2xf32>, tensor<2x2xf32>) outs(%z : tensor<3x2xf32>) -> tensor<3x2xf32>
+    %r = linalg.generic {indexing_maps = [#id2, #row, #row, #id2], iterator_types = ["parallel", "parallel"]} ins(%y, %m, %d : tensor<3x2xf32>, tensor<2xf32>, tensor<2xf32>) outs(%o : tensor<3x2xf32>) {
+    ^bb0(%in: f32, %mean: f32, %div: f32, %out: f32):
+      %s = arith.subf %in, %mean : f32
+      %q = arith.divf %s, %div : f32
+      linalg.yield %q : f32
+    } -> tensor<3x2xf32>
+    func.return %r : tensor<3x2xf32>
+  }
+  // Two layers without source names: every constant keeps its own symbol
+  // (the weight store's key).
+  // CHECK-LABEL: func.func @two_layers
+  // CHECK-DAG:  cim.constant "linalg.bias" {{.*}} : tensor<2xf32>
+  // CHECK-DAG:  cim.constant "linalg.bias_1" {{.*}} : tensor<2xf32>
+  func.func @two_layers(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+    %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+    %b = arith.constant dense<[0.5, -0.5]> : tensor<2xf32>
+    %c = arith.constant dense<[1.5, 2.5]> : tensor<2xf32>
+    %zero = arith.constant 0.0 : f32
+    %o = tensor.empty() : tensor<3x2xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%o : tensor<3x2xf32>) -> tensor<3x2xf32>
+    %y1 = linalg.matmul ins(%x, %w : tensor<3x2xf32>, tensor<2x2xf32>) outs(%z : tensor<3x2xf32>) -> tensor<3x2xf32>
+    %h = linalg.generic {indexing_maps = [#id2, #row, #id2], iterator_types = ["parallel", "parallel"]} ins(%y1, %b : tensor<3x2xf32>, tensor<2xf32>) outs(%o : tensor<3x2xf32>) {
+    ^bb0(%in: f32, %in_1: f32, %out: f32):
+      %s = arith.addf %in, %in_1 : f32
+      linalg.yield %s : f32
+    } -> tensor<3x2xf32>
+    %y2 = linalg.matmul ins(%h, %w : tensor<3x2xf32>, tensor<2x2xf32>) outs(%z : tensor<3x2xf32>) -> tensor<3x2xf32>
+    %r = linalg.generic {indexing_maps = [#id2, #row, #id2], iterator_types = ["parallel", "parallel"]} ins(%y2, %c : tensor<3x2xf32>, tensor<2xf32>) outs(%o : tensor<3x2xf32>) {
+    ^bb0(%in: f32, %in_1: f32, %out: f32):
+      %s = arith.addf %in, %in_1 : f32
+      linalg.yield %s : f32
+    } -> tensor<3x2xf32>
+    func.return %r : tensor<3x2xf32>
+  }
 }
