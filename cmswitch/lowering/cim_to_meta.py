@@ -236,8 +236,10 @@ class _Lowering:
             if v in produced and not self.where[self.cur[v]].in_dram:
                 self.store(v)
         # yield what is read later
-        later = [v for v in self.cur if self.last_read.get(v, -1) >= self.first_pos(s + 1)
-                 and self.cur[v].owner is not None and self._inside(self.cur[v], body)]  # fmt: skip
+        # values read later stay (the rest is dead from here on)
+        start = self.first_pos(s + 1)
+        self.cur = {v: m for v, m in self.cur.items() if self.last_read.get(v, -1) >= start}
+        later = [v for v, m in self.cur.items() if self._inside(m, body)]
         body.add_op(meta.YieldOp([self.cur[v] for v in later]))
         new = meta.SegmentOp(seg.index.value.data, Region(body), [self.cur[v].type for v in later])
         for v, r in zip(later, new.outs, strict=True):
