@@ -512,3 +512,53 @@ def test_fast_convolution_is_the_definition(c, o, k, strides, pads, dilations, g
     got = conv2d_fast(x, w, b, strides, pads, dilations, group)
     want = _conv_loops(x, w, b, strides, pads, dilations, group)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+K_IN_PLACE = """
+builtin.module attributes {cim.hardware = HW_PLACEHOLDER} {
+  func.func @main(%x: tensor<4x8xf32> {cim.name = "x"}, %q: tensor<4x8xf32> {cim.name = "q"}) -> tensor<4x8xf32> {
+    %wk = cim.constant "wk" : tensor<8x8xf32>
+    %wo = cim.constant "wo" : tensor<4x8xf32>
+    %0 = cim.segment {index = 0 : i64, compute_arrays = 1 : i64, memory_arrays = 1 : i64} -> tensor<8x4xf32> {
+      %k = cim.linear %x, %wk {label = "k_proj", alloc = #cim.alloc<compute = 1, mem_in = 0, mem_out = 1>} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+      %kt = cim.transpose %k {perm = array<i64: 1, 0>} : tensor<4x8xf32> -> tensor<8x4xf32>
+      cim.yield %kt : tensor<8x4xf32>
+    }
+    %1 = cim.segment {index = 1 : i64, compute_arrays = 8 : i64, memory_arrays = 0 : i64} -> tensor<4x8xf32> {
+      %s = cim.matmul %q, %0 {label = "scores", alloc = #cim.alloc<compute = 1, mem_in = 0, mem_out = 0>} : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+      %y = cim.linear %s, %wo {label = "o_proj", alloc = #cim.alloc<compute = 7, mem_in = 0, mem_out = 0>} : tensor<4x4xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+      cim.yield %y : tensor<4x8xf32>
+    }
+    func.return %1 : tensor<4x8xf32>
+  }
+}
+""".replace("HW_PLACEHOLDER", HW)
+
+
+def test_lowered_attention_runs_on_k_in_place() -> None:
+    """K^T is written into memory array 0 in segment 0; segment 1 computes on
+    all 8 arrays (one memory -> compute switch charged), and Q K^T runs on
+    array 0 after its switch: an in-place program moving no bytes, no
+    write-back of K."""
+    from cmswitch.ir import make_context
+    from cmswitch.lowering.cim_to_meta import CimToMetaPass
+    from cmswitch.passes.cim_assign_arrays import CimAssignArraysPass
+
+    module = parse_module(K_IN_PLACE)
+    ctx = make_context()
+    CimAssignArraysPass().apply(ctx, module)
+    CimToMetaPass().apply(ctx, module)
+    module.verify()
+    ops = [op for _, op in meta.meta_ops(next(iter(module.ops)))]  # type: ignore[arg-type]
+    programs = {op.label.data: op for op in ops if isinstance(op, meta.ProgramOp)}
+    assert programs["scores"].is_in_place and programs["scores"].nbytes == 0
+    assert not any(isinstance(op, meta.StoreOp) and op.output.type == op.input.type
+                   and meta.shape_of(op.input) == (8, 4) for op in ops)  # fmt: skip
+    rng = np.random.default_rng(5)
+    x, q = (rng.standard_normal((4, 8)).astype(np.float32) for _ in range(2))
+    store = WeightStore({"wk": rng.standard_normal((8, 8)).astype(np.float32),
+                         "wo": rng.standard_normal((4, 8)).astype(np.float32)})  # fmt: skip
+    got = run_functional(module, {"x": x, "q": q}, store)[0]
+    k = x.astype(np.float64) @ store["wk"]
+    want = (q.astype(np.float64) @ k.T) @ store["wo"]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)

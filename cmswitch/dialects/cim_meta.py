@@ -49,6 +49,7 @@ see :func:`place_of`. An op reads its operands from their places.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -322,8 +323,11 @@ def weight_tiling(shape: MatmulShape, hw: Hardware) -> list[WeightTile]:
     (``hw.min_arrays`` of them): group-major, then row block, then column
     block; groups that fit one array are packed ``min(rows // N,
     weights_per_row // K)`` per array (see :meth:`Hardware.min_arrays`)."""
-    n, k, groups = shape.n, shape.k, shape.groups
-    rows, wpr = hw.rows, hw.weights_per_row
+    return list(_tiling(shape.n, shape.k, shape.groups, hw.rows, hw.weights_per_row))
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _tiling(n: int, k: int, groups: int, rows: int, wpr: int) -> tuple[WeightTile, ...]:
     per_group = math.ceil(n / rows) * math.ceil(k / wpr)
     tiles: list[WeightTile] = []
     if per_group > 1:
@@ -335,7 +339,7 @@ def weight_tiling(shape: MatmulShape, hw: Hardware) -> list[WeightTile]:
         per_array = min(rows // n, wpr // k)
         for g0 in range(0, groups, per_array):
             tiles.append(WeightTile(g0, min(groups, g0 + per_array), 0, n, 0, k))
-    return tiles
+    return tuple(tiles)
 
 
 def _tiles_from_flat(flat: Sequence[int]) -> list[WeightTile]:

@@ -6,7 +6,11 @@ the same function signature; compile-time values first, then one
 ``cim_meta.segment`` per ``cim.segment``. Per segment, in this order:
 
 1. **write-back**: a live tensor with a part in arrays this segment uses for
-   compute is stored to ``dram`` (``cim_meta.store``);
+   compute is stored to ``dram`` (``cim_meta.store``), except attention's
+   operand in place: a ``cim.matmul``'s run-time operand that sits wholly
+   in memory arrays which are exactly the product's compute arrays, and
+   that nothing else reads any more, stays; the arrays switch and the
+   product runs on it (``cim_meta.program ... in_place``, no bytes);
 2. **switches**: arrays whose mode differs from their role here (one
    ``cim_meta.switch`` per direction);
 3. **weight programming** of every operator with a compile-time weight, on
@@ -48,7 +52,7 @@ from cmswitch.dialects import cim
 from cmswitch.dialects import cim_meta as meta
 from cmswitch.dialects.cim import Mode, is_static_value, shape_of
 from cmswitch.hardware import Hardware
-from cmswitch.passes.cim_assign_arrays import OpArrays, assign_function, op_arrays
+from cmswitch.passes.cim_assign_arrays import AssignError, OpArrays, assign_function, op_arrays
 from cmswitch.passes.segments import read_segments
 
 
@@ -126,6 +130,7 @@ class _Lowering:
         self.where: dict[SSAValue, meta.PlaceAttr] = {}  # meta value -> its place
         self.labels: set[str] = set()
         self.reuse: dict[Operation, str] = {}  # op -> label of the program its arrays hold
+        self.in_place: dict[Operation, SSAValue] = {}  # matmul -> its operand, in place
 
     # ------------------------------------------------------------ analysis
     def analyse(self) -> list[tuple[cim.SegmentOp, list[Operation]]]:
@@ -201,12 +206,30 @@ class _Lowering:
         }
         compute = sorted({a for i in self.ids.values() for a in i.compute})
         memory = sorted({a for i in self.ids.values() for a in (*i.mem_in, *i.mem_out)})
+        # 0. attention's K in place: a run-time operand that sits exactly in
+        # the arrays its product computes on, read by nothing else any more
+        self.in_place = {}
+        for op in cim_ops:
+            if isinstance(op, cim.MatmulOp) and not is_static_value(op.rhs):
+                r = _resolve(op.rhs)
+                if r not in self.cur or r in self.in_place.values():
+                    continue
+                place = self.where[self.cur[r]]
+                tiles = meta.weight_tiling(op.matmul_shape(), self.hw)
+                used = self.ids[op].compute[: len(self.ids[op].compute) // len(tiles) * len(tiles)]
+                only = [x for x in self.readers.get(r, []) if self.pos[x] >= self.first_pos(s)]
+                if (
+                    place.array_bytes.data == place.total_bytes
+                    and sorted(place.array_ids) == sorted(used)
+                    and only == [op]
+                ):
+                    self.in_place[op] = r
         # 1. write back live tensors in arrays that compute here
         busy = set(compute)
         for v, m in list(self.cur.items()):
             place = self.where[m]
             live = self.last_read.get(v, -1) >= self.first_pos(s)
-            if live and busy & set(place.array_ids):
+            if live and busy & set(place.array_ids) and v not in self.in_place.values():
                 self.store(v)
         # 2. switches
         to_memory = [a for a in memory if self.mode[a] is not Mode.MEMORY]
@@ -236,8 +259,10 @@ class _Lowering:
             if v in produced and not self.where[self.cur[v]].in_dram:
                 self.store(v)
         # yield what is read later
-        later = [v for v in self.cur if self.last_read.get(v, -1) >= self.first_pos(s + 1)
-                 and self.cur[v].owner is not None and self._inside(self.cur[v], body)]  # fmt: skip
+        # values read later stay (the rest is dead from here on)
+        start = self.first_pos(s + 1)
+        self.cur = {v: m for v, m in self.cur.items() if self.last_read.get(v, -1) >= start}
+        later = [v for v, m in self.cur.items() if self._inside(m, body)]
         body.add_op(meta.YieldOp([self.cur[v] for v in later]))
         new = meta.SegmentOp(seg.index.value.data, Region(body), [self.cur[v].type for v in later])
         for v, r in zip(later, new.outs, strict=True):
@@ -357,7 +382,7 @@ class _Lowering:
                 else:
                     self.cap.give(place)
         if isinstance(op, cim.MatmulOp) and not is_static_value(op.rhs):
-            self.program(op, self.cur[_resolve(op.rhs)])
+            self.program(op, self.cur[_resolve(op.rhs)], in_place=op in self.in_place)
         self.release(op.operands, self.pos[op])
         out = op.results[0]
         tiles = meta.weight_tiling(op.matmul_shape(), self.hw)
@@ -416,7 +441,10 @@ def lower_function(func: FuncOp, hw: Hardware) -> FuncOp:
     if missing)."""
     ops = [op for op in func.walk() if isinstance(op, cim.ComputeOp)]
     if ops and op_arrays(ops[0]) is None:
-        assign_function(func, hw)
+        try:
+            assign_function(func, hw)
+        except AssignError as err:
+            raise LoweringError(str(err)) from None
     for op in ops:
         if not isinstance(op.parent_op(), cim.SegmentOp):
             raise LoweringError(

@@ -134,12 +134,13 @@ def rhs_producer(op: MatmulOp) -> ComputeOp | None:
         return None
 
 
-def _weight_key(op: ComputeOp, tile: int) -> object | None:
-    """A key equal for two operators programming the same weight tile."""
+def _weight_base(op: ComputeOp) -> object | None:
+    """Equal for two operators programming the same weights (and bias);
+    None for a run-time operand. The key of tile ``t`` is ``(base, t)``."""
     if isinstance(op, MatmulOp) and not is_static_value(op.rhs):
         return None
-    bias = op.operands[2] if len(op.operands) > 2 else None
-    return (op.operands[1], bias, tile)
+    operands = op.operands
+    return (operands[1], operands[2] if len(operands) > 2 else None)
 
 
 def assign_function(func: FuncOp, hw: Hardware) -> list[tuple[SegmentOp, list[OpArrays]]]:
@@ -207,18 +208,23 @@ def _assign_segment(
     free = [a for a in sorted(ids, key=compute_rank) if a not in taken]
     compute: list[list[int]] = [[] for _ in ops]
     # 1. weights already in place are kept
-    for i, (op, alloc) in enumerate(zip(ops, allocs, strict=True)):
-        for t in range(alloc.compute.data):
-            key = _weight_key(op, t)
-            if key is None:
+    by_key: dict[object, list[int]] = {}
+    for a in free:
+        if state.holds[a] is not None and state.mode[a] is Mode.COMPUTE:
+            by_key.setdefault(state.holds[a], []).append(a)
+    bases = [_weight_base(op) for op in ops]
+    if by_key:
+        kept: set[int] = set()
+        for i, (base, alloc) in enumerate(zip(bases, allocs, strict=True)):
+            if base is None:
                 continue
-            hit = next(
-                (a for a in free if state.holds[a] == key and state.mode[a] is Mode.COMPUTE),
-                None,
-            )
-            if hit is not None:
-                compute[i].append(hit)
-                free.remove(hit)
+            for t in range(alloc.compute.data):
+                hits = by_key.get((base, t))
+                if hits:
+                    a = hits.pop(0)
+                    compute[i].append(a)
+                    kept.add(a)
+        free = [a for a in free if a not in kept]
     # 2. attention's K in place, within the charged memory -> compute switches
     used_m2c = 0
     for i, op in enumerate(ops):
@@ -271,9 +277,9 @@ def _assign_segment(
             state.holds[a] = None
         else:
             state.role[a] = ""
-    for op, r in zip(ops, result, strict=True):
+    for base, r in zip(bases, result, strict=True):
         for t, a in enumerate(r.compute):
-            state.holds[a] = _weight_key(op, t)
+            state.holds[a] = None if base is None else (base, t)
     return result
 
 
