@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -184,7 +183,7 @@ def test_empty_workload_and_json() -> None:
     assert sum(seg["vector_cycles"] for seg in js["segments"]) == pytest.approx(704 / 64)
 
 
-def test_repeated_blocks_are_solved_once_and_fast() -> None:
+def test_repeated_blocks_are_solved_once() -> None:
     """A 24-layer transformer-like chain: the memo keeps MIPs independent of depth."""
     block = [
         MatmulShape(64, 320, 640),
@@ -197,9 +196,8 @@ def test_repeated_blocks_are_solved_once_and_fast() -> None:
     def model(layers: int) -> Workload:
         return Workload.from_ops(DYNA, block * layers, vector_work=[0, 4096, 0, 8192, 0] * layers)
 
-    t = time.perf_counter()
-    s6 = schedule(model(6))
-    s24 = schedule(model(24))
-    assert time.perf_counter() - t < 20
+    opts = CostOptions(model="paper", ai="roofline")
+    s6 = schedule(model(6), "cmswitch", opts, compute_fraction=0.5)
+    s24 = schedule(model(24), "cmswitch", opts, compute_fraction=0.5)
     assert s24.stats.mips_solved <= s6.stats.mips_solved + 10
     assert s24.stats.cache_hits > s6.stats.cache_hits
