@@ -30,6 +30,7 @@ from xdsl.passes import ModulePass
 from cmswitch.builder import module_hardware
 from cmswitch.hardware import Hardware
 from cmswitch.passes.segments import SegmentProps, set_alloc, wrap_segments
+from cmswitch.schedule.allocate import NODE_LIMIT
 from cmswitch.schedule.cost import CostOptions
 from cmswitch.schedule.plan import Schedule
 from cmswitch.schedule.policies import SolverCache, schedule
@@ -48,7 +49,10 @@ class ScheduleOptions:
     cost_model: Literal["paper", "strict"] = "paper"
     ai: Literal["roofline", "input"] = "roofline"
     compute_fraction: float = 0.5
-    time_limit: float = 10.0
+    time_limit: float | None = None
+    """Seconds per MIP (None: no wall-clock limit, results independent of load)."""
+    node_limit: int | None = NODE_LIMIT
+    """Branch-and-bound nodes per MIP (HiGHS ``mip_max_nodes``)."""
     solver: Literal["auto", "mip"] = "auto"
     duplicate: bool = True
     """Finish ``cmswitch`` / ``cim-mlc`` with weight duplication (else leave
@@ -84,6 +88,7 @@ def plan_function(
         options.cost,
         compute_fraction=options.compute_fraction,
         time_limit=options.time_limit,
+        node_limit=options.node_limit,
         solver=options.solver,
         progress=progress,
         cache=cache,
@@ -183,7 +188,8 @@ class CimSchedulePass(ModulePass):
 
     Options: `policy` (cmswitch | cim-mlc | all-compute-dp | static | puma),
     `cost-model` (paper | strict), `ai` (roofline | input),
-    `compute-fraction` (static policy), `time-limit` (seconds per MIP),
+    `compute-fraction` (static policy), `node-limit` (branch-and-bound nodes
+    per MIP; 0: unlimited), `time-limit` (seconds per MIP; 0: none, the default),
     `solver` (auto: closed form where exact, else HiGHS | mip: HiGHS for
     every segment), `duplicate` (finish cmswitch / cim-mlc with weight
     duplication; false: leave it to `cim-duplicate`), `arch` (preset or TOML file; default: the module's
@@ -195,7 +201,8 @@ class CimSchedulePass(ModulePass):
     cost_model: str = "paper"
     ai: str = "roofline"
     compute_fraction: float = 0.5
-    time_limit: float = 10.0
+    node_limit: int = NODE_LIMIT
+    time_limit: float = 0.0
     solver: str = "auto"
     duplicate: bool = True
     arch: str = ""
@@ -214,7 +221,8 @@ class CimSchedulePass(ModulePass):
             cost_model=cast(Literal["paper", "strict"], self.cost_model),
             ai=cast(Literal["roofline", "input"], self.ai),
             compute_fraction=self.compute_fraction,
-            time_limit=self.time_limit,
+            time_limit=self.time_limit if self.time_limit > 0 else None,
+            node_limit=self.node_limit if self.node_limit > 0 else None,
             solver=cast(Literal["auto", "mip"], self.solver),
             duplicate=self.duplicate,
         )
