@@ -216,26 +216,27 @@ class _Replace(ast.NodeTransformer):
         return super().generic_visit(node)
 
 
-def source_files() -> list[str]:
+def source_files(root: Path) -> list[str]:
     out: list[str] = []
     for target in TARGETS:
         out += sorted(
-            str(p.relative_to(ROOT)) for p in (ROOT / target).glob("*.py") if p.stat().st_size
+            str(p.relative_to(root)) for p in (root / target).glob("*.py") if p.stat().st_size
         )
     return out
 
 
-def enumerate_mutants() -> list[Mutant]:
+def enumerate_mutants(root: Path) -> list[Mutant]:
     mutants: list[Mutant] = []
-    for f in source_files():
-        tree = ast.parse((ROOT / f).read_text())
+    for f in source_files(root):
+        tree = ast.parse((root / f).read_text())
         for k, (node, kind, _) in enumerate(_points(tree)):
             mutants.append(Mutant(f, k, getattr(node, "lineno", 0), kind))
     return mutants
 
 
-def mutated_source(m: Mutant) -> str:
-    tree = ast.parse((ROOT / m.file).read_text())
+def mutated_source(m: Mutant, root: Path) -> str:
+    """The mutant's module text, from the (unmutated) file under `root`."""
+    tree = ast.parse((root / m.file).read_text())
     original = ast.unparse(tree)
     mutant = copy.deepcopy(tree)
     node, kind, how = list(_points(mutant))[m.index]
@@ -263,7 +264,7 @@ def _first_failure(output: str) -> str | None:
 def run_mutant(m: Mutant, work: Path, timeout: float) -> dict[str, Any]:
     target = work / m.file
     original = target.read_text()
-    target.write_text(mutated_source(m))
+    target.write_text(mutated_source(m, work))
     env = {**os.environ, "PYTHONPATH": str(work), "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0"]
     t0 = time.perf_counter()
@@ -333,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--output", default=str(RESULTS))
     args = ap.parse_args(argv)
 
-    everything = enumerate_mutants()
+    work = _workspace()  # a snapshot: the working tree may change meanwhile
+    everything = enumerate_mutants(work)
     by_id = {m.id: m for m in everything}
     if args.only:
         chosen = [by_id[i] for i in args.only]
@@ -342,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         chosen = everything
     if args.list:
+        shutil.rmtree(work, ignore_errors=True)
         for m in chosen:
             print(m.id)
         print(f"{len(chosen)} of {len(everything)} mutants", file=sys.stderr)
@@ -350,7 +353,6 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.output)
     if (args.resume or args.only) and out.exists():
         previous = {r["id"]: r for r in json.loads(out.read_text()).get("mutants", [])}
-    work = _workspace()
     order = [m.id for m in chosen] if not (args.only and previous) else list(previous)
     try:
         for k, m in enumerate(chosen):
