@@ -47,6 +47,7 @@ ALLOC = "cmswitch/schedule/allocate.py"
 CF = "cmswitch/schedule/closed_form.py"
 DPI = "tests/test_dp_inter.py"
 DUP = "tests/test_duplicate.py"
+SP = "tests/test_solver_paths.py"
 
 FAULTS: list[Fault] = [
     # ------------------------------------------------------------- the DP
@@ -139,6 +140,56 @@ FAULTS: list[Fault] = [
             f"{DUP}::test_joint_move_for_tied_operators",
             f"{DUP}::test_duplicate_equals_brute_force_over_copy_counts",
         ),
+    ),
+    # ------------------------------------------------------ solver paths
+    Fault(
+        "limit-incumbent-dropped",
+        "a MIP stopped by its limit with an incumbent taken as infeasible",
+        ALLOC,
+        "        elif status in _LIMITS and info.primal_solution_status == 2:  # an incumbent",
+        "        elif False:",
+        (f"{SP}::test_node_limit_keeps_the_incumbent_and_its_gap",),
+    ),
+    Fault(
+        "undecided-matching-infeasible",
+        "undecided matching bounds taken as an infeasible segment",
+        ALLOC,
+        "        if t_star is None:\n            return None\n        mips_before",
+        "        if t_star is None or math.isnan(t_star):\n            return None\n        mips_before",
+        (f"{SP}::test_undecided_matching_uses_the_mip_and_stays_exact",),
+    ),
+    Fault(
+        "nan-retry-with-presolve",
+        "the NaN retry runs with presolve again",
+        ALLOC,
+        '            h.setOptionValue("presolve", "off")',
+        '            h.setOptionValue("presolve", "choose")',
+        (f"{SP}::test_nan_solution_is_solved_again_without_presolve",),
+    ),
+    Fault(
+        "no-work-limit",
+        "the solver limit left to wall-clock time (no node limit)",
+        ALLOC,
+        '        h.setOptionValue("mip_max_nodes", int(node_limit))',
+        "        pass",
+        (f"{SP}::test_default_limits_are_work_not_time",),
+    ),
+    # ------------------------------------------------------------ driver
+    Fault(
+        "worker-always-fails",
+        "the compile worker always failing (the driver silently falls back)",
+        "cmswitch/compile.py",
+        '            return value if status == "ok" else None',
+        "            return None",
+        ("tests/test_compile.py::test_worker_process_gives_the_same_result",),
+    ),
+    Fault(
+        "worker-never-falls-back",
+        "a failed worker's granularities never planned",
+        "cmswitch/compile.py",
+        "            else:  # the worker failed: plan here (a user error then shows as usual)\n                plan_here(budget, fraction)",
+        "            else:  # the worker failed: plan here (a user error then shows as usual)\n                pass",
+        ("tests/test_compile.py::test_failed_worker_falls_back_to_this_process",),
     ),
 ]
 
