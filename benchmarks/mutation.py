@@ -95,6 +95,8 @@ class Mutant:
     """Position of the mutation point in the file's deterministic walk."""
     line: int
     kind: str
+    end_line: int = 0
+    """Last line of the mutated node (the tests covering any of its lines run)."""
 
     @property
     def id(self) -> str:
@@ -228,7 +230,8 @@ def enumerate_mutants(root: Path) -> list[Mutant]:
     for f in source_files(root):
         tree = ast.parse((root / f).read_text())
         for k, (node, kind, _) in enumerate(_points(tree)):
-            mutants.append(Mutant(f, k, getattr(node, "lineno", 0), kind))
+            line = getattr(node, "lineno", 0)
+            mutants.append(Mutant(f, k, line, kind, getattr(node, "end_lineno", line) or line))
     return mutants
 
 
@@ -249,9 +252,62 @@ def mutated_source(m: Mutant, root: Path) -> str:
     return text
 
 
-def tests_for(m: Mutant, work: Path) -> list[str]:
+SUBPROCESS_TESTS = ("tests/test_filecheck.py", "tests/test_compile_cli.py")
+"""Tests that run the compiler in other processes (invisible to coverage)."""
+
+Coverage = dict[tuple[str, int], set[str]]
+
+
+def test_files(m: Mutant, work: Path) -> list[str]:
     tests = SCHEDULE_TESTS if m.file.startswith("cmswitch/schedule") else PASSES_TESTS
     return [t for t in tests if (work / t).exists()]
+
+
+def tests_for(m: Mutant, work: Path, cover: Coverage | None) -> list[str]:
+    """The test node ids that execute the mutated lines (cheapest files
+    first), plus the tests that run the compiler in a subprocess; without
+    a coverage map, the whole test files of the mutant's package."""
+    files = test_files(m, work)
+    if cover is None:
+        return files
+    ids: set[str] = set()
+    for line in range(m.line, max(m.line, m.end_line) + 1):
+        ids |= cover.get((m.file, line), set())
+    rank = {f: k for k, f in enumerate(files)}
+    chosen = sorted(
+        (i for i in ids if i.split("::")[0] in rank and i.split("::")[0] not in SUBPROCESS_TESTS),
+        key=lambda i: (rank[i.split("::")[0]], i),
+    )
+    extra = [t for t in SUBPROCESS_TESTS if (work / t).exists()]
+    if m.file.startswith("cmswitch/schedule") and chosen:
+        extra = []  # covered in this process; the subprocess tests only repeat it
+    return chosen + extra
+
+
+def coverage_map(work: Path, files: list[str]) -> Coverage:
+    """Which test (node id) executes which line of the targets (pytest-cov
+    with per-test contexts, one run of the unmutated code)."""
+    import coverage
+
+    cmd, env = _pytest(work)
+    env["COVERAGE_FILE"] = str(work / ".coverage")
+    cmd = [c for c in cmd if c != "-x"]
+    proc = subprocess.run(
+        [*cmd, "--cov=cmswitch", "--cov-context=test", "--cov-report=", *files],
+        cwd=work, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if proc.returncode != 0:
+        raise SystemExit(f"the unmutated tests fail:\n{proc.stdout[-3000:]}")
+    data = coverage.CoverageData(basename=str(work / ".coverage"))
+    data.read()
+    out: Coverage = {}
+    for path in data.measured_files():
+        rel = str(Path(path).resolve().relative_to(work.resolve()))
+        if not rel.startswith(TARGETS):
+            continue
+        for line, contexts in data.contexts_by_lineno(path).items():
+            out[(rel, line)] = {c.rsplit("|", 1)[0] for c in contexts if c}
+    return out
 
 
 def _first_failure(output: str) -> str | None:
@@ -259,15 +315,21 @@ def _first_failure(output: str) -> str | None:
     return found.group(1) if found else None
 
 
-def run_mutant(m: Mutant, work: Path, timeout: float) -> dict[str, Any]:
+def run_mutant(m: Mutant, work: Path, tests: list[str], timeout: float) -> dict[str, Any]:
     target = work / m.file
     original = target.read_text()
     target.write_text(mutated_source(m, work))
+    if not tests:  # no test executes the mutated lines
+        target.write_text(original)
+        return {
+            "id": m.id, "file": m.file, "line": m.line, "kind": m.kind, "status": "survived",
+            "killed_by": None, "tests_run": 0, "seconds": 0.0,
+        }  # fmt: skip
     cmd, env = _pytest(work)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(
-            [*cmd, *tests_for(m, work)], cwd=work, env=env, capture_output=True, text=True,
+            [*cmd, *tests], cwd=work, env=env, capture_output=True, text=True,
             timeout=timeout, check=False,
         )  # fmt: skip
         if proc.returncode == 0:
@@ -282,7 +344,7 @@ def run_mutant(m: Mutant, work: Path, timeout: float) -> dict[str, Any]:
         target.write_text(original)
     return {
         "id": m.id, "file": m.file, "line": m.line, "kind": m.kind, "status": status,
-        "killed_by": by, "seconds": round(time.perf_counter() - t0, 1),
+        "killed_by": by, "tests_run": len(tests), "seconds": round(time.perf_counter() - t0, 1),
     }  # fmt: skip
 
 
@@ -350,6 +412,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", default=None, metavar="ID", help="run these mutants")
     ap.add_argument("--resume", action="store_true", help="keep results already in the file")
     ap.add_argument("--output", default=str(RESULTS))
+    ap.add_argument(
+        "--no-coverage", dest="coverage", action="store_false",
+        help="run every test file of the mutant's package (default: only the tests that "
+        "execute the mutated lines, from one pytest-cov run; needs pytest-cov)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
 
     work = _workspace()  # a snapshot: the working tree may change meanwhile
@@ -373,14 +440,22 @@ def main(argv: list[str] | None = None) -> int:
         previous = {r["id"]: r for r in json.loads(out.read_text()).get("mutants", [])}
     order = [m.id for m in chosen] if not (args.only and previous) else list(previous)
     timeouts: dict[tuple[str, ...], float] = {}
+    covers: dict[tuple[str, ...], Coverage] = {}
     try:
         for k, m in enumerate(chosen):
             if args.resume and m.id in previous and not args.only:
                 continue
-            tests = tuple(tests_for(m, work))
-            if tests not in timeouts:
-                timeouts[tests] = args.timeout or max(60.0, 3.0 * _baseline(work, tests))
-            row = run_mutant(m, work, timeouts[tests])
+            files = tuple(test_files(m, work))
+            if files not in timeouts:  # 3x an unmutated run (under coverage: slower)
+                if args.coverage:
+                    t0 = time.perf_counter()
+                    covers[files] = coverage_map(work, list(files))
+                    seconds = time.perf_counter() - t0
+                else:
+                    seconds = _baseline(work, files)
+                timeouts[files] = args.timeout or max(60.0, 3.0 * seconds)
+            tests = tests_for(m, work, covers.get(files))
+            row = run_mutant(m, work, tests, timeouts[files])
             previous[m.id] = row
             print(f"[{k + 1}/{len(chosen)}] {row['status']:8} {m.id} {row['killed_by'] or ''}",
                   flush=True)  # fmt: skip
