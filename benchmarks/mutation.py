@@ -284,16 +284,20 @@ def tests_for(m: Mutant, work: Path, cover: Coverage | None) -> list[str]:
     return chosen + extra
 
 
-def coverage_map(work: Path, files: list[str]) -> Coverage:
+def coverage_map(work: Path, files: list[str]) -> tuple[Coverage, dict[str, float]]:
     """Which test (node id) executes which line of the targets (pytest-cov
-    with per-test contexts, one run of the unmutated code)."""
+    with per-test contexts, one run of the unmutated code), and each test's
+    seconds in that run."""
+    import xml.etree.ElementTree as ET
+
     import coverage
 
     cmd, env = _pytest(work)
     env["COVERAGE_FILE"] = str(work / ".coverage")
     cmd = [c for c in cmd if c != "-x"]
     proc = subprocess.run(
-        [*cmd, "--cov=cmswitch", "--cov-context=test", "--cov-report=", *files],
+        [*cmd, "--cov=cmswitch", "--cov-context=test", "--cov-report=",
+         f"--junitxml={work / 'junit.xml'}", *files],
         cwd=work, env=env, capture_output=True, text=True, check=False,
     )  # fmt: skip
     if proc.returncode != 0:
@@ -307,7 +311,11 @@ def coverage_map(work: Path, files: list[str]) -> Coverage:
             continue
         for line, contexts in data.contexts_by_lineno(path).items():
             out[(rel, line)] = {c.rsplit("|", 1)[0] for c in contexts if c}
-    return out
+    seconds: dict[str, float] = {}
+    for case in ET.parse(work / "junit.xml").iter("testcase"):
+        node = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")
+        seconds[node] = float(case.get("time", "0"))
+    return out, seconds
 
 
 def _first_failure(output: str) -> str | None:
@@ -345,6 +353,7 @@ def run_mutant(m: Mutant, work: Path, tests: list[str], timeout: float) -> dict[
     return {
         "id": m.id, "file": m.file, "line": m.line, "kind": m.kind, "status": status,
         "killed_by": by, "tests_run": len(tests), "seconds": round(time.perf_counter() - t0, 1),
+        "timeout": round(timeout, 1),
     }  # fmt: skip
 
 
@@ -441,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     order = [m.id for m in chosen] if not (args.only and previous) else list(previous)
     timeouts: dict[tuple[str, ...], float] = {}
     covers: dict[tuple[str, ...], Coverage] = {}
+    durations: dict[tuple[str, ...], dict[str, float]] = {}
     try:
         for k, m in enumerate(chosen):
             if args.resume and m.id in previous and not args.only:
@@ -449,13 +459,18 @@ def main(argv: list[str] | None = None) -> int:
             if files not in timeouts:  # 3x an unmutated run (under coverage: slower)
                 if args.coverage:
                     t0 = time.perf_counter()
-                    covers[files] = coverage_map(work, list(files))
+                    covers[files], durations[files] = coverage_map(work, list(files))
                     seconds = time.perf_counter() - t0
                 else:
                     seconds = _baseline(work, files)
                 timeouts[files] = args.timeout or max(60.0, 3.0 * seconds)
             tests = tests_for(m, work, covers.get(files))
-            row = run_mutant(m, work, tests, timeouts[files])
+            timeout = timeouts[files]
+            if files in durations and not args.timeout:  # 3x what these tests took
+                known = durations[files]
+                if all(t in known for t in tests):  # else: the whole files' timeout
+                    timeout = max(60.0, 3.0 * sum(known[t] for t in tests) + 10.0)
+            row = run_mutant(m, work, tests, timeout)
             previous[m.id] = row
             print(f"[{k + 1}/{len(chosen)}] {row['status']:8} {m.id} {row['killed_by'] or ''}",
                   flush=True)  # fmt: skip
