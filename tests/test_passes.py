@@ -258,3 +258,54 @@ def test_plan_round_trips_through_the_ir_with_shared_arrays() -> None:
     wl = Workload.from_module(func, module_hardware(module))
     again = evaluate(wl, items, CostOptions(model="paper", ai="roofline"))
     assert again.latency_cycles == pytest.approx(plan.latency_cycles, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda: PASSES["cim-schedule"]()(cost_model="fast"), "cost-model must be paper or strict"),
+        (lambda: PASSES["cim-schedule"]()(solver="cplex"), "solver must be auto or mip"),
+        (lambda: PASSES["cim-schedule"]()(ai="peak"), "ai must be roofline or input"),
+        (
+            lambda: PASSES["cim-duplicate"]()(cost_model="fast"),
+            "cost-model must be paper or strict",
+        ),
+        (lambda: PASSES["cim-duplicate"]()(ai="peak"), "ai must be roofline or input"),
+        (lambda: PASSES["cim-split"]()(max_arrays=-1), "max-arrays must be >= 0"),
+    ],
+)
+def test_pass_options_are_validated(make, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    module = parse_module(linear_chain(8, [8, 4]))
+    with pytest.raises(ValueError, match=fragment):
+        make().apply(make_context(), module)
+
+
+def test_operators_larger_than_the_chip_by_rows_are_refused() -> None:
+    """A matmul whose N exceeds every row of the chip (NARROW: 8 arrays x 16
+    rows = 128) cannot be split into parts that fit."""
+    from cmswitch.passes.cim_split import SplitError
+
+    rows = 8 * 16  # arrays x rows
+    big = parse_module(
+        f"builtin.module attributes {{cim.hardware = {NARROW}}} {{\n"
+        f"  func.func @f(%a: tensor<2x{rows + 1}xf32>, %b: tensor<{rows + 1}x2xf32>) -> tensor<2x2xf32> {{\n"
+        f'    %y = cim.matmul %a, %b {{label = "mm"}} : tensor<2x{rows + 1}xf32>, tensor<{rows + 1}x2xf32> -> tensor<2x2xf32>\n'
+        "    func.return %y : tensor<2x2xf32>\n  }\n}"
+    )
+    with pytest.raises(SplitError, match="matmul 'mm' has N = 129"):
+        CimSplitPass().apply(make_context(), big)
+
+
+def test_schedule_function_writes_what_it_returns() -> None:
+    from cmswitch.builder import module_hardware
+    from cmswitch.passes.cim_duplicate import read_plan
+    from cmswitch.passes.cim_schedule import schedule_function
+
+    module = parse_module(linear_chain(32, [8, 8, 4, 4, 2]))
+    func = next(op for op in module.ops if isinstance(op, FuncOp))
+    opts = ScheduleOptions(policy="all-compute-dp", cost_model="paper", ai="roofline")
+    result = schedule_function(func, module_hardware(module), opts)
+    assert read_plan(func) == [
+        (s.start, s.end, list(s.allocs), list(s.shared)) for s in result.segments
+    ]
+    assert all(s.memory_arrays == 0 for s in result.segments)
