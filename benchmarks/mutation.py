@@ -166,7 +166,7 @@ def _points(tree: ast.AST) -> Iterator[tuple[ast.AST, str, Any]]:
                 yield node, "0.0->1.0", 1.0
             elif v == 1.0 and isinstance(v, float):
                 yield node, "1.0->0.0", 0.0
-            else:
+            elif isinstance(v, int | float):
                 yield node, f"{v!r}->{v!r}+1", v + 1
         elif (
             isinstance(node, ast.Call)
@@ -416,7 +416,7 @@ def _commit() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description="mutation testing of cmswitch/schedule and cmswitch/passes")
     ap.add_argument("--sample", type=int, default=200, help="mutants to run (0: all)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument(
@@ -461,9 +461,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(chosen)} of {len(everything)} mutants", file=sys.stderr)
         return 0
     previous: dict[str, dict[str, Any]] = {}
+    first: dict[str, Any] = {}
     out = Path(args.output)
     if (args.resume or args.only) and out.exists():
-        previous = {r["id"]: r for r in json.loads(out.read_text()).get("mutants", [])}
+        record = json.loads(out.read_text())
+        previous = {r["id"]: r for r in record.get("mutants", [])}
+        first = {
+            k: v for k, v in record.get("provenance", {}).items()
+            if k not in ("python", "machine", "cpus")
+        }  # fmt: skip
     order = [m.id for m in chosen] if not (args.only and previous) else list(previous)
     timeouts: dict[tuple[str, ...], float] = {}
     covers: dict[tuple[str, ...], Coverage] = {}
@@ -492,13 +498,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{k + 1}/{len(chosen)}] {row['status']:8} {m.id} {row['killed_by'] or ''}",
                   flush=True)  # fmt: skip
             rows = [previous[i] for i in order if i in previous]
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            if args.only:  # a re-run of some mutants (e.g. survivors after new tests)
+                meta = {**first, "reruns": [*first.get("reruns", []),
+                        {"commit": _commit(), "date": now, "ids": args.only}]}  # fmt: skip
+            else:
+                meta = {
+                    "commit": _commit(), "seed": args.seed, "sample": args.sample,
+                    "population": len(everything), "targets": list(TARGETS), "date": now,
+                    "timeout_seconds": {" ".join(k): round(v, 1) for k, v in timeouts.items()},
+                }  # fmt: skip
+            meta.pop("script", None)
+            meta.pop("argv", None)
             write_results(
                 str(out), "benchmarks/mutation.py",
-                {"summary": summarise(rows), "mutants": rows},
-                commit=_commit(), seed=args.seed, sample=args.sample,
-                population=len(everything),
-                timeout_seconds={" ".join(k): round(v, 1) for k, v in timeouts.items()},
-                targets=list(TARGETS), date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                {"summary": summarise(rows), "mutants": rows}, **meta,
             )  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
