@@ -416,7 +416,9 @@ def _commit() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="mutation testing of cmswitch/schedule and cmswitch/passes")
+    ap = argparse.ArgumentParser(
+        description="mutation testing of cmswitch/schedule and cmswitch/passes"
+    )
     ap.add_argument("--sample", type=int, default=200, help="mutants to run (0: all)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument(
