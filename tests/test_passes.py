@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from xdsl.dialects.builtin import StringAttr
 from xdsl.dialects.func import FuncOp
 from xdsl.passes import PassPipeline
 
@@ -309,3 +310,56 @@ def test_schedule_function_writes_what_it_returns() -> None:
         (s.start, s.end, list(s.allocs), list(s.shared)) for s in result.segments
     ]
     assert all(s.memory_arrays == 0 for s in result.segments)
+
+
+SPLIT_CHIP = NARROW.replace(
+    '"narrow", arrays = 8, rows = 16, cols = 16', '"split", arrays = 12, rows = 64, cols = 64'
+)
+
+
+SMALL_FIT = Hardware.from_dict(
+    {**Hardware.preset("dynaplasia").to_dict(), "name": "split", "arrays": 12, "rows": 64,
+     "cols": 64}
+)  # fmt: skip
+
+
+def _split_linear(n: int, k: int) -> list[tuple[str, int, int, int]]:
+    """cim-split on one linear x[4 x n] . w[n x k] on a 12-array chip of
+    64 x 64 one-bit cells (8 weights per row): (label, N, K, min arrays)."""
+    text = (
+        f"builtin.module attributes {{cim.hardware = {SPLIT_CHIP}}} {{\n"
+        f"  func.func @f(%x: tensor<4x{n}xf32>) -> tensor<4x{k}xf32> {{\n"
+        f'    %w = cim.constant "w" : tensor<{n}x{k}xf32>\n'
+        f'    %y = cim.linear %x, %w {{label = "fc"}} : tensor<4x{n}xf32>, tensor<{n}x{k}xf32> -> tensor<4x{k}xf32>\n'
+        f"    func.return %y : tensor<4x{k}xf32>\n  }}\n}}"
+    )
+    module = parse_module(text)
+    CimSplitPass().apply(make_context(), module)
+    module.verify()
+    out = []
+    for op in module.walk():
+        if isinstance(op, ComputeOp):
+            s = op.matmul_shape()
+            label = op.attributes["label"]
+            assert isinstance(label, StringAttr)
+            out.append((label.data, s.n, s.k, SMALL_FIT.min_arrays(s.n, s.k)))
+    return out
+
+
+def test_split_along_k_by_hand() -> None:
+    """N = 100: 2 row blocks; K = 100: 13 column blocks of 8 = 26 arrays.
+    A part may have 12 // 2 = 6 column blocks: ceil(13 / 6) = 3 parts of
+    ceil(ceil(100 / 3) / 8) * 8 = 40 columns (the last 20)."""
+    assert _split_linear(100, 100) == [
+        ("fc.k0", 100, 40, 10), ("fc.k1", 100, 40, 10), ("fc.k2", 100, 20, 6),
+    ]  # fmt: skip
+
+
+def test_split_along_n_by_hand() -> None:
+    """N = 1000: 16 row blocks of 64 > 12 arrays: ceil(16 / 12) = 2 parts
+    of ceil(ceil(1000 / 2) / 64) * 64 = 512 rows (the last 488)."""
+    assert _split_linear(1000, 4) == [("fc.n0", 512, 4, 8), ("fc.n1", 488, 4, 8)]
+
+
+def test_fitting_operator_is_not_split() -> None:
+    assert _split_linear(64, 96) == [("fc", 64, 96, 12)]  # exactly the chip
