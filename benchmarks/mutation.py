@@ -415,6 +415,34 @@ def _commit() -> str:
     return proc.stdout.strip()
 
 
+def _run_selected(
+    m: Mutant,
+    work: Path,
+    args: argparse.Namespace,
+    timeouts: dict[tuple[str, ...], float],
+    covers: dict[tuple[str, ...], Coverage],
+    durations: dict[tuple[str, ...], dict[str, float]],
+) -> dict[str, Any]:
+    """Runs the tests that execute the mutant's lines (coverage map and
+    timeouts built on first use per test set)."""
+    files = tuple(test_files(m, work))
+    if files not in timeouts:  # 3x an unmutated run (under coverage: slower)
+        if args.coverage:
+            t0 = time.perf_counter()
+            covers[files], durations[files] = coverage_map(work, list(files))
+            seconds = time.perf_counter() - t0
+        else:
+            seconds = _baseline(work, files)
+        timeouts[files] = args.timeout or max(60.0, 3.0 * seconds)
+    tests = tests_for(m, work, covers.get(files))
+    timeout = timeouts[files]
+    if files in durations and not args.timeout:  # 3x what these tests took
+        known = durations[files]
+        if all(t in known for t in tests):  # else: the whole files' timeout
+            timeout = max(60.0, 3.0 * sum(known[t] for t in tests) + 10.0)
+    return run_mutant(m, work, tests, timeout)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description="mutation testing of cmswitch/schedule and cmswitch/passes"
@@ -429,6 +457,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", default=None, metavar="ID", help="run these mutants")
     ap.add_argument("--resume", action="store_true", help="keep results already in the file")
     ap.add_argument("--output", default=str(RESULTS))
+    ap.add_argument(
+        "--tests", nargs="+", default=None, metavar="NODE",
+        help="with --only: run these tests instead (e.g. the tests written to kill "
+        "earlier survivors); a mutant still passing them keeps its old result",
+    )  # fmt: skip
     ap.add_argument(
         "--no-coverage", dest="coverage", action="store_false",
         help="run every test file of the mutant's package (default: only the tests that "
@@ -480,22 +513,13 @@ def main(argv: list[str] | None = None) -> int:
         for k, m in enumerate(chosen):
             if args.resume and m.id in previous and not args.only:
                 continue
-            files = tuple(test_files(m, work))
-            if files not in timeouts:  # 3x an unmutated run (under coverage: slower)
-                if args.coverage:
-                    t0 = time.perf_counter()
-                    covers[files], durations[files] = coverage_map(work, list(files))
-                    seconds = time.perf_counter() - t0
-                else:
-                    seconds = _baseline(work, files)
-                timeouts[files] = args.timeout or max(60.0, 3.0 * seconds)
-            tests = tests_for(m, work, covers.get(files))
-            timeout = timeouts[files]
-            if files in durations and not args.timeout:  # 3x what these tests took
-                known = durations[files]
-                if all(t in known for t in tests):  # else: the whole files' timeout
-                    timeout = max(60.0, 3.0 * sum(known[t] for t in tests) + 10.0)
-            row = run_mutant(m, work, tests, timeout)
+            if args.tests:
+                row = run_mutant(m, work, args.tests, args.timeout or 600.0)
+                if row["status"] == "survived" and m.id in previous:
+                    print(f"[{k + 1}/{len(chosen)}] still survives {m.id}", flush=True)
+                    continue
+            else:
+                row = _run_selected(m, work, args, timeouts, covers, durations)
             previous[m.id] = row
             print(f"[{k + 1}/{len(chosen)}] {row['status']:8} {m.id} {row['killed_by'] or ''}",
                   flush=True)  # fmt: skip
@@ -503,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             if args.only:  # a re-run of some mutants (e.g. survivors after new tests)
                 meta = {**first, "reruns": [*first.get("reruns", []),
-                        {"commit": _commit(), "date": now, "ids": args.only}]}  # fmt: skip
+                        {"commit": _commit(), "date": now, "ids": args.only,
+                         "tests": args.tests}]}  # fmt: skip
             else:
                 meta = {
                     "commit": _commit(), "seed": args.seed, "sample": args.sample,
