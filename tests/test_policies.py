@@ -201,3 +201,17 @@ def test_repeated_blocks_are_solved_once() -> None:
     s24 = schedule(model(24), "cmswitch", opts, compute_fraction=0.5)
     assert s24.stats.mips_solved <= s6.stats.mips_solved + 10
     assert s24.stats.cache_hits > s6.stats.cache_hits
+
+
+def test_solver_stats_reach_the_schedule() -> None:
+    """Every MIP a policy solves is reported (strict model: no closed form),
+    and duplication keeps the statistics of the schedule it improves."""
+    wl = Workload.from_ops(TINY, [MatmulShape(64, 32, 8), MatmulShape(64, 8, 8)])
+    opts = CostOptions(model="strict", ai="roofline")
+    for policy in ("cmswitch", "all-compute-dp", "static", "puma"):
+        s = schedule(wl, policy, opts, compute_fraction=0.5)
+        assert s.stats.mips_solved > 0 and s.stats.closed_form == 0, policy
+        again = duplicate(wl, s, opts)
+        assert again.stats == s.stats, policy
+    given = evaluate(wl, s.segments, opts, stats=s.stats)
+    assert given.stats == s.stats
