@@ -173,3 +173,18 @@ def test_unlabelled_layers_stay_apart_and_weight_slices_are_free() -> None:
     after = Workload.from_module(func, hw)
     assert after.leading_vector_work == wl.leading_vector_work
     assert [o.vector_work for o in after.ops] == [o.vector_work for o in wl.ops]
+
+
+def test_default_options_are_valid_and_shared_by_the_cli() -> None:
+    """Whatever the defaults are, they are values the CLI itself accepts, and
+    `cmswitch compile` without options uses the Python API's defaults."""
+    from cmswitch.cli import build_parser
+    from cmswitch.compile import _base_options
+
+    default = ScheduleOptions()
+    assert default.split_fractions and all(0.0 < f <= 1.0 for f in default.split_fractions)
+    assert 0.0 <= default.compute_fraction <= 1.0
+    assert default.node_limit is None or default.node_limit >= 1
+    assert default.time_limit is None or default.time_limit > 0
+    args = build_parser().parse_args(["compile", "tiny-cnn"])
+    assert parse_policy(args.policy, _base_options(args)) == default
