@@ -80,6 +80,10 @@ EQUIVALENT: dict[str, str] = {
         "search (branch and bound); dividing by 2.000001 instead of 1.000001 keeps "
         "it a valid, looser bound: fewer intervals are pruned, the result is the same"
     ),
+    "cmswitch/schedule/allocate.py:174:drop-Return#5": (
+        "layer_groups' fast path for contiguous layers; without it the general "
+        "path (first position of each layer in the segment) returns the same tuple"
+    ),
 }
 """Mutant id -> why the mutant cannot change any result (kept small: <= 5%)."""
 
