@@ -21,6 +21,7 @@ from typing import Any
 import highspy
 import pytest
 
+from cmswitch.dialects.cim import MatmulShape
 from cmswitch.schedule import CostOptions, allocate, closed_form, schedule
 from cmswitch.schedule.allocate import ALL_COMPUTE, DUAL, NODE_LIMIT, AllocMode, SegmentSolver
 from cmswitch.schedule.cost import capacity_ok, local_cost
@@ -166,3 +167,18 @@ def test_nan_solution_is_solved_again_without_presolve(monkeypatch: pytest.Monke
     assert got is not None and clean is not None
     assert got.local == pytest.approx(clean.local, rel=1e-12)
     assert got.allocs == clean.allocs
+
+
+def test_fallback_at_the_exact_compute_cap() -> None:
+    """No incumbent (node limit 0): the fallback's fewest arrays fill the
+    static compute cap exactly and are still a legal plan (caps are
+    inclusive)."""
+    hw = tiny(8)
+    wl = Workload.from_ops(hw, [MatmulShape(40, 64, 8), MatmulShape(40, 8, 8)])
+    assert [o.min_arrays for o in wl.ops] == [4, 2]
+    solver = SegmentSolver(wl, STRICT, node_limit=0)
+    got = solver.solve(0, 1, AllocMode(True, 6, 2))
+    assert solver.time_limited > 0  # no incumbent: this is the fallback
+    assert got is not None and got.gap == 1.0
+    assert [a.compute for a in got.allocs] == [4, 2]
+    assert solver.solve(0, 1, AllocMode(True, 5, 3)) is None  # 6 compute arrays > 5
