@@ -84,6 +84,10 @@ EQUIVALENT: dict[str, str] = {
         "layer_groups' fast path for contiguous layers; without it the general "
         "path (first position of each layer in the segment) returns the same tuple"
     ),
+    "cmswitch/schedule/allocate.py:609:True->False#226": (
+        "zip(strict=True) in _group_max only asserts equal lengths; its two "
+        "arguments are always built from the same segment's operators"
+    ),
 }
 """Mutant id -> why the mutant cannot change any result (kept small: <= 5%)."""
 
