@@ -215,3 +215,31 @@ def test_solver_stats_reach_the_schedule() -> None:
         assert again.stats == s.stats, policy
     given = evaluate(wl, s.segments, opts, stats=s.stats)
     assert given.stats == s.stats
+
+
+def test_limits_and_fractions_validated_at_their_boundaries() -> None:
+    wl = Workload.from_ops(TINY, [MatmulShape(8, 32, 8)])
+    opts = CostOptions(model="paper", ai="roofline")
+    for bad in ({"node_limit": 0}, {"time_limit": 0.0}, {"time_limit": -1.0}):
+        with pytest.raises(ScheduleError, match="limit"):
+            schedule(wl, "cmswitch", opts, **bad)  # type: ignore[arg-type]
+    # the boundaries themselves are accepted, as are "no limit" values
+    for ok in (
+        {"compute_fraction": 0.0}, {"compute_fraction": 1.0}, {"node_limit": 1},
+        {"node_limit": None, "time_limit": None}, {"time_limit": 5.0},
+    ):  # fmt: skip
+        assert schedule(wl, "cmswitch", opts, **ok).latency_cycles > 0  # type: ignore[arg-type]
+
+
+def test_progress_counts_up_to_its_total() -> None:
+    wl = Workload.from_ops(TINY, [MatmulShape(8, 32, 8)] * 4)
+    for policy in ("cmswitch", "puma", "cim-mlc"):
+        calls: list[tuple[int, int]] = []
+
+        def record(d: int, t: int, calls: list[tuple[int, int]] = calls) -> None:
+            calls.append((d, t))
+
+        schedule(wl, policy, CostOptions(model="paper", ai="roofline"), progress=record)
+        done = [d for d, _ in calls]
+        assert done == sorted(done) and done[0] >= 1, policy
+        assert all(0 < d <= t for d, t in calls) and calls[-1][0] == calls[-1][1], policy

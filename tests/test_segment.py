@@ -182,3 +182,9 @@ def test_pruning_and_early_stop_save_work_without_changing_the_answer() -> None:
     # one transition per plan: the cheapest previous plan first, then the
     # next one's own cost (4 more) already exceeds it plus inter (<= 3)
     assert calls["inter"] == 2 * n
+
+
+def test_without_max_len_any_length_is_considered() -> None:
+    """Only the whole range is feasible: the DP must find it."""
+    got = segment_dp(4, lambda i, j: [7.0] if (i, j) == (0, 3) else [], lambda p, k: 0.0)
+    assert got.path == ((0, 3, 0),) and got.cost == 7.0

@@ -182,3 +182,27 @@ def test_fallback_at_the_exact_compute_cap() -> None:
     assert got is not None and got.gap == 1.0
     assert [a.compute for a in got.allocs] == [4, 2]
     assert solver.solve(0, 1, AllocMode(True, 5, 3)) is None  # 6 compute arrays > 5
+
+
+def test_unfinished_reload_search_reports_gap_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict model: the first MIP is solved, every later sub-problem of the
+    reload search stops without an incumbent: the segment keeps the first
+    solution and reports gap 1 (its optimality is not proven)."""
+    wl = hard_segment(18)
+    n = len(wl)
+    real = allocate._Model.run
+    runs = {"n": 0}
+
+    def run(self):  # type: ignore[no-untyped-def]
+        runs["n"] += 1
+        if runs["n"] == 1:
+            return real(self)
+        self.timed_out = True
+        return None
+
+    monkeypatch.setattr(allocate._Model, "run", run)
+    solver = SegmentSolver(wl, STRICT)
+    got = solver.solve(0, n - 1)
+    assert runs["n"] > 1, "the reload search did not run"
+    assert got is not None and got.gap == 1.0 and solver.worst_gap == 1.0
+    check_legal(wl, got.allocs, got.shared, STRICT)
