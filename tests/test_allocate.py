@@ -203,3 +203,17 @@ def test_layer_groups_contiguous_and_not() -> None:
     assert not scattered.layers_contiguous
     assert layer_groups(scattered, 0, 3) == (0, 1, 0, 3)
     assert layer_groups(scattered, 1, 3) == (0, 1, 2)
+
+
+@pytest.mark.parametrize("ai", ["roofline", "input"])
+def test_single_mac_operators_against_brute_force(ai: str) -> None:
+    """Degenerate operators (1 x 1 x 1: one MAC, bandwidth bound in the
+    roofline model) still set the period: memory arrays shorten it."""
+    hw = tiny(6)
+    opts = CostOptions(model="paper", ai=ai)  # type: ignore[arg-type]
+    for shapes in ([MatmulShape(1, 1, 1)], [MatmulShape(1, 1, 1), MatmulShape(1, 1, 1)]):
+        wl = Workload.from_ops(hw, shapes)
+        for mode in (DUAL, ALL_COMPUTE):
+            got = SegmentSolver(wl, opts).solve(0, len(wl) - 1, mode)
+            assert got is not None
+            assert got.local == pytest.approx(brute_force(wl, mode, opts), rel=1e-9), mode
