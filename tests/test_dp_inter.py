@@ -233,3 +233,29 @@ def test_full_swap_inter_cost_by_hand() -> None:
     # op0's output is 256 x 4 one-byte values = 1024 bytes, needed by op1;
     # the 7 arrays given up held at most 7 x 128 = 896 of them: 896 cycles at 1 B/cycle
     assert seg.writeback_cycles == 896
+
+
+def test_lower_bound_is_exact_where_the_allocation_is_forced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two chained compute-bound operators whose minimum arrays fill the chip
+    (1 + 7 of 8): the only allocation is the minimum, so the DP's lower
+    bound, T_lb (1 + F) + W max_l c_l, must equal the segment's cost. Here
+    T = op0's 4096 MACs on 1 array of 16 MAC/cycle = 256 (op1: 1792 on 7
+    arrays, 16); F = 1 / M0 = 1/64; W = 32 cycles per array, 7 arrays."""
+    hw = dataclasses.replace(
+        BASE, arrays=8, rows=32, cols=32, buffer_bytes=4096, internal_bw_bits=8,
+        external_bw_bytes=4096,
+    )  # fmt: skip
+    wl = Workload.from_ops(hw, [MatmulShape(64, 16, 4), MatmulShape(2, 32, 28)])
+    assert [o.min_arrays for o in wl.ops] == [1, 7]
+    opts = CostOptions(model="paper", ai="input")
+    calls = captured_oracles(monkeypatch)
+    got = schedule(wl, "all-compute-dp", opts, duplicate_weights=False)
+    lower = calls[0]["lower"]
+    seg = SegmentSolver(wl, opts).solve(0, 1, ALL_COMPUTE)
+    assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
+    expect = 4096 / 16 * (1 + 1 / 64) + 7 * 32
+    assert seg.local == pytest.approx(expect, rel=1e-12)
+    assert lower(0, 1) == pytest.approx(expect, rel=1e-6)
+    assert got.latency_cycles <= expect  # (two segments do better here)

@@ -243,3 +243,17 @@ def test_progress_counts_up_to_its_total() -> None:
         done = [d for d, _ in calls]
         assert done == sorted(done) and done[0] >= 1, policy
         assert all(0 < d <= t for d, t in calls) and calls[-1][0] == calls[-1][1], policy
+
+
+def test_progress_total_counts_the_segments_that_fit() -> None:
+    """Four operators of 8 arrays on a 16-array chip: segments of at most 2
+    operators fit, starting at 0, 1, 2 (2 each) and 3 (1): 7 in all."""
+    wl = Workload.from_ops(TINY, [MatmulShape(8, 32, 32)] * 4)
+    assert [o.min_arrays for o in wl.ops] == [8] * 4
+    calls: list[tuple[int, int]] = []
+
+    def record(d: int, t: int) -> None:
+        calls.append((d, t))
+
+    schedule(wl, "all-compute-dp", CostOptions(model="paper", ai="roofline"), progress=record)
+    assert {t for _, t in calls} == {7}
