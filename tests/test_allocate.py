@@ -217,3 +217,21 @@ def test_single_mac_operators_against_brute_force(ai: str) -> None:
             got = SegmentSolver(wl, opts).solve(0, len(wl) - 1, mode)
             assert got is not None
             assert got.local == pytest.approx(brute_force(wl, mode, opts), rel=1e-9), mode
+
+
+@pytest.mark.parametrize("model", ["paper", "strict"])
+def test_exact_fit_is_feasible(model: str) -> None:
+    """Minimum arrays (4 + 2) filling the chip, or the static compute cap,
+    exactly: every cap is inclusive, in the closed form and the MIP."""
+    wl = Workload.from_ops(tiny(6), [MatmulShape(4, 64, 8), MatmulShape(4, 8, 8)])
+    assert [o.min_arrays for o in wl.ops] == [4, 2]
+    opts = CostOptions(model=model, ai="roofline")  # type: ignore[arg-type]
+    for mode in (DUAL, ALL_COMPUTE, AllocMode(True, 6, 0)):
+        got = SegmentSolver(wl, opts).solve(0, 1, mode)
+        assert got is not None, mode
+        assert [a.compute for a in got.allocs] == [4, 2] and got.memory_arrays == 0
+        assert got.local == pytest.approx(brute_force(wl, mode, opts), rel=1e-9)
+    wide = Workload.from_ops(tiny(8), [MatmulShape(4, 64, 8), MatmulShape(4, 8, 8)])
+    got = SegmentSolver(wide, opts).solve(0, 1, AllocMode(True, 6, 2))
+    assert got is not None and got.compute_arrays == 6
+    assert got.local == pytest.approx(brute_force(wide, AllocMode(True, 6, 2), opts), rel=1e-9)
