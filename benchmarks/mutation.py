@@ -88,6 +88,16 @@ EQUIVALENT: dict[str, str] = {
         "zip(strict=True) in _group_max only asserts equal lengths; its two "
         "arguments are always built from the same segment's operators"
     ),
+    "cmswitch/schedule/closed_form.py:227:0->0+1#257": (
+        "min_period's floor on candidate periods drops one of its terms when the "
+        "minimum arrays fill the compute cap exactly: a lower floor only keeps more "
+        "candidates, the binary search finds the same smallest feasible period"
+    ),
+    "cmswitch/schedule/cost.py:148:1e-12->1e-12+1#98": (
+        "the guard widening the strict period's bisection bracket (rarely entered) "
+        "doubles it instead of adding 1e-12; the bisection to 1e-14 relative "
+        "converges to the same period"
+    ),
 }
 """Mutant id -> why the mutant cannot change any result (kept small: <= 5%)."""
 
