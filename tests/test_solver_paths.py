@@ -123,6 +123,11 @@ def test_undecided_matching_uses_the_mip_and_stays_exact(monkeypatch: pytest.Mon
             assert got.local == pytest.approx(expect, rel=1e-6), (seed, mode)
             check_legal(wl, got.allocs, got.shared, opts)
             undecided += solver.mips_solved > before
+            # and as lean as the MIP's own leanest allocation at that cost
+            lean = SegmentSolver(wl, opts, closed_form=False).solve(0, n - 1, mode)
+            assert lean is not None
+            used = got.compute_arrays + got.memory_arrays
+            assert used <= lean.compute_arrays + lean.memory_arrays, (seed, mode)
     assert undecided >= 5  # the MIP branch of the paper model really ran
 
 
