@@ -499,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     work = _workspace()  # a snapshot: the working tree may change meanwhile
+    commit = _commit()  # of the snapshot (uncommitted changes are not recorded)
     everything = enumerate_mutants(work)
     by_id = {m.id: m for m in everything}
     if args.only:
@@ -545,16 +546,18 @@ def main(argv: list[str] | None = None) -> int:
             now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             if args.only:  # a re-run of some mutants (e.g. survivors after new tests)
                 meta = {**first, "reruns": [*first.get("reruns", []),
-                        {"commit": _commit(), "date": now, "ids": args.only,
+                        {"commit": commit, "date": now, "ids": args.only,
                          "tests": args.tests}]}  # fmt: skip
             else:
                 meta = {
-                    "commit": _commit(), "seed": args.seed, "sample": args.sample,
+                    "commit": commit, "seed": args.seed, "sample": args.sample,
                     "population": len(everything), "targets": list(TARGETS), "date": now,
                     "timeout_seconds": {" ".join(k): round(v, 1) for k, v in timeouts.items()},
                 }  # fmt: skip
+            argv = meta.pop("argv", None)
             meta.pop("script", None)
-            meta.pop("argv", None)
+            if argv is not None:  # the sample's command, not this re-run's
+                meta["sample_argv"] = argv
             write_results(
                 str(out), "benchmarks/mutation.py",
                 {"summary": summarise(rows), "mutants": rows}, **meta,
