@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 from xdsl.context import Context
@@ -81,7 +82,7 @@ def _ort_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Shapes ONNX shape inference could not resolve (older exporters'
     shape subgraphs), observed by running ONNX Runtime on random inputs."""
-    ort = pytest.importorskip("onnxruntime")
+
     model = onnx.load(str(path))
     for name in sorted(names):
         model.graph.output.append(helper.make_empty_tensor_value_info(name))
@@ -128,7 +129,7 @@ def test_prints_and_reparses(name: str, imported: dict) -> None:
 
 @pytest.mark.parametrize("name", FUNCTIONAL)
 def test_matches_onnxruntime(name: str, imported: dict) -> None:
-    ort = pytest.importorskip("onnxruntime")
+
     from cmswitch.simulator.reference import run_reference
 
     result = imported[name]
@@ -268,7 +269,7 @@ def test_parse_input_shapes() -> None:
 def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
     """ONNX's Slice clamping differs from Python's (a start before the first
     element with a negative step still includes it), so ORT is the reference."""
-    ort = pytest.importorskip("onnxruntime")
+
     from cmswitch.simulator.reference import slice_nd
 
     cases = [
@@ -302,7 +303,7 @@ def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
 
 def test_reference_runs_through_segments() -> None:
     """The executor runs `cim.segment` regions (as the scheduler writes them)."""
-    ort = pytest.importorskip("onnxruntime")
+
     from cmswitch.passes.segments import SegmentProps, wrap_segments
     from cmswitch.simulator.reference import run_reference
 
