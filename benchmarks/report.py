@@ -189,7 +189,8 @@ def _plot_breakdown(cfg: dict[str, Any], path: Path) -> None:
         "strict: where the time goes (A: strongest all-compute, S: best static, C: cmswitch)",
         fontsize=9,
     )
-    ax.legend(fontsize=7, ncol=len(PARTS))
+    ax.set_ylim(0, max(bottom) * 1.2)
+    ax.legend(fontsize=7, ncol=len(PARTS), loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -131,6 +131,7 @@ def measure_point(
                     compute_fraction=fraction,
                     static_fractions=opts.static_fractions,
                     time_limit=opts.time_limit,
+                    node_limit=opts.node_limit,
                     solver=opts.solver,
                     cache=solver_cache,
                 )

@@ -45,7 +45,7 @@ from cmswitch.ir import make_context, print_module
 from cmswitch.models import LoadedModel
 from cmswitch.passes.cim_schedule import ScheduleOptions, apply_plans, plan_module
 from cmswitch.passes.cim_split import CimSplitPass, SplitError
-from cmswitch.schedule.allocate import SolverCache
+from cmswitch.schedule.allocate import NODE_LIMIT, SolverCache
 from cmswitch.schedule.plan import Schedule, SolverStats
 from cmswitch.workload import Workload, compute_ops
 
@@ -171,7 +171,8 @@ def pipeline(options: ScheduleOptions, hw: Hardware, budget: int | None = None) 
             cost_model=options.cost_model,
             ai=options.ai or "",
             compute_fraction=options.compute_fraction,
-            time_limit=options.time_limit,
+            time_limit=options.time_limit or 0.0,
+            node_limit=options.node_limit or 0,
             solver=options.solver,
         ),
     ]
@@ -485,10 +486,15 @@ def _base_options(args: argparse.Namespace) -> ScheduleOptions:
         CostOptions(args.cost_model, args.ai)
     except ValueError as e:
         raise PolicyError(f"--ai: {e}") from None
+    if args.node_limit < 0:
+        raise PolicyError(f"--node-limit must be >= 0, got {args.node_limit}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise PolicyError(f"--time-limit must be positive, got {args.time_limit:g}")
     return ScheduleOptions(
         cost_model=args.cost_model,
         ai=args.ai,
         time_limit=args.time_limit,
+        node_limit=args.node_limit or None,
         solver=args.solver,
         split_fractions=fractions,
         jobs=args.jobs,
@@ -513,7 +519,21 @@ def add_compile_commands(
         p.add_argument("--ai", choices=("roofline", "input", "streamed"), default=None,
                        help="arithmetic intensity (paper model only; default roofline; "
                        "strict uses streamed)")  # fmt: skip
-        p.add_argument("--time-limit", type=float, default=10.0, help="seconds per MIP")
+        p.add_argument(
+            "--node-limit",
+            type=int,
+            default=NODE_LIMIT,
+            metavar="N",
+            help="branch-and-bound nodes per MIP, a work limit: results do not "
+            "depend on the machine's load (0: unlimited; default: %(default)s)",
+        )
+        p.add_argument(
+            "--time-limit",
+            type=float,
+            default=None,
+            metavar="S",
+            help="also stop each MIP after S seconds (default: no wall-clock limit)",
+        )
         p.add_argument("--split-fractions", nargs="+", type=float, metavar="F",
                        default=list(ScheduleOptions().split_fractions),
                        help="operator granularities every policy tries: split layers to F x "

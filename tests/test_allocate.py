@@ -223,3 +223,36 @@ def test_layer_groups_contiguous_and_not() -> None:
     assert not scattered.layers_contiguous
     assert layer_groups(scattered, 0, 3) == (0, 1, 0, 3)
     assert layer_groups(scattered, 1, 3) == (0, 1, 2)
+
+
+@pytest.mark.parametrize("ai", ["roofline", "input"])
+def test_single_mac_operators_against_brute_force(ai: str) -> None:
+    """Degenerate operators (1 x 1 x 1: one MAC, bandwidth bound in the
+    roofline model) still set the period: memory arrays shorten it."""
+    hw = tiny(6)
+    opts = CostOptions(model="paper", ai=ai)  # type: ignore[arg-type]
+    for shapes in ([MatmulShape(1, 1, 1)], [MatmulShape(1, 1, 1), MatmulShape(1, 1, 1)]):
+        wl = Workload.from_ops(hw, shapes)
+        for mode in (DUAL, ALL_COMPUTE):
+            got = SegmentSolver(wl, opts).solve(0, len(wl) - 1, mode)
+            assert got is not None
+            assert got.local == pytest.approx(brute_force(wl, mode, opts), rel=1e-9), mode
+
+
+@pytest.mark.parametrize("model", ["paper", "strict"])
+def test_exact_fit_is_feasible(model: str) -> None:
+    """Minimum arrays (4 + 2) filling the chip, or the static compute cap,
+    exactly: every cap is inclusive, in the closed form and the MIP."""
+    wl = Workload.from_ops(tiny(6), [MatmulShape(4, 64, 8), MatmulShape(4, 8, 8)])
+    assert [o.min_arrays for o in wl.ops] == [4, 2]
+    ai = "roofline" if model == "paper" else "streamed"  # strict takes streamed only
+    opts = CostOptions(model=model, ai=ai)  # type: ignore[arg-type]
+    for mode in (DUAL, ALL_COMPUTE, AllocMode(True, 6, 0)):
+        got = SegmentSolver(wl, opts).solve(0, 1, mode)
+        assert got is not None, mode
+        assert [a.compute for a in got.allocs] == [4, 2] and got.memory_arrays == 0
+        assert got.local == pytest.approx(brute_force(wl, mode, opts), rel=1e-9)
+    wide = Workload.from_ops(tiny(8), [MatmulShape(4, 64, 8), MatmulShape(4, 8, 8)])
+    got = SegmentSolver(wide, opts).solve(0, 1, AllocMode(True, 6, 2))
+    assert got is not None and got.compute_arrays == 6
+    assert got.local == pytest.approx(brute_force(wide, AllocMode(True, 6, 2), opts), rel=1e-9)

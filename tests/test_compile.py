@@ -123,17 +123,40 @@ def test_time_limit_keeps_a_valid_schedule_and_reports_it() -> None:
     assert res.report()["stats"]["worst_gap"] > 0
 
 
+def _spy_on_worker(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """What each worker answered (None: it failed and the driver planned here)."""
+    import cmswitch.compile as driver
+
+    answers: list[object] = []
+    real = driver._Remote.result
+
+    def result(self):  # type: ignore[no-untyped-def]
+        got = real(self)
+        answers.append(got)
+        return got
+
+    monkeypatch.setattr(driver._Remote, "result", result)
+    return answers
+
+
 def test_worker_process_gives_the_same_result(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The finest granularity planned in a worker process (forced on a small
-    model) gives exactly the single-process result, IR included."""
+    """The coarser granularities planned in a worker process (forced on a
+    small model) give exactly the single-process result, IR included; the
+    worker's answer is the one used (no silent fallback)."""
     import cmswitch.compile as driver
     from cmswitch.ir import print_module
 
     model = load_model("tiny-opt", hardware=SMALL)
-    options = ScheduleOptions(split_fractions=(1.0, 0.5, 0.25))
+    options = ScheduleOptions(
+        cost_model="paper", ai="roofline", compute_fraction=0.5, split_fractions=(1.0, 0.5, 0.25)
+    )
     alone = compile_model(model, dataclasses.replace(options, jobs=1))
     monkeypatch.setattr(driver, "PARALLEL_MIN_OPS", 0)
+    answers = _spy_on_worker(monkeypatch)
     shared = compile_model(model, dataclasses.replace(options, jobs=2))
+    assert len(answers) == 1 and isinstance(answers[0], dict), "the worker failed"
+    runs = split_runs(SMALL, options)
+    assert set(answers[0]) == {budget for budget, _ in runs[:-1]}  # all but the finest
     assert shared.tried == alone.tried
     assert shared.split_budget == alone.split_budget
     assert print_module(shared.module) == print_module(alone.module)
@@ -143,12 +166,16 @@ def test_failed_worker_falls_back_to_this_process(monkeypatch: pytest.MonkeyPatc
     import cmswitch.compile as driver
 
     model = load_model("tiny-opt", hardware=SMALL)
-    options = ScheduleOptions(split_fractions=(1.0, 0.5, 0.25))
+    options = ScheduleOptions(
+        cost_model="paper", ai="roofline", compute_fraction=0.5, split_fractions=(1.0, 0.5, 0.25)
+    )
     alone = compile_model(model, dataclasses.replace(options, jobs=1))
     monkeypatch.setattr(driver, "PARALLEL_MIN_OPS", 0)
     monkeypatch.setattr(driver.sys, "executable", "/bin/false")  # the worker dies at once
+    answers = _spy_on_worker(monkeypatch)
     shared = compile_model(model, dataclasses.replace(options, jobs=2))
-    assert shared.tried == alone.tried
+    assert answers == [None]  # a worker ran, failed, and ...
+    assert shared.tried == alone.tried  # ... every granularity was planned here
     assert shared.schedule.latency_cycles == alone.schedule.latency_cycles
 
 
@@ -185,3 +212,18 @@ def test_unlabelled_layers_stay_apart_and_weight_slices_are_free() -> None:
     after = Workload.from_module(func, hw)
     assert after.leading_vector_work == wl.leading_vector_work
     assert [o.vector_work for o in after.ops] == [o.vector_work for o in wl.ops]
+
+
+def test_default_options_are_valid_and_shared_by_the_cli() -> None:
+    """Whatever the defaults are, they are values the CLI itself accepts, and
+    `cmswitch compile` without options uses the Python API's defaults."""
+    from cmswitch.cli import build_parser
+    from cmswitch.compile import _base_options
+
+    default = ScheduleOptions()
+    assert default.split_fractions and all(0.0 < f <= 1.0 for f in default.split_fractions)
+    assert 0.0 <= default.compute_fraction <= 1.0
+    assert default.node_limit is None or default.node_limit >= 1
+    assert default.time_limit is None or default.time_limit > 0
+    args = build_parser().parse_args(["compile", "tiny-cnn"])
+    assert parse_policy(args.policy, _base_options(args)) == default

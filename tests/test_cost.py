@@ -222,3 +222,74 @@ def test_reload_counts_a_split_layer_as_one_layer() -> None:
     assert reload_cost(wl, 1, 2, allocs[1:], PAPER) == 9 * w  # only part 1 of layer 0
     separate = Workload.from_ops(HW, [SHAPE] * 3)
     assert reload_cost(separate, 0, 2, allocs, PAPER) == 9 * w
+
+
+# Fan-out: op0 is read by op1, op2 and op3, op1 by op2, op2 by op3 (bytes
+# chosen per edge so that sums and maxima differ).
+FAN_EDGES = {(0, 1): 1024.0, (0, 2): 1024.0, (0, 3): 1024.0, (1, 2): 512.0, (2, 3): 256.0}
+# 32 x 32 one-bit arrays: 128 bytes each; 256-byte buffer; 1 B/cycle from DRAM
+FAN_HW = dataclasses.replace(
+    HW, arrays=24, rows=32, cols=32, buffer_bytes=256, internal_bw_bits=8, external_bw_bytes=1
+)
+
+
+def fan_out() -> Workload:
+    return Workload.from_ops(FAN_HW, [MatmulShape(64, 32, 4)] * 4, FAN_EDGES)
+
+
+def test_live_bytes_fan_out_by_hand() -> None:
+    """A producer's result needed after the segment counts once (its
+    largest use), whatever number of later readers."""
+    from cmswitch.schedule.cost import live_bytes
+
+    wl = fan_out()
+    assert live_bytes(wl, 0, 0) == 1024  # op0, read by 1, 2, 3
+    assert live_bytes(wl, 0, 1) == 1024 + 512  # op0 (by 2, 3), op1 (by 2)
+    assert live_bytes(wl, 0, 2) == 1024 + 256  # op0 (by 3), op2 (by 3)
+    assert live_bytes(wl, 1, 2) == 256  # op1's reader is inside; op0 is not in it
+    assert live_bytes(wl, 0, 3) == 0
+    # the write-back leaving [0, 1] with 10 memory arrays for a segment with 3:
+    # 7 arrays (896 bytes) given up, less than the 1536 live bytes
+    assert writeback_cost(wl, 0, 1, 10, 3) == 896
+    assert writeback_cost(wl, 0, 1, 20, 0) == 1536  # all live bytes, 1 B/cycle
+
+
+def test_resident_bytes_and_capacity_by_hand() -> None:
+    """Strict capacity: every edge inside the segment is held on chip, or
+    spilled to main memory and read back."""
+    from cmswitch.schedule.allocate import DUAL, SegmentSolver
+    from cmswitch.schedule.cost import capacity_ok, local_cost, resident_bytes, spill_cycles
+    from cmswitch.schedule.policies import evaluate
+
+    wl = fan_out()
+    assert resident_bytes(wl, 0, 2) == 1024 + 1024 + 512
+    assert resident_bytes(wl, 1, 3) == 512 + 256  # op0's edges come from outside
+    assert resident_bytes(wl, 2, 2) == 0
+    # 2560 bytes = 256 (buffer) + 18 x 128: 18 memory arrays exactly
+    assert capacity_ok(wl, 0, 2, 18) and not capacity_ok(wl, 0, 2, 17)
+    # strict spills what does not fit instead of refusing the segment: one
+    # array short, its 128 bytes are written to DRAM and read back at 1 B/cycle
+    assert spill_cycles(wl, 0, 2, 18, STRICT) == 0.0
+    assert spill_cycles(wl, 0, 2, 17, STRICT) == 2 * 128 / 1
+    ops = [OpAlloc(1), OpAlloc(1), OpAlloc(1, 18)]
+    held = evaluate(wl, [(0, 2, ops, ()), (3, 3, [OpAlloc(1)], ())], STRICT)
+    assert held.latency_cycles > 0 and held.segments[0].spill_cycles == 0.0
+    short = [OpAlloc(1), OpAlloc(1), OpAlloc(1, 17)]
+    spilt = evaluate(wl, [(0, 2, short, ()), (3, 3, [OpAlloc(1)], ())], STRICT)
+    assert spilt.segments[0].spill_cycles == 256.0
+    # the solver: 3 compute + 18 memory arrays fit 21 arrays; on 20 at most
+    # 17 memory arrays remain, so at least 128 bytes (256 cycles) spill, and
+    # the segment's cost counts them
+    assert [o.min_arrays for o in wl.ops] == [1] * 4
+    for arrays, least_spill in ((21, 0.0), (20, 256.0)):
+        chip = Workload.from_ops(
+            dataclasses.replace(FAN_HW, arrays=arrays), [MatmulShape(64, 32, 4)] * 4, FAN_EDGES
+        )
+        got = SegmentSolver(chip, STRICT).solve(0, 2, DUAL)
+        assert got is not None, arrays  # never infeasible for capacity
+        assert got.compute_arrays + got.memory_arrays <= arrays
+        spill = spill_cycles(chip, 0, 2, got.memory_arrays, STRICT)
+        assert spill >= least_spill, arrays
+        assert got.local == pytest.approx(
+            local_cost(chip, 0, 2, list(got.allocs), STRICT, memory=got.memory_arrays)
+        )

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 from xdsl.context import Context
@@ -91,7 +92,7 @@ def _ort_shapes(
 ) -> dict[str, tuple[int, ...]]:
     """Shapes ONNX shape inference could not resolve (older exporters'
     shape subgraphs), observed by running ONNX Runtime on random inputs."""
-    ort = pytest.importorskip("onnxruntime")
+
     model = onnx.load(str(path))
     for name in sorted(names):
         model.graph.output.append(helper.make_empty_tensor_value_info(name))
@@ -282,7 +283,7 @@ def test_parse_input_shapes() -> None:
 def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
     """ONNX's Slice clamping differs from Python's (a start before the first
     element with a negative step still includes it), so ORT is the reference."""
-    ort = pytest.importorskip("onnxruntime")
+
     from cmswitch.simulator.reference import slice_nd
 
     cases = [
@@ -316,7 +317,7 @@ def test_slice_normalisation_matches_onnxruntime(dim: int) -> None:
 
 def test_reference_runs_through_segments() -> None:
     """The executor runs `cim.segment` regions (as the scheduler writes them)."""
-    ort = pytest.importorskip("onnxruntime")
+
     from cmswitch.passes.segments import SegmentProps, wrap_segments
     from cmswitch.simulator.reference import run_reference
 

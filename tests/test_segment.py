@@ -148,3 +148,49 @@ def test_policies_equal_brute_force_over_segmentations(seed: int, model: str, ai
     # cmswitch = DP over the three candidate kinds, then duplication (only helps)
     got = schedule(wl, "cmswitch", opts).latency_cycles
     assert got <= brute_force_policy(wl, [DUAL, ALL_COMPUTE, static], opts) * (1 + 1e-6)
+
+
+def test_pruning_and_early_stop_save_work_without_changing_the_answer() -> None:
+    """Long segments cost quadratically more here, so once a short segment
+    ending at j is solved, longer ones ending at j are dominated and must
+    not be solved at all (their lower bound plus the best prefix exceeds
+    the short one's cost plus its exit bound); and previous plans are tried
+    cheapest first, stopping once the previous plan's own cost loses."""
+    n = 12
+
+    def table(i: int, j: int) -> list[float]:
+        length = j - i + 1
+        return [10.0 * length**2 + 5.0, 10.0 * length**2 + 9.0]
+
+    def inter(prev: Key | None, key: Key) -> float:
+        return 0.0 if prev is None else (1.0 if prev[2] == key[2] else 3.0)
+
+    calls: dict[str, int] = {"candidates": 0, "inter": 0}
+
+    def counted(i: int, j: int) -> list[float]:
+        calls["candidates"] += 1
+        return table(i, j)
+
+    def counted_inter(prev: Key | None, key: Key) -> float:
+        calls["inter"] += 1
+        return inter(prev, key)
+
+    full = segment_dp(n, table, inter)
+    got = segment_dp(
+        n, counted, counted_inter, None, lambda i, j: min(table(i, j)), lambda key: 3.0
+    )
+    assert got.cost == pytest.approx(full.cost, rel=1e-12)
+    assert got.path == full.path
+    # Only the single-operator segments are solved: a segment of L >= 2
+    # operators costs at least 10 L^2 + 5, more than L singletons (at most
+    # 5 + 3 each) plus the exit bound 3. (Without pruning: 78 segments.)
+    assert calls["candidates"] == n
+    # one transition per plan: the cheapest previous plan first, then the
+    # next one's own cost (4 more) already exceeds it plus inter (<= 3)
+    assert calls["inter"] == 2 * n
+
+
+def test_without_max_len_any_length_is_considered() -> None:
+    """Only the whole range is feasible: the DP must find it."""
+    got = segment_dp(4, lambda i, j: [7.0] if (i, j) == (0, 3) else [], lambda p, k: 0.0)
+    assert got.path == ((0, 3, 0),) and got.cost == 7.0

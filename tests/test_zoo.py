@@ -5,7 +5,6 @@ code), with the well-known published totals as anchors."""
 from __future__ import annotations
 
 import math
-import time
 from io import StringIO
 
 import numpy as np
@@ -280,10 +279,17 @@ def test_shape_constants() -> None:
         )
 
 
-def test_llama_build_is_fast() -> None:
-    start = time.perf_counter()
-    zoo.build("llama2-7b", batch=1, seq=64, phase="decode", hardware=HW)
-    assert time.perf_counter() - start < 3.0
+def test_llama_decode_build_has_every_operator() -> None:
+    """The full-size decode graph (no wall-clock assertion: the build's speed
+    is measured by benchmarks/compile_time.py). Hand count per layer: q, k,
+    v, o 4 x 4096^2; gate, up, down 3 x 4096 x 11008; scores and context
+    32 heads x 128 x 65 each (KV cache of 64 plus the new token)."""
+    wl = Workload.from_module(
+        zoo.build("llama2-7b", batch=1, seq=64, phase="decode", hardware=HW), HW
+    )
+    per_layer = 4 * 4096 * 4096 + 3 * 4096 * 11008 + 2 * 32 * 128 * 65
+    assert len(wl) == 32 * 9 + 1
+    assert wl.macs == 32 * per_layer + 4096 * 32000
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ from xdsl.passes import ModulePass
 from cmswitch.builder import module_hardware
 from cmswitch.hardware import Hardware
 from cmswitch.passes.segments import SegmentProps, set_alloc, wrap_segments
+from cmswitch.schedule.allocate import NODE_LIMIT
 from cmswitch.schedule.cost import CostModel, CostOptions
 from cmswitch.schedule.plan import Schedule
 from cmswitch.schedule.policies import SolverCache, schedule
@@ -49,7 +50,10 @@ class ScheduleOptions:
     ai: AiModel | None = None
     """None: the cost model's own (strict: streamed; paper: roofline)."""
     compute_fraction: float = 0.5
-    time_limit: float = 10.0
+    time_limit: float | None = None
+    """Seconds per MIP (None: no wall-clock limit, results independent of load)."""
+    node_limit: int | None = NODE_LIMIT
+    """Branch-and-bound nodes per MIP (HiGHS ``mip_max_nodes``)."""
     solver: Literal["auto", "mip"] = "auto"
     duplicate: bool = True
     """Finish every policy with weight duplication of left-over arrays (else
@@ -98,6 +102,7 @@ def plan_function(
         compute_fraction=options.compute_fraction,
         static_fractions=options.static_fractions,
         time_limit=options.time_limit,
+        node_limit=options.node_limit,
         solver=options.solver,
         progress=progress,
         cache=cache,
@@ -202,11 +207,12 @@ class CimSchedulePass(ModulePass):
     `cost-model` (strict, the default | paper), `ai` (the model's own if
     empty: strict takes streamed only; paper: roofline | input | streamed),
     `compute-fraction` (static policy; cmswitch also offers the static plans
-    of 1/4, 1/2 and 3/4), `time-limit` (seconds per MIP), `solver` (auto:
-    closed form where exact, else HiGHS | mip: HiGHS for every segment),
-    `duplicate` (finish every policy with weight duplication; false: leave
-    it to `cim-duplicate`), `arch` (preset or TOML file; default: the
-    module's cim.hardware)."""
+    of 1/4, 1/2 and 3/4), `node-limit` (branch-and-bound nodes per MIP; 0:
+    unlimited), `time-limit` (seconds per MIP; 0: none, the default),
+    `solver` (auto: closed form where exact, else HiGHS | mip: HiGHS for
+    every segment), `duplicate` (finish every policy with weight
+    duplication; false: leave it to `cim-duplicate`), `arch` (preset or TOML
+    file; default: the module's cim.hardware)."""
 
     name = "cim-schedule"
 
@@ -214,7 +220,8 @@ class CimSchedulePass(ModulePass):
     cost_model: str = "strict"
     ai: str = ""
     compute_fraction: float = 0.5
-    time_limit: float = 10.0
+    node_limit: int = NODE_LIMIT
+    time_limit: float = 0.0
     solver: str = "auto"
     duplicate: bool = True
     arch: str = ""
@@ -235,7 +242,8 @@ class CimSchedulePass(ModulePass):
             cost_model=cast(Literal["paper", "strict"], self.cost_model),
             ai=cast(AiModel, self.ai or None),
             compute_fraction=self.compute_fraction,
-            time_limit=self.time_limit,
+            time_limit=self.time_limit if self.time_limit > 0 else None,
+            node_limit=self.node_limit if self.node_limit > 0 else None,
             solver=cast(Literal["auto", "mip"], self.solver),
             duplicate=self.duplicate,
         )

@@ -92,6 +92,16 @@ from cmswitch.workload import CimOpInfo, Workload
 
 _GAP = 1e-7
 _TIE = 1e-9
+NODE_LIMIT = 10_000
+"""Default branch-and-bound nodes per MIP (HiGHS ``mip_max_nodes``): a
+work limit, so results do not depend on the machine's load. The segment
+MIPs close at the root almost always; a wall-clock ``time_limit`` is
+optional."""
+_LIMITS = (
+    highspy.HighsModelStatus.kTimeLimit,
+    highspy.HighsModelStatus.kSolutionLimit,  # mip_max_nodes
+    highspy.HighsModelStatus.kIterationLimit,
+)
 
 
 @dataclass(frozen=True)
@@ -144,11 +154,14 @@ def quiet_fd1() -> Iterator[None]:
         os.close(devnull)
 
 
-def _new_highs(time_limit: float) -> highspy.Highs:
+def _new_highs(time_limit: float | None, node_limit: int | None) -> highspy.Highs:
     with quiet_fd1():
         h = highspy.Highs()
         h.silent()
-    h.setOptionValue("time_limit", float(time_limit))
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", int(node_limit))
     h.setOptionValue("mip_rel_gap", _GAP)
     h.setOptionValue("threads", 1)
     return h
@@ -184,7 +197,7 @@ def layer_groups(workload: Workload, start: int, end: int) -> tuple[int, ...]:
 
 SolverCache = dict[Hashable, "SegmentSolution | None"]
 """Segment solutions by (signature, mode): shareable between solvers of the
-same chip, cost options, time limit and solver kind."""
+same chip, cost options, limits and solver kind."""
 
 
 @dataclass
@@ -202,14 +215,18 @@ class SegmentSolver:
         self,
         workload: Workload,
         opts: CostOptions,
-        time_limit: float = 10.0,
+        time_limit: float | None = None,
         *,
+        node_limit: int | None = NODE_LIMIT,
         closed_form: bool = True,
         cache: SolverCache | None = None,
     ) -> None:
         self.workload = workload
         self.opts = opts
         self.time_limit = time_limit
+        """Seconds per MIP (None: no wall-clock limit)."""
+        self.node_limit = node_limit
+        """Branch-and-bound nodes per MIP (None: unlimited)."""
         self.closed_form = closed_form
         self._cache: SolverCache = {} if cache is None else cache
         self._signatures: dict[tuple[int, int], Hashable] = {}
@@ -221,6 +238,7 @@ class SegmentSolver:
         self.cache_hits = 0
         self.worst_gap = 0.0
         self.time_limited = 0
+        """MIPs stopped by a time or node limit."""
         self.seconds = 0.0
 
     # ------------------------------------------------------------------ public
@@ -576,7 +594,7 @@ class SegmentSolver:
         n = len(ops)
         edges = internal_edges(wl, start, end)
         op_max = max(o.macs for o in ops)
-        h = _new_highs(self.time_limit)
+        h = _new_highs(self.time_limit, self.node_limit)
         big = float(hw.arrays)
         c = [h.addIntegral(lb=o.min_arrays, ub=min(reload_cap, hw.arrays)) for o in ops]
         # the reload cap bounds each layer's compute arrays (Eq. 2's Com_l)
@@ -675,7 +693,7 @@ class _Model:
         self.infeasible = False
         self.no_presolve = False
         self.timed_out = False
-        """The last run hit the time limit before finding any solution."""
+        """The last run hit a time or node limit before finding any solution."""
         self.lbs = _lower_bounds(h, c)
         if maximize_u:
             h.changeObjectiveSense(highspy.ObjSense.kMaximize)
@@ -711,11 +729,11 @@ class _Model:
         info = h.getInfo()
         if status == highspy.HighsModelStatus.kOptimal:
             gap = max(0.0, float(info.mip_gap))
-        elif status == highspy.HighsModelStatus.kTimeLimit and info.primal_solution_status == 2:
+        elif status in _LIMITS and info.primal_solution_status == 2:  # an incumbent
             sv.time_limited += 1
-            gap = float(info.mip_gap)
+            gap = min(1.0, float(info.mip_gap))
         else:
-            if status == highspy.HighsModelStatus.kTimeLimit:  # no incumbent at all
+            if status in _LIMITS:  # no incumbent at all
                 sv.time_limited += 1
                 self.timed_out = True
             return None

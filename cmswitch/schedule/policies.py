@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from cmswitch.schedule.allocate import (
     ALL_COMPUTE,
     DUAL,
+    NODE_LIMIT,
     AllocMode,
     SegmentSolution,
     SegmentSolver,
@@ -443,7 +444,8 @@ def schedule(
     *,
     compute_fraction: float = 0.5,
     static_fractions: Sequence[float] = (),
-    time_limit: float = 10.0,
+    time_limit: float | None = None,
+    node_limit: int | None = NODE_LIMIT,
     solver: str = "auto",
     progress: Progress | None = None,
     cache: SolverCache | None = None,
@@ -452,13 +454,15 @@ def schedule(
     """Schedule `workload` with `policy`. ``compute_fraction`` is the static
     policy's F; CMSwitch considers the static plans of that fraction and of
     every one in ``static_fractions`` (so it is never slower than ``static``
-    at any of them). ``time_limit`` bounds each MIP in seconds (best
-    incumbent and its gap are kept). ``solver``: ``auto`` solves segments in
-    closed form where that is exact (paper cost model) and with HiGHS
+    at any of them). ``node_limit`` bounds each MIP's branch-and-bound nodes
+    (a work limit: the result does not depend on the machine's load),
+    ``time_limit`` optionally its seconds; a MIP stopped by either keeps its
+    best incumbent and reports its gap. ``solver``: ``auto`` solves segments
+    in closed form where that is exact (paper cost model) and with HiGHS
     otherwise; ``mip`` uses HiGHS for every segment. ``cache`` (a dict,
     initially empty) shares segment solutions between calls with the same
-    chip, cost options and solver. ``duplicate_weights=False`` skips the
-    final :func:`duplicate` (the ``cim-duplicate`` pass does it on IR)."""
+    chip, cost options, limits and solver. ``duplicate_weights=False`` skips
+    the final :func:`duplicate` (the ``cim-duplicate`` pass does it on IR)."""
     if policy not in POLICIES:
         raise ScheduleError(f"unknown policy {policy!r}; policies: {', '.join(POLICIES)}")
     for f in (compute_fraction, *static_fractions):
@@ -466,13 +470,20 @@ def schedule(
             raise ScheduleError(f"compute fraction {f} is not within [0, 1]")
     if solver not in SOLVERS:
         raise ScheduleError(f"unknown solver {solver!r}; choose {' or '.join(SOLVERS)}")
-    if time_limit <= 0:
+    if time_limit is not None and time_limit <= 0:
         raise ScheduleError(f"time limit {time_limit} must be positive")
+    if node_limit is not None and node_limit < 1:
+        raise ScheduleError(f"node limit {node_limit} must be at least 1")
     t0 = time.perf_counter()
     hw = workload.hardware
     _check_fits(workload, hw.arrays, "the chip")
     seg_solver = SegmentSolver(
-        workload, options, time_limit, closed_form=solver == "auto", cache=cache
+        workload,
+        options,
+        time_limit,
+        node_limit=node_limit,
+        closed_form=solver == "auto",
+        cache=cache,
     )
 
     def static_mode(fraction: float) -> AllocMode:

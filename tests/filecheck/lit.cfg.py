@@ -14,3 +14,7 @@ config.excludes = ["lit.cfg.py", "inputs"]  # noqa: F821
 bindir = os.path.dirname(sys.executable)
 config.environment["PATH"] = os.pathsep.join([bindir, os.environ.get("PATH", "")])  # noqa: F821
 config.substitutions.append(("%python", sys.executable))  # noqa: F821
+# lit passes no environment through by default: keep PYTHONPATH, so that a
+# copy of the package on it (benchmarks/mutation.py, tests/faults) is the one tested.
+if "PYTHONPATH" in os.environ:
+    config.environment["PYTHONPATH"] = os.environ["PYTHONPATH"]  # noqa: F821

@@ -1,5 +1,5 @@
-// RUN: xdsl-opt %s -p 'cim-schedule{policy=cim-mlc duplicate=false cost-model=paper}' | filecheck %s --check-prefix=BEFORE
-// RUN: xdsl-opt %s -p 'cim-schedule{policy=cim-mlc duplicate=false cost-model=paper},cim-duplicate{cost-model=paper}' | filecheck %s
+// RUN: xdsl-opt %s -p 'cim-schedule{policy=cim-mlc cost-model=paper ai=roofline duplicate=false}' | filecheck %s --check-prefix=BEFORE
+// RUN: xdsl-opt %s -p 'cim-schedule{policy=cim-mlc cost-model=paper ai=roofline duplicate=false},cim-duplicate{cost-model=paper ai=roofline}' | filecheck %s
 // RUN: xdsl-opt %s -p 'cim-schedule{policy=cim-mlc}' | filecheck %s --check-prefix=STRICT
 
 // Hand-computed on this chip: 16 x 16 arrays, 8-bit weights on 1-bit cells
