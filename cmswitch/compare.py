@@ -79,6 +79,9 @@ def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console)
         ("compile (s)", "right"),
     ):  # fmt: skip
         table.add_column(col, justify=justify, no_wrap=col == "policy")  # type: ignore[arg-type]
+    simulated = any("simulated_cycles" in row for row in rows)
+    if simulated:
+        table.add_column("simulated cycles", justify="right")
 
     def x(v: float | None) -> str:
         return f"{v:.3f}x" if v is not None else "-"
@@ -95,8 +98,15 @@ def render_compare(rows: Sequence[dict[str, Any]], title: str, console: Console)
             str(row["segments"]),
             f"{row['avg_memory_share']:.1%}",
             f"{row['compile_seconds']:.2f}",
+            *([f"{row['simulated_cycles']:,.0f}"] if simulated else []),
         )
     console.print(table)
+    if simulated:
+        console.print(
+            "cycles: the cost model's estimate; simulated cycles: the timing simulator "
+            "running the policy's cim_meta program (docs/DESIGN.md, chip execution model)",
+            highlight=False,
+        )
     console.print(
         "speedups: latency of the strongest all-compute baseline (the faster of cim-mlc and "
         "all-compute-dp), of cim-mlc, of the best static fraction, over the row's; every "

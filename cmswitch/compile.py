@@ -471,7 +471,9 @@ def _run(
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     fractions = tuple(args.split_fractions)
-    if not (math.isfinite(args.time_limit) and args.time_limit > 0):
+    if args.time_limit is not None and not (
+        math.isfinite(args.time_limit) and args.time_limit > 0
+    ):
         raise PolicyError(
             f"--time-limit must be a positive number of seconds, got {args.time_limit}"
         )
@@ -488,8 +490,6 @@ def _base_options(args: argparse.Namespace) -> ScheduleOptions:
         raise PolicyError(f"--ai: {e}") from None
     if args.node_limit < 0:
         raise PolicyError(f"--node-limit must be >= 0, got {args.node_limit}")
-    if args.time_limit is not None and not args.time_limit > 0:
-        raise PolicyError(f"--time-limit must be positive, got {args.time_limit:g}")
     return ScheduleOptions(
         cost_model=args.cost_model,
         ai=args.ai,
@@ -637,6 +637,19 @@ def add_compile_commands(
         ]
         results = [_run(model, o, args, err) for o in options]
         rows = compare_rows(results)
+        if args.simulate:
+            # simulated cycles of each policy's program beside its estimate
+            from cmswitch.simulate import simulate_schedule
+
+            for row, result in zip(rows, results, strict=True):
+                sim = simulate_schedule(result)
+                row["simulated_cycles"] = sim["simulated_cycles"]
+                row["simulated_breakdown"] = sim["breakdown"]
+                row["estimated_over_simulated"] = (
+                    row["latency_cycles"] / sim["simulated_cycles"]
+                    if sim["simulated_cycles"] > 0
+                    else None
+                )
         title = compare_title(model.name, model.hardware.name, base)
         if args.plot:
             plot_compare(rows, title, args.plot)
@@ -667,4 +680,7 @@ def add_compile_commands(
     p.add_argument("--json", default=None,
                    help="write the rows as JSON here ('-': stdout, the table then on stderr)")  # fmt: skip
     p.add_argument("--plot", default=None, help="write a bar chart (PNG/PDF/SVG) here")
+    p.add_argument("--simulate", action="store_true",
+                   help="also lower every policy's schedule to its cim_meta program and "
+                        "simulate it: simulated cycles beside the estimate")  # fmt: skip
     p.set_defaults(func=cmd_compare)

@@ -374,6 +374,26 @@ def test_cim_output_travels_through_upstream_mlir(compiled: bool, tmp_path: Path
     assert _upstream_roundtrip(print_module(back, generic=True)) == upstream
 
 
+@needs_mlir
+@pytest.mark.parametrize("model_name", ["tiny-cnn", "tiny-bert"])
+def test_cim_meta_program_travels_through_upstream_mlir(model_name: str) -> None:
+    """The same for a `cim_meta` program (places, switches, programming)."""
+    from cmswitch.compile import compile_model
+    from cmswitch.ir import parse_module, print_module
+    from cmswitch.models import load_model
+    from cmswitch.passes.cim_schedule import ScheduleOptions
+    from cmswitch.simulate import meta_of
+
+    compiled = compile_model(load_model(model_name), ScheduleOptions(policy="cmswitch"))
+    program = meta_of(compiled)
+    text = print_module(program, generic=True)
+    assert '"cim_meta.program"' in text and '"cim_meta.segment"' in text
+    upstream = _upstream_roundtrip(text)
+    back = parse_module(upstream)
+    assert back.is_structurally_equivalent(parse_module(text))
+    assert _upstream_roundtrip(print_module(back, generic=True)) == upstream
+
+
 # ------------------------------------------------------------------ PyTorch
 
 

@@ -180,3 +180,19 @@ def test_a_cim_module_file_is_compiled_then_simulated(tmp_path: Path) -> None:
     assert data["policy"] == "puma" and data["estimated_cycles"] > 0
     assert data["simulated_cycles"] > 0
     assert all(o["max_rel_error"] < 1e-4 and o["reference"] == "reference" for o in data["outputs"])
+
+
+def test_compare_simulate_adds_each_policys_simulated_cycles() -> None:
+    """`compare --simulate`: every row carries the simulated cycles of its own
+    policy's program (rows are not mixed up), next to the estimate."""
+    proc = run("compare", "tiny-cnn", "--policies", "puma", "cim-mlc", "static:0.5",
+               "--simulate", "--json", "-")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)["rows"]
+    for row in rows:
+        direct = cmswitch.simulate("tiny-cnn", policy=row["policy"])
+        assert row["simulated_cycles"] == pytest.approx(direct.simulated_cycles)
+        assert row["estimated_over_simulated"] == pytest.approx(
+            row["latency_cycles"] / direct.simulated_cycles
+        )
+    assert "simulated cycles" in proc.stderr

@@ -38,7 +38,7 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Operation
 from xdsl.parser import Parser
 
-from cmswitch.builder import HARDWARE_ATTR, INLINE_LIMIT, MODEL_ATTR, _ssa_name
+from cmswitch.builder import HARDWARE_ATTR, INLINE_LIMIT, MODEL_ATTR, NAME_ATTR, _ssa_name
 from cmswitch.dialects.cim import ConstantOp, HardwareAttr
 from cmswitch.hardware import Hardware
 from cmswitch.weights import WeightStore
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
     from cmswitch.lowering.onnx_to_cim import ImportResult
 
 MLIR_EXTRA = "pip install 'cmswitch[mlir]'"
-NAME_ATTR = "cim.name"
-"""Argument / result attribute carrying the model's name for the value."""
 
 
 class FrontendError(Exception):
