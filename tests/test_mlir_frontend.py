@@ -506,3 +506,28 @@ def test_imported_cim_file_reloads_as_cim(tmp_path: Path) -> None:
     inputs, reference = CASES["bmm_weight"]
     (got,) = run_reference(model.module, inputs, model.store, function="bmm_weight")
     np.testing.assert_allclose(got, reference(*inputs), rtol=1e-6)
+
+
+# Every other committed export: the MLIR path gives the direct importer's
+# workload, or refuses with one located line (never a traceback).
+OTHER_EXPORTS = sorted(
+    p.relative_to(ONNX).as_posix()
+    for p in (*ONNX.glob("*.onnx"), *ONNX.glob("sim/*.onnx"))
+    if p.stem not in MODELS and p.stem not in ABSENT_DATA and p.stem != "tiny_cnn_dynbatch"
+)
+
+
+@needs_mlir
+@pytest.mark.parametrize("rel", OTHER_EXPORTS)
+def test_every_export_same_workload_or_located_refusal(rel: str) -> None:
+    from cmswitch.frontend import FrontendError, from_onnx
+
+    path = ONNX / rel
+    direct_result = import_onnx(path)
+    try:
+        mine = from_onnx(path)
+    except FrontendError as err:
+        message = str(err)
+        assert "\n" not in message.strip() and message.startswith(str(path)), message
+        return
+    assert signature(mine.module) == signature(direct_result.module)
