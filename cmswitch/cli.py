@@ -36,7 +36,9 @@ from cmswitch.ir import IRError, print_module
 from cmswitch.models import LoadedModel, ModelError, load_model
 from cmswitch.weights import WeightsError, WeightStore
 
-_console = Console()
+# Tables piped to a file or another program get a width that fits them
+# (rich falls back to 80 columns there, which truncates every cell).
+_console = Console() if sys.stdout.isatty() else Console(width=160)
 _err = Console(stderr=True)
 
 
