@@ -217,7 +217,7 @@ def simulate(
     functional: bool = False,
     timing: bool = True,
     inputs: Mapping[str, np.ndarray] | None = None,
-    cost_model: str = "paper",
+    cost_model: str = "strict",
     tiles: int = 16,
     tile_rows: int | None = None,
     seed: int = 0,
@@ -379,8 +379,8 @@ def add_simulate_command(
     add_model_args(p)
     p.add_argument("--policy", default="cmswitch",
                    help="cmswitch | cim-mlc | all-compute-dp | puma | static:F")  # fmt: skip
-    p.add_argument("--cost-model", choices=("paper", "strict"), default="paper",
-                   help="the estimate reported beside the simulation")  # fmt: skip
+    p.add_argument("--cost-model", choices=("paper", "strict"), default="strict",
+                   help="the estimate reported beside the simulation (default strict, as compile)")  # fmt: skip
     p.add_argument("--timing", action="store_true", help="timing simulation (the default)")
     p.add_argument("--functional", action="store_true",
                    help="run the program on data and compare with ONNX Runtime / the reference")  # fmt: skip
