@@ -108,7 +108,7 @@ def _resnet(b: GraphBuilder, batch: int, blocks: tuple[int, ...], bottleneck: bo
         for i in range(count):
             stride = 2 if stage > 0 and i == 0 else 1
             y = block(net, y, f"layer{stage + 1}.{i}", width, stride)
-    b.output(net.fc(net.global_avgpool_flat(y), "fc", 1000))
+    b.output(net.fc(net.global_avgpool_flat(y), "fc", 1000), names=["logits"])
 
 
 def resnet18(b: GraphBuilder, batch: int) -> None:
@@ -141,7 +141,7 @@ def vgg16(b: GraphBuilder, batch: int) -> None:
     y = b.add(ReshapeOp(y, (n, c * h * w)))
     y = net.relu(net.fc(y, "classifier.0", 4096))
     y = net.relu(net.fc(y, "classifier.3", 4096))
-    b.output(net.fc(y, "classifier.6", 1000))
+    b.output(net.fc(y, "classifier.6", 1000), names=["logits"])
 
 
 # ------------------------------------------------------------- MobileNetV2
@@ -176,7 +176,7 @@ def mobilenetv2(b: GraphBuilder, batch: int) -> None:
             y = _inverted_residual(net, y, f"features.{index}", t, c, s if i == 0 else 1)
             index += 1
     y = net.relu6(net.conv(y, f"features.{index}", 1280, 1, pad=0))
-    b.output(net.fc(net.global_avgpool_flat(y), "classifier.1", 1000))
+    b.output(net.fc(net.global_avgpool_flat(y), "classifier.1", 1000), names=["logits"])
 
 
 # ---------------------------------------------------------------- tiny-cnn
@@ -193,7 +193,7 @@ def tiny_cnn(b: GraphBuilder, batch: int) -> None:
     z = net.conv(z, "block.pw", 16, 1, pad=0)
     y = net.add(y, z)
     y = net.relu(net.conv(y, "conv2", 32, 3, 2))  # 32x8x8
-    b.output(net.fc(net.global_avgpool_flat(y), "fc", 10))
+    b.output(net.fc(net.global_avgpool_flat(y), "fc", 10), names=["logits"])
 
 
 BUILDERS: dict[str, Callable[[GraphBuilder, int], None]] = {
