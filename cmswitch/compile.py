@@ -471,9 +471,7 @@ def _run(
 
 def _base_options(args: argparse.Namespace) -> ScheduleOptions:
     fractions = tuple(args.split_fractions)
-    if args.time_limit is not None and not (
-        math.isfinite(args.time_limit) and args.time_limit > 0
-    ):
+    if args.time_limit is not None and not (math.isfinite(args.time_limit) and args.time_limit > 0):
         raise PolicyError(
             f"--time-limit must be a positive number of seconds, got {args.time_limit}"
         )

@@ -190,7 +190,8 @@ def _onnx_reference(path: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     feeds = {i.name: inputs[i.name] for i in session.get_inputs() if i.name in inputs}
     names = [o.name for o in session.get_outputs()]
-    return dict(zip(names, session.run(names, feeds), strict=True))
+    outputs = [np.asarray(v) for v in session.run(names, feeds)]
+    return dict(zip(names, outputs, strict=True))
 
 
 def rel_error(sim: np.ndarray, ref: np.ndarray) -> float:

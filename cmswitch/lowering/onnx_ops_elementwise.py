@@ -91,13 +91,20 @@ def _param_unary(im: Importer, node: onnx.NodeProto) -> list[Value]:
     if op == "LeakyRelu":
         return [
             im.add(
-                ElementwiseOp(ElementwiseFn.LEAKY_RELU, [x], alpha=float(a.get("alpha", 0.01))),
+                ElementwiseOp(
+                    ElementwiseFn.LEAKY_RELU, [x], alpha=float(cast(float, a.get("alpha", 0.01)))
+                ),
                 node,
             )
         ]  # type: ignore[arg-type]
     if op == "Elu":
         return [
-            im.add(ElementwiseOp(ElementwiseFn.ELU, [x], alpha=float(a.get("alpha", 1.0))), node)
+            im.add(
+                ElementwiseOp(
+                    ElementwiseFn.ELU, [x], alpha=float(cast(float, a.get("alpha", 1.0)))
+                ),
+                node,
+            )
         ]  # type: ignore[arg-type]
     if op == "HardSigmoid":
         return [im.add(ElementwiseOp(ElementwiseFn.HARDSIGMOID, [x], alpha=float(a.get("alpha", 0.2)),  # type: ignore[arg-type]
@@ -255,12 +262,12 @@ def _cast(im: Importer, node: onnx.NodeProto) -> list[Value]:
         # complement), as integer casts do.
         bits, signed = _NARROW_INTS[to]
         span = im._constant(f"{node.output[0]}.span", np.array(1 << bits, np.int64))
-        if signed:
-            half = im._constant(f"{node.output[0]}.half", np.array(1 << (bits - 1), np.int64))
-            x = im.add(ElementwiseOp(ElementwiseFn.ADD, [x, half]), node)
+        if not signed:
+            return [im.add(ElementwiseOp(ElementwiseFn.MOD, [x, span]), node)]
+        half = im._constant(f"{node.output[0]}.half", np.array(1 << (bits - 1), np.int64))
+        x = im.add(ElementwiseOp(ElementwiseFn.ADD, [x, half]), node)
         x = im.add(ElementwiseOp(ElementwiseFn.MOD, [x, span]), node)
-        if signed:
-            x = im.add(ElementwiseOp(ElementwiseFn.SUB, [x, half]), node)
+        x = im.add(ElementwiseOp(ElementwiseFn.SUB, [x, half]), node)
     return [x]
 
 

@@ -154,7 +154,7 @@ def _scatter_elements(im: Importer, node: onnx.NodeProto) -> list[Value]:
     n = shape[axis]
     if np.any(idx >= n) or np.any(idx < -n):
         raise OnnxImportError(f"node {node.name!r} (op {node.op_type}): index out of range")
-    grids = list(np.indices(idx.shape))
+    grids = [np.asarray(g) for g in np.indices(idx.shape)]
     grids[axis] = np.where(idx < 0, idx + n, idx)
     full = np.stack(grids, axis=-1).reshape(-1, len(shape))
     updates = im._ssa(node.input[2])

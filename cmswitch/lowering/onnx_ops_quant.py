@@ -26,7 +26,7 @@ from cmswitch.lowering.onnx_common import OnnxImportError, Value, handles
 if TYPE_CHECKING:
     from cmswitch.lowering.onnx_to_cim import Importer
 
-_INT_RANGES = {
+_INT_RANGES: dict[int, tuple[int, int]] = {
     TensorProto.UINT8: (0, 255),
     TensorProto.INT8: (-128, 127),
     TensorProto.UINT16: (0, 65535),
@@ -34,7 +34,7 @@ _INT_RANGES = {
     TensorProto.INT32: (-(2**31), 2**31 - 1),
 }
 
-_FLOAT8 = {
+_FLOAT8: dict[int, ElementwiseFn] = {
     TensorProto.FLOAT8E4M3FN: ElementwiseFn.TO_F8E4M3FN,
     TensorProto.FLOAT8E4M3FNUZ: ElementwiseFn.TO_F8E4M3FNUZ,
     TensorProto.FLOAT8E5M2: ElementwiseFn.TO_F8E5M2,
@@ -97,7 +97,7 @@ def _dequantize(im: Importer, node: onnx.NodeProto) -> list[Value]:
     x, axis, block = _common(im, node)
     code = im.onnx_type(node.input[0])
     if code not in _INT_RANGES and code not in _FLOAT8:
-        raise _refuse(node, f"{TensorProto.DataType.Name(code)} codes are not supported")
+        raise _refuse(node, f"{TensorProto.DataType.Name(code)} codes are not supported")  # pyright: ignore[reportArgumentType]
     shape = shape_of(x)
     y = x
     if len(node.input) > 2 and node.input[2]:
@@ -128,7 +128,7 @@ def _quantize(im: Importer, node: onnx.NodeProto) -> list[Value]:
         if int(cast(int, a.get("saturate", 1))):
             import ml_dtypes
 
-            top = float(ml_dtypes.finfo(helper.tensor_dtype_to_np_dtype(code)).max)
+            top = float(ml_dtypes.finfo(helper.tensor_dtype_to_np_dtype(code)).max)  # pyright: ignore[reportArgumentType]
             y = im.add(ElementwiseOp(ElementwiseFn.CLIP, [y], alpha=-top, beta=top), node)
         return [im.add(ElementwiseOp(_FLOAT8[code], [y]), node)]
     if code not in _INT_RANGES or code == TensorProto.INT32:

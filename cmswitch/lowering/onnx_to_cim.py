@@ -254,7 +254,7 @@ _NEVER_FOLD = frozenset(
 """Ops whose result is not a function of their inputs."""
 
 
-_LOW_PRECISION = {
+_LOW_PRECISION: dict[int, ElementwiseFn] = {
     onnx.TensorProto.FLOAT16: ElementwiseFn.TO_F16,
     onnx.TensorProto.BFLOAT16: ElementwiseFn.TO_BF16,
 }

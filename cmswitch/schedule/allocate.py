@@ -502,8 +502,7 @@ class SegmentSolver:
         )
         k = int(np.nonzero(est <= est.min() * (1.0 + 1e-12))[0][-1])  # ties: fewer arrays
         allocs = tuple(
-            OpAlloc(int(ci), x.mem_in, x.mem_out)
-            for ci, x in zip(c[:, k], raw.allocs, strict=True)
+            OpAlloc(int(ci), x.mem_in, x.mem_out) for ci, x in zip(c[:, k], raw.allocs, strict=True)
         )
         plan_t = _Raw(allocs, raw.shared, raw.u, raw.gap)
         best, best_cost = raw, cost_of(raw)

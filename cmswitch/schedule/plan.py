@@ -111,7 +111,9 @@ class Schedule:
         shared report schema); ``writeback`` includes the strict model's
         spills (data written to main memory). The parts sum to the latency."""
         keys = ("intra", "vector", "reload", "switch", "writeback")
-        out = {k: sum(getattr(s, f"{k}_cycles") for s in self.segments) for k in keys}
+        out: dict[str, float] = {
+            k: float(sum(getattr(s, f"{k}_cycles") for s in self.segments)) for k in keys
+        }
         out["writeback"] += sum(s.spill_cycles for s in self.segments)
         return out
 

@@ -244,7 +244,9 @@ class _Transformer:
         else:
             x = self.norm(x, "final_norm")
         logits = self.linear(x, "lm_head", c.vocab, bias=c.arch == "bert")
-        kv_names = [f"present.{i // 2}.{'key' if i % 2 == 0 else 'value'}" for i in range(len(new_kv))]
+        kv_names = [
+            f"present.{i // 2}.{'key' if i % 2 == 0 else 'value'}" for i in range(len(new_kv))
+        ]
         b.output(logits, *new_kv, names=["logits", *kv_names])
 
 
