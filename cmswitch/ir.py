@@ -17,10 +17,11 @@ from xdsl.dialects.builtin import (
     TensorType,
 )
 from xdsl.ir import Attribute
-from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.universe import Universe
 from xdsl.utils.exceptions import ParseError, VerifyException
+
+from cmswitch.fastparse import FastParser
 
 
 class IRError(ValueError):
@@ -41,7 +42,7 @@ def parse_module(text: str, source: str = "<string>", ctx: Context | None = None
     (``file:line:col: what``)."""
     ctx = ctx or make_context()
     try:
-        module = Parser(ctx, text, source).parse_module()
+        module = FastParser(ctx, text, source).parse_module()
         module.verify()
     except ParseError as err:
         raise IRError(f"{err.span.get_location()}: {_first_line(err.msg)}") from None

@@ -214,3 +214,19 @@ def test_pool_is_allocated_in_program_order() -> None:
     run = ext_engine(pools=(100.0,)).run(tasks)
     assert run.start == pytest.approx([0.0, 5.0, 7.0])
     assert run.makespan == pytest.approx(8.0)
+
+
+def test_last_bytes_below_the_clock_resolution_still_finish() -> None:
+    # seen in llama2-7b: at t ~ 8e7 cycles a flow had 8.4e-7 bytes left (just
+    # above its rounding tolerance) at 126 B/cycle: 6.7e-9 cycles, below the
+    # spacing of floats near 8e7, so now + dt == now and the flow never ended
+    net = FluidNetwork([Link("ext", 126.075)])
+    net.now = 79770238.84267345
+    flow = Flow(800.0, ((0, 1.0),))
+    flow.remaining = 8.434057008344098e-07
+    net.add(flow)
+    net.recompute()
+    t = net.next_completion()
+    assert t == net.now  # the finish time rounds to the present
+    assert net.advance(t) == [flow]
+    assert net.flows == [] and flow.remaining == 0.0

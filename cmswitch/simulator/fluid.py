@@ -164,9 +164,16 @@ class FluidNetwork:
         dt = max(dt, 0.0)
         moved_links = self.moved
         track = self.track
+        now = self.now
         for flow in self.flows:
             moved = flow.rate * dt
-            if flow.remaining - moved <= flow.tol:
+            # done if within rounding of its bytes, or if its finish time
+            # (what next_completion computed) is not after `t`: late in a
+            # long run a few bytes' time is below the clock's resolution
+            # (now + dt == now), and waiting for them would never end
+            if flow.remaining - moved <= flow.tol or (
+                flow.rate > 0.0 and now + flow.remaining / flow.rate <= t
+            ):
                 moved = flow.remaining
             flow.remaining -= moved
             if moved > 0.0:
