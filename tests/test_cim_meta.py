@@ -7,6 +7,7 @@ files `compile -o` writes."""
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -143,3 +144,51 @@ def test_compiled_onnx_model_runs_later_from_its_files(tmp_path: Path) -> None:
     want = session.run(None, {inp.name: x})[0]
     got = run_functional(parse_file(out), {inp.name: x}, store)[0]
     assert float(np.abs(got - want).max() / np.abs(want).max()) < 1e-4
+
+
+def test_compact_tiling_lists_the_tiles_by_hand() -> None:
+    # 700 x 100 on 320-row arrays with 40 weights per row: row blocks
+    # [0, 320), [320, 640), [640, 700), column blocks [0, 40), [40, 80),
+    # [80, 100); row-block-major, then column block; two copies
+    one = [
+        (0, 1, n0, n1, k0, k1)
+        for n0, n1 in ((0, 320), (320, 640), (640, 700))
+        for k0, k1 in ((0, 40), (40, 80), (80, 100))
+    ]
+    attr = meta.WeightTilingAttr(700, 100, 1, 320, 40, copies=2)
+    assert [t.flat() for t in attr.tiles()] == one + one
+    # 6 groups of a 3 x 3 (depthwise) weight: min(320 // 9, 40 // 3) = 13
+    # groups fit one array, so one tile holds all six, block-diagonally
+    packed = meta.WeightTilingAttr(9, 3, 6, 320, 40)
+    assert [t.flat() for t in packed.tiles()] == [(0, 6, 0, 9, 0, 3)]
+    # 30 groups, 13 per array: [0, 13), [13, 26), [26, 30)
+    packed = meta.WeightTilingAttr(9, 3, 30, 320, 40)
+    assert [t.flat() for t in packed.tiles()] == [
+        (0, 13, 0, 9, 0, 3), (13, 26, 0, 9, 0, 3), (26, 30, 0, 9, 0, 3)
+    ]  # fmt: skip
+
+
+def test_lowering_writes_the_compact_tiling_of_each_compute() -> None:
+    result = compile_model(load_model("tiny-cnn"), parse_policy("cmswitch", ScheduleOptions()))
+    func = next(op for op in meta_program(result.module).ops if isinstance(op, FuncOp))
+    ops = [op for _, op in meta.meta_ops(func)]
+    computes = {op.label.data: op for op in ops if isinstance(op, meta.ComputeOp)}
+    hw = result.hardware
+    programs = [op for op in ops if isinstance(op, meta.ProgramOp)]
+    assert programs
+    for prog in programs:
+        assert isinstance(prog.tiles, meta.WeightTilingAttr)
+        compute = computes[prog.label.data]
+        shape = compute.matmul_shape()
+        per_copy = math.ceil(shape.n / hw.rows) * math.ceil(shape.k / hw.weights_per_row)
+        if per_copy == 1:  # packed groups: one array holds as many groups as fit
+            fit = min(hw.rows // shape.n, hw.weights_per_row // shape.k)
+            per_copy = math.ceil(shape.groups / fit)
+        else:
+            per_copy *= shape.groups
+        tiles = prog.weight_tiles()
+        assert len(tiles) == len(prog.array_ids) == len(compute.array_ids)
+        assert len(tiles) % per_copy == 0
+        # every copy covers the whole weight, each element once
+        elems = sum(t.elems for t in tiles[:per_copy])
+        assert elems == shape.n * shape.k * shape.groups

@@ -26,7 +26,7 @@ FILECHECK = sorted((Path(__file__).parent / "filecheck").rglob("*.mlir"))
 def _generic(text: str, parser: type[Parser]) -> str:
     try:
         module = parser(make_context(), text, "<test>").parse_module()
-    except Exception as err:  # noqa: BLE001 -- both parsers must fail alike
+    except Exception as err:  # both parsers must fail alike
         return f"error {type(err).__name__}: {err}"
     out = io.StringIO()
     Printer(stream=out, print_generic_format=True).print_op(module)

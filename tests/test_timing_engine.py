@@ -230,3 +230,16 @@ def test_last_bytes_below_the_clock_resolution_still_finish() -> None:
     assert t == net.now  # the finish time rounds to the present
     assert net.advance(t) == [flow]
     assert net.flows == [] and flow.remaining == 0.0
+
+
+def test_a_flow_standing_for_three_gets_three_shares() -> None:
+    # max-min over 3 + 1 equal parts of 8 B/cycle: 2 each, so 6 and 2
+    net = FluidNetwork([Link("ext", 8.0)])
+    net.add(Flow(100, ((0, 1.0),), share=3))
+    net.add(Flow(100, ((0, 1.0),)))
+    assert rates(net) == [6.0, 2.0]
+    # each of the three parts capped at 1: 3 in all, the plain flow takes the other 5
+    net = FluidNetwork([Link("ext", 8.0)])
+    net.add(Flow(100, ((0, 1.0),), cap=3.0, share=3))
+    net.add(Flow(100, ((0, 1.0),)))
+    assert rates(net) == [3.0, 5.0]

@@ -49,16 +49,12 @@ see :func:`place_of`. An op reads its operands from their places.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import cast
 
 from xdsl.dialects.builtin import (
-    ArrayAttr,
     DenseArrayBase,
-    IntAttr,
     IntegerAttr,
     ModuleOp,
     StringAttr,
@@ -66,11 +62,11 @@ from xdsl.dialects.builtin import (
     i64,
 )
 from xdsl.dialects.func import FuncOp
-from xdsl.ir import Attribute, Block, Dialect, Operation, ParametrizedAttribute, Region, SSAValue
+from xdsl.ir import Attribute, Block, Dialect, Operation, Region, SSAValue
 from xdsl.irdl import (
+    BaseAttr,
     IRDLOperation,
     ParsePropInAttrDict,
-    irdl_attr_definition,
     irdl_op_definition,
     operand_def,
     opt_operand_def,
@@ -82,8 +78,6 @@ from xdsl.irdl import (
     var_operand_def,
     var_result_def,
 )
-from xdsl.parser import AttrParser
-from xdsl.printer import Printer
 from xdsl.traits import IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 from xdsl.utils.str_enum import StrEnum
@@ -100,128 +94,15 @@ from cmswitch.dialects.cim import (
     numel,
     shape_of,
 )
+from cmswitch.dialects.cim_meta_attrs import (
+    PlaceAttr,
+    WeightTile,
+    WeightTilingAttr,
+    _tiling,  # noqa: F401 -- re-exported for tests and the lowering
+    tiles_of,
+    weight_tiling,
+)
 from cmswitch.hardware import Hardware
-
-# --------------------------------------------------------------------------
-# Places
-# --------------------------------------------------------------------------
-
-
-@irdl_attr_definition
-class PlaceAttr(ParametrizedAttribute):
-    """Where a run-time tensor lives, each part with its bytes.
-
-    ``#cim_meta.place<arrays [3, 4] = 2048, buffer = 512, dram = 64>``: 2048
-    bytes striped evenly over memory-mode arrays 3 and 4 (``ceil(2048 / 2)``
-    each), 512 in the fixed buffer, 64 spilled to main memory. Parts with no
-    bytes are omitted; at least one part is present. A read or write of a
-    tile touches each part in proportion.
-    """
-
-    name = "cim_meta.place"
-
-    arrays: ArrayAttr[IntAttr]
-    array_bytes: IntAttr
-    buffer_bytes: IntAttr
-    dram_bytes: IntAttr
-
-    def __init__(
-        self,
-        arrays: Sequence[int] = (),
-        array_bytes: int = 0,
-        buffer_bytes: int = 0,
-        dram_bytes: int = 0,
-    ):
-        super().__init__(
-            ArrayAttr([IntAttr(a) for a in arrays]),
-            IntAttr(array_bytes),
-            IntAttr(buffer_bytes),
-            IntAttr(dram_bytes),
-        )
-
-    @staticmethod
-    def dram(nbytes: int) -> PlaceAttr:
-        return PlaceAttr(dram_bytes=nbytes)
-
-    @property
-    def array_ids(self) -> tuple[int, ...]:
-        return tuple(a.data for a in self.arrays.data)
-
-    @property
-    def total_bytes(self) -> int:
-        return self.array_bytes.data + self.buffer_bytes.data + self.dram_bytes.data
-
-    @property
-    def on_chip(self) -> bool:
-        """True if no part is in main memory."""
-        return self.dram_bytes.data == 0
-
-    @property
-    def in_dram(self) -> bool:
-        """True if the whole tensor is in main memory."""
-        return self.dram_bytes.data == self.total_bytes
-
-    def bytes_per_array(self) -> int:
-        """Bytes one of the memory arrays holds (the stripe, rounded up)."""
-        n = len(self.arrays.data)
-        return math.ceil(self.array_bytes.data / n) if n else 0
-
-    @classmethod
-    def parse_parameters(cls, parser: AttrParser) -> Sequence[Attribute]:
-        arrays: list[int] = []
-        values = {"arrays": 0, "buffer": 0, "dram": 0}
-        seen: set[str] = set()
-        start = parser.pos
-        with parser.in_angle_brackets():
-            while True:
-                key = parser.parse_identifier("place part (arrays, buffer or dram)")
-                if key not in values or key in seen:
-                    parser.raise_error(
-                        f"#cim_meta.place: expected arrays, buffer or dram once each, got {key!r}",
-                        start,
-                        parser.pos,
-                    )
-                seen.add(key)
-                if key == "arrays":
-                    arrays = parser.parse_comma_separated_list(
-                        parser.Delimiter.SQUARE,
-                        lambda: parser.parse_integer(allow_negative=False),
-                    )
-                parser.parse_punctuation("=")
-                values[key] = parser.parse_integer(allow_negative=False)
-                if parser.parse_optional_punctuation(",") is None:
-                    break
-        return (
-            ArrayAttr([IntAttr(a) for a in arrays]),
-            IntAttr(values["arrays"]),
-            IntAttr(values["buffer"]),
-            IntAttr(values["dram"]),
-        )
-
-    def print_parameters(self, printer: Printer) -> None:
-        parts = []
-        if self.arrays.data or self.array_bytes.data:
-            ids = ", ".join(str(a) for a in self.array_ids)
-            parts.append(f"arrays [{ids}] = {self.array_bytes.data}")
-        if self.buffer_bytes.data:
-            parts.append(f"buffer = {self.buffer_bytes.data}")
-        if self.dram_bytes.data or not parts:
-            parts.append(f"dram = {self.dram_bytes.data}")
-        printer.print_string("<" + ", ".join(parts) + ">")
-
-    def verify(self) -> None:
-        ids = self.array_ids
-        if any(a < 0 for a in ids):
-            raise VerifyException("#cim_meta.place: array ids must be >= 0")
-        if len(set(ids)) != len(ids):
-            raise VerifyException(f"#cim_meta.place: array ids {list(ids)} repeat")
-        if min(self.array_bytes.data, self.buffer_bytes.data, self.dram_bytes.data) < 0:
-            raise VerifyException("#cim_meta.place: bytes must be >= 0")
-        if bool(ids) != bool(self.array_bytes.data):
-            raise VerifyException(
-                "#cim_meta.place: memory arrays need bytes and bytes need memory arrays"
-            )
-
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -284,66 +165,6 @@ def reads_from_dram(value: SSAValue) -> bool:
             owner = value.owner
         return isinstance(owner, Block)
     return place.dram_bytes.data > 0
-
-
-@dataclass(frozen=True)
-class WeightTile:
-    """The block of a weight one array holds: groups [g0, g1), rows
-    [n0, n1) and columns [k0, k1) of each group's N x K matrix. Packed groups
-    (g1 - g0 > 1) sit block-diagonally: the array uses (g1 - g0) * (n1 - n0)
-    rows and (g1 - g0) * (k1 - k0) weight columns."""
-
-    g0: int
-    g1: int
-    n0: int
-    n1: int
-    k0: int
-    k1: int
-
-    @property
-    def rows(self) -> int:
-        """Array rows written when programming the tile."""
-        return (self.g1 - self.g0) * (self.n1 - self.n0)
-
-    @property
-    def cols(self) -> int:
-        return (self.g1 - self.g0) * (self.k1 - self.k0)
-
-    @property
-    def elems(self) -> int:
-        return (self.g1 - self.g0) * (self.n1 - self.n0) * (self.k1 - self.k0)
-
-    def flat(self) -> tuple[int, ...]:
-        return (self.g0, self.g1, self.n0, self.n1, self.k0, self.k1)
-
-
-def weight_tiling(shape: MatmulShape, hw: Hardware) -> list[WeightTile]:
-    """The tiles of one copy of an operator's N x K (x groups) matrices, one
-    per array, in the order a ``compute``'s ``arrays`` list them
-    (``hw.min_arrays`` of them): group-major, then row block, then column
-    block; groups that fit one array are packed ``min(rows // N,
-    weights_per_row // K)`` per array (see :meth:`Hardware.min_arrays`)."""
-    return list(_tiling(shape.n, shape.k, shape.groups, hw.rows, hw.weights_per_row))
-
-
-@functools.lru_cache(maxsize=1 << 12)
-def _tiling(n: int, k: int, groups: int, rows: int, wpr: int) -> tuple[WeightTile, ...]:
-    per_group = math.ceil(n / rows) * math.ceil(k / wpr)
-    tiles: list[WeightTile] = []
-    if per_group > 1:
-        for g in range(groups):
-            for n0 in range(0, n, rows):
-                for k0 in range(0, k, wpr):
-                    tiles.append(WeightTile(g, g + 1, n0, min(n, n0 + rows), k0, min(k, k0 + wpr)))
-    else:
-        per_array = min(rows // n, wpr // k)
-        for g0 in range(0, groups, per_array):
-            tiles.append(WeightTile(g0, min(groups, g0 + per_array), 0, n, 0, k))
-    return tuple(tiles)
-
-
-def _tiles_from_flat(flat: Sequence[int]) -> list[WeightTile]:
-    return [WeightTile(*flat[i : i + 6]) for i in range(0, len(flat), 6)]
 
 
 def _check_arrays(op: str, ids: Sequence[int]) -> None:
@@ -474,16 +295,19 @@ class SwitchOp(IRDLOperation):
 class ProgramOp(IRDLOperation):
     """Writes weight tiles into compute-mode arrays:
     ``cim_meta.program %w, %b {label = "fc", arrays = array<i64: 5, 6>,
-    tiles = array<i64: g0, g1, n0, n1, k0, k1, ...>, bytes = N}``.
+    tiles = #cim_meta.tiling<n = N, k = K, rows = R, cols = C>, bytes = B}``.
 
     `weight` is the operator's N x K operand as the `cim` op had it: a
     compile-time weight (``cim.constant`` / a slice of one; conv2d OIHW,
     linear [N, K]) or, for ``cim.matmul``, the run-time right operand
     ([..., N, K], read from its place). `bias` (optional, [K * groups]) is
     held in the output periphery of the arrays holding row block 0 of a
-    column range. `tiles` lists one :class:`WeightTile` (6 integers) per
-    array, in `arrays` order; `label` names the ``compute`` the tiles are
-    for (the simulator checks a compute uses its own tiles).
+    column range. `tiles` gives one :class:`WeightTile` per array, in
+    `arrays` order: either the regular tiling, ``#cim_meta.tiling<...>``
+    (what the lowering writes, see :class:`WeightTilingAttr`), or any list,
+    ``array<i64: g0, g1, n0, n1, k0, k1, ...>`` (6 integers per array);
+    `label` names the ``compute`` the tiles are for (the simulator checks a
+    compute uses its own tiles).
 
     Resources: each array's write port, ``tile.rows * write_cycles_per_row``
     cycles (one row per ``write_cycles_per_row``), starting when the array
@@ -500,7 +324,7 @@ class ProgramOp(IRDLOperation):
     bias = opt_operand_def(TensorType)
     label = prop_def(StringAttr)
     arrays = prop_def(DenseArrayBase.constr(i64))
-    tiles = prop_def(DenseArrayBase.constr(i64))
+    tiles = prop_def(DenseArrayBase.constr(i64) | BaseAttr(WeightTilingAttr))
     bytes = prop_def(IntegerAttr)
     in_place = opt_prop_def(IntegerAttr)
 
@@ -513,14 +337,16 @@ class ProgramOp(IRDLOperation):
         bias: SSAValue | None,
         label: str,
         arrays: Sequence[int],
-        tiles: Sequence[WeightTile],
+        tiles: Sequence[WeightTile] | WeightTilingAttr,
         nbytes: int,
         in_place: bool = False,
     ):
         props: dict[str, Attribute] = {
             "label": StringAttr(label),
             "arrays": i64_array(arrays),
-            "tiles": i64_array([x for t in tiles for x in t.flat()]),
+            "tiles": tiles
+            if isinstance(tiles, WeightTilingAttr)
+            else i64_array([x for t in tiles for x in t.flat()]),
             "bytes": i64_attr(nbytes),
         }
         if in_place:
@@ -535,8 +361,8 @@ class ProgramOp(IRDLOperation):
     def is_in_place(self) -> bool:
         return self.in_place is not None and self.in_place.value.data != 0
 
-    def weight_tiles(self) -> list[WeightTile]:
-        return _tiles_from_flat(ints(self.tiles))
+    def weight_tiles(self) -> Sequence[WeightTile]:
+        return tiles_of(self.tiles)
 
     @property
     def nbytes(self) -> int:
@@ -545,13 +371,20 @@ class ProgramOp(IRDLOperation):
     def verify_(self) -> None:
         ids = self.array_ids
         _check_arrays(self.name, ids)
-        flat = ints(self.tiles)
-        if len(flat) != 6 * len(ids):
+        regular = isinstance(self.tiles, WeightTilingAttr)
+        if regular:
+            count = len(self.weight_tiles())
+            if count != len(ids):
+                raise VerifyException(
+                    f"cim_meta.program {self.label.data!r}: the tiling has {count} tiles "
+                    f"for {len(ids)} arrays"
+                )
+        elif len(flat := ints(self.tiles)) != 6 * len(ids):
             raise VerifyException(
                 f"cim_meta.program {self.label.data!r}: tiles must hold 6 integers "
                 f"(g0, g1, n0, n1, k0, k1) per array: {len(ids)} arrays, {len(flat)} integers"
             )
-        for t in self.weight_tiles():
+        for t in () if regular else self.weight_tiles():
             if not (0 <= t.g0 < t.g1 and 0 <= t.n0 < t.n1 and 0 <= t.k0 < t.k1):
                 raise VerifyException(
                     f"cim_meta.program {self.label.data!r}: empty or negative tile {list(t.flat())}"
@@ -564,7 +397,7 @@ class ProgramOp(IRDLOperation):
             )
         hw = module_hw(self)
         if hw is not None:
-            for a, t in zip(ids, self.weight_tiles(), strict=True):
+            for a, t in zip(ids, self.weight_tiles(), strict=True):  # cheap: tiles are cached
                 if t.rows > hw.rows or t.cols > hw.weights_per_row:
                     raise VerifyException(
                         f"cim_meta.program {self.label.data!r}: the tile for array {a} needs "
@@ -957,4 +790,4 @@ CIM_META_OPS: tuple[type[IRDLOperation], ...] = (
     VectorOp,
 )
 
-CIM_META = Dialect("cim_meta", list(CIM_META_OPS), [PlaceAttr])
+CIM_META = Dialect("cim_meta", list(CIM_META_OPS), [PlaceAttr, WeightTilingAttr])

@@ -333,8 +333,9 @@ class _Lowering:
             self.holds[a] = ((weight, new_bias, t), label) if is_static_value(weight) else None
         nbytes = meta.program_bytes(use, new_bias is not None, self.hw)
         self.emit(
-            meta.ProgramOp(weight, new_bias, label, arrays, use, 0 if in_place else nbytes,
-                           in_place)
+            meta.ProgramOp(weight, new_bias, label, arrays,
+                           meta.WeightTilingAttr.of(op.matmul_shape(), self.hw, copies),
+                           0 if in_place else nbytes, in_place)
         )  # fmt: skip
 
     def label(self, op: Operation) -> str:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+import numpy as np
 from xdsl.ir import Operation
 
 from cmswitch.simulator.accounting import CATEGORIES
@@ -99,25 +100,7 @@ def check_timeline(
                            f"(cycle {run.finish[d]:g})")  # fmt: skip
 
     # exclusive resources: arrays and the vector unit
-    uses: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for i, task in enumerate(tasks):
-        for a in task.arrays:
-            uses[("array", a)].append(i)
-        if task.server is not None:
-            uses[("vector unit", task.server)].append(i)
-    busiest = 0.0
-    for (what, index), users in uses.items():
-        users.sort(key=lambda i: (run.start[i], run.finish[i]))
-        busy = 0.0
-        for prev, cur in itertools.pairwise(users):
-            if run.start[cur] < run.finish[prev] - REL * max(1.0, run.finish[prev]):
-                name = f"array {index}" if what == "array" else "the vector unit"
-                raise fail(cur, f"{name} is busy until cycle {run.finish[prev]:g} with "
-                           f"{timeline.ops[tasks[prev].op].label}, but this starts at "
-                           f"{run.start[cur]:g}")  # fmt: skip
-        for i in users:
-            busy += run.finish[i] - run.start[i]
-        busiest = max(busiest, busy)
+    busiest = _busiest_exclusive(timeline, fail)
 
     # bounds on the total
     total = run.makespan
@@ -143,6 +126,72 @@ def check_timeline(
         if not _close(got, seg.cycles):
             raise SimulationError(None, f"segment {seg.index}: the breakdown sums to {got:g}, "
                                   f"its window is {seg.cycles:g} cycles")  # fmt: skip
+
+
+def _busiest_exclusive(
+    timeline: Timeline, fail: Callable[[int | None, str], SimulationError]
+) -> float:
+    """Checks no array and no vector unit did two pieces of work at once;
+    returns the longest busy time of any. Vectorised (an LLM's program has
+    millions of (task, array) uses); on a violation, the plain loop below
+    finds the first pair for the message."""
+    run, tasks = timeline.run, timeline.tasks
+    n = len(tasks)
+    if n == 0:
+        return 0.0
+    counts = np.fromiter(
+        (len(t.arrays) + (t.server is not None) for t in tasks), dtype=np.int64, count=n
+    )
+    keys = np.fromiter(
+        itertools.chain.from_iterable(
+            t.arrays if t.server is None else (*t.arrays, -1 - t.server) for t in tasks
+        ),
+        dtype=np.int32,
+        count=int(counts.sum()),
+    )
+    if keys.size == 0:
+        return 0.0
+    owner = np.repeat(np.arange(n, dtype=np.int32), counts)
+    start_of = np.asarray(run.start, dtype=np.float64)
+    finish_of = np.asarray(run.finish, dtype=np.float64)
+    busiest = 0.0
+    low, high = int(keys.min()), int(keys.max())
+    for first in range(low, high + 1, _CHUNK):  # a few resources at a time: bounded memory
+        picked = np.flatnonzero((keys >= first) & (keys < first + _CHUNK))
+        if picked.size == 0:
+            continue
+        k, who = keys[picked], owner[picked]
+        start, finish = start_of[who], finish_of[who]
+        order = np.lexsort((finish, start, k))
+        k, s, f = k[order], start[order], finish[order]
+        overlap = (k[1:] == k[:-1]) & (s[1:] < f[:-1] - REL * np.maximum(1.0, f[:-1]))
+        if overlap.any():
+            _exclusive_loop(timeline, fail)
+        busy = np.bincount(k - first, weights=f - s)
+        busiest = max(busiest, float(busy.max()))
+    return busiest
+
+
+_CHUNK = 8
+"""Resources whose uses are checked together."""
+
+
+def _exclusive_loop(timeline: Timeline, fail: Callable[[int | None, str], SimulationError]) -> None:
+    run, tasks = timeline.run, timeline.tasks
+    uses: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for i, task in enumerate(tasks):
+        for a in task.arrays:
+            uses[("array", a)].append(i)
+        if task.server is not None:
+            uses[("vector unit", task.server)].append(i)
+    for (what, index), users in uses.items():
+        users.sort(key=lambda i: (run.start[i], run.finish[i]))
+        for prev, cur in itertools.pairwise(users):
+            if run.start[cur] < run.finish[prev] - REL * max(1.0, run.finish[prev]):
+                name = f"array {index}" if what == "array" else "the vector unit"
+                raise fail(cur, f"{name} is busy until cycle {run.finish[prev]:g} with "
+                           f"{timeline.ops[tasks[prev].op].label}, but this starts at "
+                           f"{run.start[cur]:g}")  # fmt: skip
 
 
 def critical_path(

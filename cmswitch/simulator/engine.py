@@ -43,6 +43,8 @@ class FlowSpec:
     nbytes: float
     links: tuple[tuple[int, float], ...]
     cap: float = math.inf
+    share: float = 1.0
+    """How many equal flows it stands for in fair sharing (see :class:`Flow`)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -173,9 +175,7 @@ class Engine:
             for pool, nbytes in task.allocs:
                 set_pool(pool, nbytes, i)
                 alloc_pos[pool] += 1
-            if task.allocs and blocked:  # the next writer of a pool may go now
-                ready.extend(blocked)
-                blocked.clear()
+                wake(pool)  # the next writer of the pool may go now
             count = 0
             if task.cycles > 0:
                 heapq.heappush(timers, (now + task.cycles, i))
@@ -183,7 +183,7 @@ class Engine:
             for spec in task.flows:
                 if spec.nbytes <= 0:
                     continue
-                flow = Flow(spec.nbytes, spec.links, spec.cap, owner=i)
+                flow = Flow(spec.nbytes, spec.links, spec.cap, owner=i, share=spec.share)
                 net.add(flow)
                 if self.record_link is not None and any(
                     index == self.record_link for index, _ in spec.links
@@ -193,7 +193,16 @@ class Engine:
             parts[i] = count
 
         granted: set[int] = set()
-        blocked: list[int] = []  # tasks waiting for pool room, in arrival order
+        blocked: dict[int, list[int]] = {}
+        """Per pool: tasks waiting for their turn or room in it, in arrival
+        order (retried only when that pool changes: nothing else can let
+        them go)."""
+
+        def wake(pool: int) -> None:
+            waiting_here = blocked.pop(pool, None)
+            if waiting_here:
+                ready.extend(waiting_here)
+
         # a pool is allocated in program order: a later write into an array
         # never takes the room an earlier one is waiting for
         alloc_order: dict[int, list[int]] = {}
@@ -202,12 +211,16 @@ class Engine:
                 alloc_order.setdefault(pool, []).append(i)
         alloc_pos = dict.fromkeys(alloc_order, 0)
 
-        def fits(i: int, task: Task) -> bool:
-            return all(
-                alloc_order[pool][alloc_pos[pool]] == i
-                and level[pool] + nbytes <= self.pools[pool] * (1 + EPS) + EPS
-                for pool, nbytes in task.allocs
-            )
+        def misfit(i: int, task: Task) -> int | None:
+            """The first pool where it is not the task's turn or there is no
+            room (None: it fits)."""
+            for pool, nbytes in task.allocs:
+                if not (
+                    alloc_order[pool][alloc_pos[pool]] == i
+                    and level[pool] + nbytes <= self.pools[pool] * (1 + EPS) + EPS
+                ):
+                    return pool
+            return None
 
         def release(server: int) -> None:
             queue = server_queue[server]
@@ -223,9 +236,8 @@ class Engine:
             finish[i] = now
             for pool, nbytes in task.frees:
                 set_pool(pool, -nbytes, i)
-            if task.frees and blocked:  # room may have been made: try again
-                ready.extend(blocked)
-                blocked.clear()
+            for pool, _ in task.frees:  # room may have been made: try again
+                wake(pool)
             for j in dependents[i]:
                 waiting[j] -= 1
                 if waiting[j] == 0:
@@ -240,8 +252,8 @@ class Engine:
             while ready:
                 i = ready.pop()
                 task = tasks[i]
-                if task.allocs and not fits(i, task):  # its turn, and room for it
-                    blocked.append(i)
+                if task.allocs and (pool := misfit(i, task)) is not None:  # turn and room
+                    blocked.setdefault(pool, []).append(i)
                     if i in granted:
                         granted.discard(i)
                         assert task.server is not None
@@ -289,9 +301,10 @@ class Engine:
             for i in sorted(finished):
                 end(i)
                 done_count += 1
-        if blocked:  # never enough room: a real overflow
-            self.partial = (start, finish, list(blocked))
-            i = min(blocked)
+        stuck_tasks = sorted(j for js in blocked.values() for j in js)
+        if stuck_tasks:  # never enough room: a real overflow
+            self.partial = (start, finish, stuck_tasks)
+            i = stuck_tasks[0]
             pool, nbytes = next(
                 ((p, b) for p, b in tasks[i].allocs
                  if level[p] + b > self.pools[p] * (1 + EPS) + EPS),

@@ -44,6 +44,10 @@ class Flow:
     cap: float = math.inf
     """The flow's own rate limit (its endpoints), bytes per cycle."""
     owner: object = None
+    share: float = 1.0
+    """How many equal flows this one stands for in the fair sharing (the
+    program of ``share`` arrays at once): it gets ``share`` times the rate
+    of a plain flow on a shared link, and ``cap / share`` caps each part."""
     remaining: float = field(init=False)
     rate: float = field(init=False, default=0.0)
     tol: float = field(init=False, default=0.0)
@@ -54,6 +58,8 @@ class Flow:
             raise ValueError(f"a flow moves a non-negative number of bytes, got {self.nbytes}")
         if self.cap <= 0:
             raise ValueError(f"a flow's rate cap must be positive, got {self.cap}")
+        if self.share <= 0:
+            raise ValueError(f"a flow stands for a positive number of flows, got {self.share}")
         self.remaining = float(self.nbytes)
         self.tol = EPS * max(1.0, self.nbytes)
 
@@ -100,14 +106,14 @@ class FluidNetwork:
         for flow in flows:
             flow.rate = 0.0
             for index, weight in flow.links:
-                active[index] = active.get(index, 0.0) + weight
+                active[index] = active.get(index, 0.0) + weight * flow.share
         spare = {index: capacity[index] for index in active}
         unfrozen = list(range(len(flows)))
         level = 0.0
         while unfrozen:
             # the next level at which some link saturates or some flow hits its cap
             step = min((spare[i] / w for i, w in active.items() if w > EPS), default=math.inf)
-            step = min(step, min(flows[i].cap for i in unfrozen) - level)
+            step = min(step, min(flows[i].cap / flows[i].share for i in unfrozen) - level)
             step = max(step, 0.0)
             level += step
             full: set[int] = set()
@@ -120,7 +126,7 @@ class FluidNetwork:
             keep: list[int] = []
             for i in unfrozen:
                 flow = flows[i]
-                if flow.cap - level <= EPS * max(1.0, level) or any(
+                if flow.cap / flow.share - level <= EPS * max(1.0, level) or any(
                     index in full for index, _ in flow.links
                 ):
                     frozen.append(i)
@@ -130,9 +136,9 @@ class FluidNetwork:
                 frozen, keep = keep, []
             for i in frozen:
                 flow = flows[i]
-                flow.rate = level
+                flow.rate = level * flow.share
                 for index, weight in flow.links:
-                    active[index] -= weight
+                    active[index] -= weight * flow.share
             unfrozen = keep
         use: dict[int, float] = {}
         for flow in flows:

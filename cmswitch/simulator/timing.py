@@ -97,6 +97,10 @@ class _Builder:
         self.declared_ext: list[float] = []
         """Per op: the external-channel bytes its attributes call for."""
         self.outputs: set[SSAValue] = set()
+        self.excl = [-1] * hw.arrays
+        """Per array: the last task that used it exclusively (as the engine orders them)."""
+        self.touched: list[Sequence[int]] = [_NONE] * hw.arrays
+        """Per array: tasks that read or wrote it as memory since."""
 
     # ------------------------------------------------------------- helpers
     def fail(self, op: Operation, message: str) -> SimulationError:
@@ -117,8 +121,20 @@ class _Builder:
             raise self.fail(op, f"memory arrays {wrong} are in compute mode")
 
     def add(self, task: Task) -> int:
+        i = len(self.tasks)
         self.tasks.append(task)
-        return len(self.tasks) - 1
+        excl, touched = self.excl, self.touched
+        for a in task.arrays:
+            if a < len(excl):
+                excl[a] = i
+                touched[a] = _NONE
+        for a in task.touches:
+            if a < len(excl):
+                if touched[a] is _NONE:
+                    touched[a] = [i]
+                else:
+                    touched[a].append(i)  # type: ignore[union-attr]
+        return i
 
     def place_links(self, place: meta.PlaceAttr | None) -> list[tuple[int, float]]:
         """Weighted links a read or write of (a tile of) a value at `place` uses."""
@@ -262,14 +278,26 @@ class _Builder:
         in_place = op.is_in_place
         total = op.nbytes
         links_t = tuple(links)
+        # one task per class of arrays the engine would treat alike: freed by
+        # the same tasks (so starting together) and given tiles of the same
+        # rows and bytes. Their flows are symmetric in the fair sharing, so
+        # one flow standing for all of them (share = their number, capped
+        # by all their write ports) is exact, and far cheaper for an LLM's
+        # operators on tens of arrays each.
+        classes: dict[tuple[object, ...], list[int]] = {}
         for a, tile in zip(ids, tiles, strict=True):
+            key = (self.excl[a], tuple(self.touched[a]), tile.rows, tile.elems)
+            classes.setdefault(key, []).append(a)
+        for (_, _, rows, tile_elems), members in classes.items():
+            m = len(members)
+            arrays = tuple(members)
             if in_place:
-                i = self.add(Task(k, "program", arrays=(a,), deps=deps))
+                i = self.add(Task(k, "program", arrays=arrays, deps=deps))
             else:
-                nbytes = total * tile.elems / elems
-                flow = FlowSpec(nbytes, links_t, cap)
-                i = self.add(Task(k, "program", cycles=float(tile.rows * hw.write_cycles_per_row),
-                                  flows=(flow,), arrays=(a,), deps=deps))  # fmt: skip
+                nbytes = total * tile_elems / elems * m
+                flow = FlowSpec(nbytes, links_t, cap * m, share=m)
+                i = self.add(Task(k, "program", cycles=float(rows * hw.write_cycles_per_row),
+                                  flows=(flow,), arrays=arrays, deps=deps))  # fmt: skip
                 self.declared_ext[k] += nbytes * ext_share
             if weight is not None:
                 self.read(weight, i)
@@ -485,6 +513,9 @@ class _Builder:
             if deps and storage.pools:
                 op = self.tasks[deps[-1]].op
                 self.add(Task(op, "free", deps=deps, frees=storage.pools))
+
+
+_NONE: tuple[int, ...] = ()
 
 
 def _arrays_of(place: meta.PlaceAttr | None) -> tuple[int, ...]:

@@ -39,8 +39,8 @@ builtin.module attributes {cim.hardware = #cim.hardware<"t", arrays = 8, rows = 
 
 // CHECK:      %{{[a-z0-9_]+}} = cim_meta.segment {index = 0 : i64} -> tensor<4x8xf32> {
 // CHECK-NEXT:   cim_meta.switch {arrays = array<i64: 0, 1>, mode = #cim<mode memory>}
-// CHECK-NEXT:   cim_meta.program %w {label = "fc1", arrays = array<i64: 2>, tiles = array<i64: 0, 1, 0, 8, 0, 8>, bytes = 64 : i64} : tensor<8x8xf32>
-// CHECK-NEXT:   cim_meta.program %w {label = "fc2", arrays = array<i64: 3>, tiles = array<i64: 0, 1, 0, 8, 0, 8>, bytes = 64 : i64} : tensor<8x8xf32>
+// CHECK-NEXT:   cim_meta.program %w {label = "fc1", arrays = array<i64: 2>, tiles = #cim_meta.tiling<n = 8, k = 8, rows = 32, cols = 16>, bytes = 64 : i64} : tensor<8x8xf32>
+// CHECK-NEXT:   cim_meta.program %w {label = "fc2", arrays = array<i64: 3>, tiles = #cim_meta.tiling<n = 8, k = 8, rows = 32, cols = 16>, bytes = 64 : i64} : tensor<8x8xf32>
 // CHECK-NEXT:   %{{[a-z0-9_]+}} = cim_meta.compute %x {label = "fc1", kind = "linear", arrays = array<i64: 2>, weight_shape = array<i64: 8, 8>, place = #cim_meta.place<arrays [0] = 32>} : tensor<4x8xf32> -> tensor<4x8xf32>
 // CHECK-NEXT:   %{{[a-z0-9_]+}} = cim_meta.vector %{{[a-z0-9_]+}} {place = #cim_meta.place<arrays [0] = 32>} : (tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK-NEXT:   ^bb0(%{{[a-z0-9_]+}}: tensor<4x8xf32>):
@@ -51,7 +51,7 @@ builtin.module attributes {cim.hardware = #cim.hardware<"t", arrays = 8, rows = 
 // CHECK-NEXT:   cim_meta.yield %{{[a-z0-9_]+}} : tensor<4x8xf32>
 // CHECK-NEXT: }
 // CHECK-NEXT: %{{[a-z0-9_]+}} = cim_meta.segment {index = 1 : i64} -> tensor<4x8xf32> {
-// CHECK-NEXT:   cim_meta.program %w3 {label = "fc3", arrays = array<i64: 3, 4, 5>, tiles = array<i64: 0, 1, 0, 8, 0, 8, 0, 1, 0, 8, 0, 8, 0, 1, 0, 8, 0, 8>, bytes = 192 : i64} : tensor<8x8xf32>
+// CHECK-NEXT:   cim_meta.program %w3 {label = "fc3", arrays = array<i64: 3, 4, 5>, tiles = #cim_meta.tiling<n = 8, k = 8, rows = 32, cols = 16, copies = 3>, bytes = 192 : i64} : tensor<8x8xf32>
 // CHECK-NEXT:   %{{[a-z0-9_]+}} = cim_meta.compute %{{[a-z0-9_]+}} {label = "fc3", kind = "linear", arrays = array<i64: 3, 4, 5>, weight_shape = array<i64: 8, 8>, place = #cim_meta.place<arrays [0] = 32>} : tensor<4x8xf32> -> tensor<4x8xf32>
 // CHECK-NEXT:   %{{[a-z0-9_]+}} = cim_meta.compute %{{[a-z0-9_]+}} {label = "fc4", kind = "linear", arrays = array<i64: 2>, weight_shape = array<i64: 8, 8>, place = #cim_meta.place<buffer = 32>, weights = "fc1"} : tensor<4x8xf32> -> tensor<4x8xf32>
 // CHECK-NEXT:   %{{[a-z0-9_]+}} = cim_meta.store %{{[a-z0-9_]+}} {place = #cim_meta.place<dram = 32>, bytes = 32 : i64} : tensor<4x8xf32> -> tensor<4x8xf32>
