@@ -14,10 +14,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cmswitch.ir import parse_module
 from cmswitch.simulator import timing
-from cmswitch.simulator.checks import check_timeline
+from cmswitch.simulator.checks import check_timeline, critical_path
+from cmswitch.simulator.engine import Task
 from cmswitch.simulator.errors import SimulationError
 from cmswitch.simulator.tiles import TileOptions
 from cmswitch.simulator.timing import simulate_timing
@@ -178,3 +181,54 @@ def test_dependency_violation_is_caught() -> None:
         'cim_meta.compute "fc" (segment 0): started at cycle 2 before its input was ready (cycle 8)'
     )):  # fmt: skip
         check_timeline(timeline, builder.ops, builder.declared_ext)
+
+
+def _path_by_lists(tasks: list[Task], bounds: list[float]) -> float:
+    """The critical path spelled out: every task's predecessors listed."""
+    done = [0.0] * len(tasks)
+    last_excl: dict[int, int] = {}
+    since: dict[int, list[int]] = {}
+    for i, task in enumerate(tasks):
+        before = [done[d] for d in task.deps]
+        for a in task.arrays:
+            if a in last_excl:
+                before.append(done[last_excl[a]])
+            before += [done[j] for j in since.pop(a, ())]
+            last_excl[a] = i
+        for a in task.touches:
+            if a in last_excl:
+                before.append(done[last_excl[a]])
+            since.setdefault(a, []).append(i)
+        done[i] = max(before, default=0.0) + bounds[i]
+    return max(done, default=0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(
+    st.lists(st.integers(0, 4), max_size=3, unique=True),
+    st.lists(st.integers(0, 4), max_size=3, unique=True),
+    st.floats(0.5, 10.0), st.lists(st.integers(0, 40), max_size=2),
+), min_size=1, max_size=30))  # fmt: skip
+def test_critical_path_equals_the_listed_predecessors(
+    spec: list[tuple[list[int], list[int], float, list[int]]],
+) -> None:
+    tasks = [
+        Task(0, "compute", cycles=c, arrays=tuple(a), touches=tuple(t),
+             deps=tuple(d for d in deps if d < i))
+        for i, (a, t, c, deps) in enumerate(spec)
+    ]  # fmt: skip
+    bounds = [t.cycles for t in tasks]
+    assert critical_path(tasks, [1.0], bounds) == pytest.approx(_path_by_lists(tasks, bounds))
+
+
+def test_critical_path_of_a_chain_by_hand() -> None:
+    # A on arrays (0, 1) for 5; B touches array 1 (memory read) for 2; C
+    # uses array 1 exclusively for 3: after B (5 + 2), so 10; D on array 0
+    # only after A: 5 + 1 = 6. The path is 10.
+    tasks = [
+        Task(0, "compute", cycles=5.0, arrays=(0, 1)),
+        Task(0, "transfer", cycles=2.0, touches=(1,)),
+        Task(0, "switch", cycles=3.0, arrays=(1,)),
+        Task(0, "switch", cycles=1.0, arrays=(0,)),
+    ]
+    assert critical_path(tasks, [1.0]) == pytest.approx(10.0)

@@ -198,23 +198,42 @@ def critical_path(
     tasks: Sequence[Task], capacity: Sequence[float], bounds: Sequence[float] | None = None
 ) -> float:
     """Longest chain of lower bounds through explicit dependencies and per-array
-    program order (derived here again, not taken from the engine)."""
+    program order (derived here again, not taken from the engine): a task
+    that uses an array exclusively comes after its previous exclusive user
+    and everything that read or wrote it as memory since; one that touches
+    it, after its previous exclusive user. Per array, only the latest such
+    finishing bound matters, kept in two vectors (an LLM's operators use
+    tens of arrays per tile)."""
+    n_arrays = 1 + max((a for t in tasks for a in (*t.arrays, *t.touches)), default=-1)
+    excl_done = np.zeros(n_arrays)
+    """Per array: the bound at which its last exclusive user is done."""
+    touch_done = np.zeros(n_arrays)
+    """Per array: the latest bound of a task touching it since."""
+    index: dict[tuple[int, ...], np.ndarray] = {}
+
+    def as_index(ids: tuple[int, ...]) -> np.ndarray:
+        found = index.get(ids)
+        if found is None:
+            found = index[ids] = np.asarray(ids, dtype=np.intp)
+        return found
+
     done = [0.0] * len(tasks)
-    last_excl: dict[int, int] = {}
-    since: dict[int, list[int]] = {}
     best = 0.0
     for i, task in enumerate(tasks):
-        before = [done[d] for d in task.deps]
-        for a in task.arrays:
-            if a in last_excl:
-                before.append(done[last_excl[a]])
-            before += [done[j] for j in since.pop(a, ())]
-            last_excl[a] = i
-        for a in task.touches:
-            if a in last_excl:
-                before.append(done[last_excl[a]])
-            since.setdefault(a, []).append(i)
+        ready = max((done[d] for d in task.deps), default=0.0)
+        arrays, touches = task.arrays, task.touches
+        if arrays:
+            ids = as_index(arrays)
+            ready = max(ready, float(excl_done[ids].max()), float(touch_done[ids].max()))
+        if touches:
+            ready = max(ready, float(excl_done[as_index(touches)].max()))
         bound = bounds[i] if bounds is not None else _lower_bound(task, capacity)
-        done[i] = max(before, default=0.0) + bound
-        best = max(best, done[i])
+        done[i] = finish = ready + bound
+        if arrays:
+            excl_done[ids] = finish
+            touch_done[ids] = 0.0
+        if touches:
+            ids = as_index(touches)
+            touch_done[ids] = np.maximum(touch_done[ids], finish)
+        best = max(best, finish)
     return best if math.isfinite(best) else 0.0

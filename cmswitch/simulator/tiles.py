@@ -63,8 +63,19 @@ class TensorTiles:
     def count(self) -> int:
         return math.ceil(self.rows / self.rows_per_tile)
 
+    _all: list[int] | None = field(default=None, repr=False, compare=False)
+
     def all_writers(self) -> list[int]:
-        return [t for tile in self.writers for t in tile]
+        """Every writing task (cached: a tensor is written before it is read;
+        :meth:`wrote` forgets the cache)."""
+        if self._all is None:
+            self._all = [t for tile in self.writers for t in tile]
+        return self._all
+
+    def wrote(self, tile: int, task: int) -> None:
+        """Records that `task` writes `tile`."""
+        self.writers[tile].append(task)
+        self._all = None
 
     def writers_of_rows(self, lo: int, hi: int) -> list[int]:
         """Tasks writing rows [lo, hi] (inclusive, clipped)."""

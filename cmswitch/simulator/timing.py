@@ -3,9 +3,10 @@
 The program is expanded into tasks (:mod:`cmswitch.simulator.engine`) as
 ``docs/DESIGN.md``, "Chip execution model", defines them, run by the
 discrete-event engine, accounted (:mod:`cmswitch.simulator.accounting`) and
-checked (:mod:`cmswitch.simulator.checks`). One handler per op kind, like an
-interpreter's ``@impl``; the walk is static because timing needs each op's
-tiles, not its values (the functional simulator runs the values).
+checked (:mod:`cmswitch.simulator.checks`). One handler per op kind, called
+by that op's ``@impl`` on xDSL's interpreter
+(:mod:`cmswitch.simulator.timing_walk`); timing needs each op's tiles, not its
+values (the functional simulator runs the values).
 
 Resources: link 0 is the external channel (``external_bw_bytes``), link 1
 the internal bus (``internal_bw_bits / 8``), link ``2 + a`` array ``a``'s
@@ -97,6 +98,8 @@ class _Builder:
         self.declared_ext: list[float] = []
         """Per op: the external-channel bytes its attributes call for."""
         self.outputs: set[SSAValue] = set()
+        self.current = -1
+        """Index of the op being walked (set by the walk's listener)."""
         self.excl = [-1] * hw.arrays
         """Per array: the last task that used it exclusively (as the engine orders them)."""
         self.touched: list[Sequence[int]] = [_NONE] * hw.arrays
@@ -226,7 +229,7 @@ class _Builder:
         return made
 
     def write(self, out: _Value, tile: int, task: int) -> None:
-        out.tiles.writers[tile].append(task)
+        out.tiles.wrote(tile, task)
         if out.storage is not None:
             if out.take:
                 t = self.tasks[task]
@@ -331,13 +334,14 @@ class _Builder:
         rows = out.tiles.rows
         per_row = op.nbytes / max(1, rows)
         ext_share = sum(w for li, w in links if li == EXT)
+        touches = op.place.array_ids + _arrays_of(src.place)
         for tile in range(out.tiles.count):
             lo = tile * out.tiles.rows_per_tile
             hi = min(rows, lo + out.tiles.rows_per_tile) - 1
             nbytes = per_row * (hi - lo + 1)
             deps = tuple(src.tiles.needs(rows, lo, hi))
             i = self.add(Task(k, kind, flows=(FlowSpec(nbytes, links_t),) if links_t else (),
-                              deps=deps, touches=op.place.array_ids + _arrays_of(src.place)))  # fmt: skip
+                              deps=deps, touches=touches))  # fmt: skip
             self.declared_ext[k] += nbytes * ext_share
             self.read(src, i)
             self.write(out, tile, i)
@@ -384,6 +388,8 @@ class _Builder:
         in_row = shape.n * shape.groups * act * m_per_row
         out_row = shape.k * shape.groups * act * m_per_row
         t = out.tiles
+        touches = _arrays_of(x.place) + op.place.array_ids
+        copy_arrays = [ids[c * per_copy : (c + 1) * per_copy] for c in range(copies)]
         for tile in range(t.count):
             lo = tile * t.rows_per_tile
             hi = min(t.rows, lo + t.rows_per_tile) - 1
@@ -397,8 +403,7 @@ class _Builder:
                 deps = x.tiles.needs(t.rows, lo, hi)
             else:
                 deps = x.tiles.all_writers()
-            copy = tile % copies
-            arrays = ids[copy * per_copy : (copy + 1) * per_copy]
+            arrays = copy_arrays[tile % copies]
             flows = (
                 FlowSpec(in_row * n_rows, in_links),
                 FlowSpec(out_row * n_rows, out_links),
@@ -406,7 +411,7 @@ class _Builder:
             i = self.add(Task(k, "compute", cycles=float(n_rows * m_per_row * hw.act_bits),
                               flows=tuple(f for f in flows if f.links), deps=tuple(deps),
                               arrays=arrays,
-                              touches=_arrays_of(x.place) + op.place.array_ids))  # fmt: skip
+                              touches=touches))  # fmt: skip
             self.declared_ext[k] += (in_row * in_ext + out_row * out_ext) * n_rows
             self.read(x, i)
             self.write(out, tile, i)
@@ -439,7 +444,7 @@ class _Builder:
             same = rows == src.tiles.rows and src.tiles.rowwise
             tiles = TensorTiles(rows, src.tiles.rows_per_tile if same else
                                 self.options.rows_per_tile(rows), spatial, same)  # fmt: skip
-            tiles.writers = src.tiles.writers if same else [src.tiles.all_writers()]
+            tiles.writers = src.tiles.writers if same else [list(src.tiles.all_writers())]
             if not same:
                 tiles.rows_per_tile = rows
             self.values[op.output] = _Value(tiles, src.place, src.storage)
@@ -451,6 +456,7 @@ class _Builder:
         in_links = [tuple((li, w) for li, w in self.place_links(v.place) if li == EXT)
                     for v in inputs]  # fmt: skip
         in_bytes = [numel(shape_of(x)) * hw.act_bytes for x in op.inputs]
+        touches = tuple(a for v in inputs for a in _arrays_of(v.place)) + op.place.array_ids
         previous: int | None = None
         for tile in range(out.tiles.count):
             lo = tile * out.tiles.rows_per_tile
@@ -473,7 +479,6 @@ class _Builder:
                 nbytes = numel(out_shape) * hw.act_bytes * frac
                 flows.append(FlowSpec(nbytes, out_links))
                 self.declared_ext[k] += nbytes * out_links[0][1]
-            touches = tuple(a for v in inputs for a in _arrays_of(v.place)) + op.place.array_ids
             i = self.add(Task(k, "vector", cycles=work * frac / hw.vector_elems_per_cycle,
                               flows=tuple(flows), deps=tuple(deps), server=VECTOR_UNIT,
                               touches=touches))  # fmt: skip
@@ -490,23 +495,9 @@ class _Builder:
                 while isinstance(v.owner, meta.SegmentOp):
                     v = v.owner.body.block.last_op.operands[v.index]  # type: ignore[union-attr,attr-defined]
                 self.outputs.add(v)
-        for segment, op in meta.meta_ops(func):
-            name = meta.op_label(op) or op.name.removeprefix("cim_meta.")
-            if isinstance(op, meta.VectorOp):
-                name = op.inner.name.removeprefix("cim.")
-            k = self.op_index(op, segment, name)
-            if isinstance(op, meta.SwitchOp):
-                self.switch(op, k)
-            elif isinstance(op, meta.ProgramOp):
-                self.program(op, k)
-            elif isinstance(op, meta.MovementOp):
-                self.movement(op, k)
-            elif isinstance(op, meta.ComputeOp):
-                self.compute(op, k)
-            elif isinstance(op, meta.VectorOp):
-                self.vector(op, k)
-            else:
-                raise self.fail(op, "the timing simulator has no model for this op")
+        from cmswitch.simulator.timing_walk import walk
+
+        walk(self, func)  # the @impls of timing_walk call the handlers above
         # free every value's storage once its last reader (or writer) is done
         for storage in self.storages:
             deps = tuple(sorted(set(storage.readers) | set(storage.writers)))
