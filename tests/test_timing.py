@@ -14,6 +14,7 @@ from __future__ import annotations
 import pytest
 
 from cmswitch.ir import parse_module
+from cmswitch.simulator.errors import SimulationError
 from cmswitch.simulator.tiles import TileOptions
 from cmswitch.simulator.timeline import Timeline
 from cmswitch.simulator.timing import simulate_timing
@@ -315,3 +316,18 @@ def test_attention_k_in_place() -> None:
     assert tl.total_cycles == pytest.approx(94.0)
     # the channel carries Wk (16 B), x (16 B) and q (16 B), nothing of K
     assert tl.run.link_bytes[0] == pytest.approx(48.0)
+
+
+def test_the_walk_records_every_op_and_rejects_unknown_ones() -> None:
+    # the interpreter walk: every cim_meta op of the segments is recorded
+    # once, in program order, with its segment
+    tl = chain(segments=True)
+    assert [(r.segment, r.name) for r in tl.ops] == [(0, "a"), (0, "a"), (1, "b"), (1, "b")]
+    assert [r.label.split(" ")[0] for r in tl.ops] == [
+        "cim_meta.program", "cim_meta.compute", "cim_meta.program", "cim_meta.compute"
+    ]  # fmt: skip
+    # an op the timing model does not know, inside a segment: a located error
+    body = segment(0, ["%r = cim.elementwise relu %x : tensor<4x4xf32> -> tensor<4x4xf32>"])
+    text = program(body + "\n    func.return", "%x: tensor<4x4xf32>")
+    with pytest.raises(SimulationError, match="the timing simulator has no model for this op"):
+        run(text)
