@@ -222,18 +222,18 @@ def critical_path(
     for i, task in enumerate(tasks):
         ready = max((done[d] for d in task.deps), default=0.0)
         arrays, touches = task.arrays, task.touches
-        if arrays:
-            ids = as_index(arrays)
+        ids = as_index(arrays) if arrays else None
+        if ids is not None:
             ready = max(ready, float(excl_done[ids].max()), float(touch_done[ids].max()))
         if touches:
             ready = max(ready, float(excl_done[as_index(touches)].max()))
         bound = bounds[i] if bounds is not None else _lower_bound(task, capacity)
         done[i] = finish = ready + bound
-        if arrays:
+        if ids is not None:
             excl_done[ids] = finish
             touch_done[ids] = 0.0
         if touches:
-            ids = as_index(touches)
-            touch_done[ids] = np.maximum(touch_done[ids], finish)
+            near = as_index(touches)
+            touch_done[near] = np.maximum(touch_done[near], finish)
         best = max(best, finish)
     return best if math.isfinite(best) else 0.0

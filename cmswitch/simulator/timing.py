@@ -287,7 +287,7 @@ class _Builder:
         # one flow standing for all of them (share = their number, capped
         # by all their write ports) is exact, and far cheaper for an LLM's
         # operators on tens of arrays each.
-        classes: dict[tuple[object, ...], list[int]] = {}
+        classes: dict[tuple[int, tuple[int, ...], int, int], list[int]] = {}
         for a, tile in zip(ids, tiles, strict=True):
             key = (self.excl[a], tuple(self.touched[a]), tile.rows, tile.elems)
             classes.setdefault(key, []).append(a)
