@@ -14,6 +14,7 @@ from xdsl.dialects.builtin import (
     DenseArrayBase,
     FloatAttr,
     IntegerAttr,
+    IntegerType,
     TensorType,
     f64,
     i64,
@@ -56,7 +57,7 @@ def numel(shape: Sequence[int]) -> int:
 def ints(attr: DenseArrayBase | None) -> tuple[int, ...]:
     if attr is None:
         return ()
-    return cast(tuple[int, ...], attr.get_values())
+    return cast("DenseArrayBase[IntegerType]", attr).get_values()
 
 
 def i64_array(values: Sequence[int]) -> DenseArrayBase:
