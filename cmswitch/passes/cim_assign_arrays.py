@@ -30,8 +30,9 @@ can run Q K^T on them after the switch, with no data movement (spec
 section 3). The preference never adds a switch the cost model did not
 charge. **A run-time operand held in its product's arrays**: when a
 ``cim.matmul``'s right operand (attention's K^T or V, after its layout ops)
-is complete in an earlier segment, and enough arrays had no role from that
-segment on, the matmul computes on those arrays (one copy's worth):
+is complete in an earlier segment, and enough arrays had no role from the
+segment before that one on, the matmul computes on those arrays (one
+copy's worth):
 ``cim-to-meta`` then writes the operand straight into them in memory mode
 when it is produced, and switches them to compute for the product (see
 ``docs/DESIGN.md``, "Run-time operands"). Such arrays were idle in the
@@ -293,7 +294,8 @@ def _assign_segment(
             for a in held:
                 free.remove(a)
     # 2b. a run-time operand complete in an earlier segment: the product
-    # takes (one copy's worth of) arrays that had no role since then, so the
+    # takes (one copy's worth of) arrays with no role since the segment
+    # before (their switches there are in the shadow), so the
     # operand can be written into them when produced (cim-to-meta)
     for i, op in enumerate(ops):
         since = held_since[i] if i < len(held_since) else None
