@@ -135,9 +135,10 @@ def _check_switches_and_tiles(func: FuncOp, segs: list, hw) -> None:  # type: ig
         used_prev = used_now
 
 
-@pytest.mark.parametrize(("name", "seq", "policy"), CASES)
+@pytest.mark.parametrize(("name", "seq", "policy"), [*CASES, ("bert-large", 64, "puma")])
 def test_no_uncharged_switch_and_no_reprogrammed_tile(name: str, seq: int, policy: str) -> None:
     _, result, func = _compiled(name, seq, policy)
+    assert _in_place(func)
     cim_func = next(op for op in result.module.ops if isinstance(op, FuncOp))
     _check_switches_and_tiles(func, [seg for seg, _ in read_segments(cim_func)], result.hardware)
 
