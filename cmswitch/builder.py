@@ -63,12 +63,13 @@ def element_type_for(dtype: np.dtype) -> Attribute:
 def dense_attr(array: np.ndarray) -> DenseIntOrFPElementsAttr:
     """An inline dense attribute (f32 for floats, i64 or i1 otherwise)."""
     elem = element_type_for(array.dtype)
-    typ = TensorType(elem, list(array.shape))
+    shape = list(array.shape)
     if isinstance(elem, Float32Type):
-        values = [float(v) for v in array.astype(np.float32).ravel()]
-    else:
-        values = [int(v) for v in array.astype(np.int64).ravel()]
-    return DenseIntOrFPElementsAttr.from_list(typ, values)
+        floats = [float(v) for v in array.astype(np.float32).ravel()]
+        return DenseIntOrFPElementsAttr.from_list(TensorType(elem, shape), floats)
+    assert isinstance(elem, IntegerType)  # i64 or i1, see element_type_for
+    ints = [int(v) for v in array.astype(np.int64).ravel()]
+    return DenseIntOrFPElementsAttr.from_list(TensorType(elem, shape), ints)
 
 
 class GraphBuilder:

@@ -328,8 +328,6 @@ def add_simulate_command(
     """Registers `simulate` on the CLI's sub-parsers."""
 
     def cmd_simulate(args: argparse.Namespace) -> int:
-        import sys
-
         from rich.console import Console
 
         err = Console(stderr=True)
@@ -360,20 +358,7 @@ def add_simulate_command(
                 progress=lambda step: status.update(f"{args.model}: {step}"),
             )  # fmt: skip
         failed = _print_result(result, err)
-        if args.outputs and result.outputs is not None:
-            np.savez(args.outputs, **result.outputs)  # pyright: ignore[reportArgumentType]
-        if args.report:
-            write_json(result.report(sys.argv), args.report)
-        if result.timeline is not None and args.trace:
-            from cmswitch.simulator.trace import write_trace
-
-            write_trace(result.timeline, args.trace)
-        if result.timeline is not None and args.plot:
-            from cmswitch.simulator.plot import plot_timeline
-
-            plot_timeline(result.timeline, args.plot,
-                          f"{result.model} on {result.hardware.name} [{result.policy or 'program'}]: "
-                          f"{result.timeline.total_cycles:,.0f} simulated cycles")  # fmt: skip
+        _write_outputs(result, args, write_json)
         return 1 if failed else 0
 
     p = sub.add_parser("simulate", help="simulate a compiled model (timing and/or functional)")
@@ -401,6 +386,67 @@ def add_simulate_command(
                    help="rows per tile instead of --tiles")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of random weights and inputs")
     p.set_defaults(func=cmd_simulate)
+
+
+def outputs_path(path: str) -> str:
+    """Where ``--outputs`` goes: `path`, with ``.npz`` appended if missing
+    (as ``np.savez`` names it)."""
+    return path if path.endswith(".npz") else path + ".npz"
+
+
+def _write_outputs(
+    result: SimulationResult,
+    args: argparse.Namespace,
+    write_json: Callable[[Any, str | None], None],
+) -> None:
+    """The files `simulate` writes (``--outputs``, ``--report``, ``--trace``,
+    ``--plot``), all rendered into temporary files first and renamed
+    together (:func:`cmswitch.fileio.staged`): a failure leaves none of them
+    behind and no target half-written. ``--report -`` prints afterwards."""
+    import json
+    import os
+    import sys
+    from pathlib import Path
+
+    from cmswitch import fileio
+
+    files: list[tuple[str, Callable[[Path], object]]] = []
+    if args.outputs and result.outputs is not None:
+        from cmswitch.weights import WeightStore
+
+        store = WeightStore(dict(result.outputs))
+
+        def dump_outputs(temp: Path) -> None:
+            with temp.open("wb") as out:
+                store.dump(out)
+
+        files.append((outputs_path(args.outputs), dump_outputs))
+    report = None
+    if args.report:
+        report = result.report(sys.argv)
+        if args.report != "-":
+            text = json.dumps(report, indent=2) + "\n"
+            files.append((args.report, lambda temp: temp.write_text(text, encoding="utf-8")))
+    timeline = result.timeline
+    if timeline is not None and args.trace:
+        from cmswitch.simulator.trace import trace_json
+
+        trace = trace_json(timeline)
+        files.append((args.trace, lambda temp: temp.write_text(trace, encoding="utf-8")))
+    if timeline is not None and args.plot:
+        from cmswitch.simulator.plot import render_timeline
+
+        title = (f"{result.model} on {result.hardware.name} [{result.policy or 'program'}]: "
+                 f"{timeline.total_cycles:,.0f} simulated cycles")  # fmt: skip
+        fmt = Path(args.plot).suffix.lower().lstrip(".") or "png"
+        files.append((args.plot, lambda temp: render_timeline(timeline, temp, title, fmt)))
+    if len({os.path.realpath(path) for path, _ in files}) < len(files):
+        raise SimulateError("two outputs name the same file: give each its own")
+    with fileio.staged(*(path for path, _ in files)) as temps:
+        for temp, (_, write) in zip(temps, files, strict=True):
+            write(temp)
+    if report is not None and args.report == "-":
+        write_json(report, "-")
 
 
 def _print_result(result: SimulationResult, err: Any) -> bool:

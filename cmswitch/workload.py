@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.dialects.func import FuncOp, ReturnOp
@@ -220,6 +220,21 @@ def _dynamic_operands(op: ComputeOp) -> list[SSAValue]:
     return list(op.operands)
 
 
+class _OpFields(TypedDict):
+    """A `CimOpInfo` under construction: all but `preds` and `live_out`."""
+
+    index: int
+    name: str
+    kind: str
+    shape: MatmulShape
+    min_arrays: int
+    weight_bytes: float
+    input_bytes: float
+    output_bytes: float
+    vector_work: int
+    layer: int
+
+
 def _extract(func: FuncOp, hw: Hardware) -> Workload:
     """Walks `func` in program order.
 
@@ -232,7 +247,7 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
     block's host to the next, not as edges from every earlier layer.
     """
     producer: dict[SSAValue, int] = {}
-    ops: list[dict[str, object]] = []
+    ops: list[_OpFields] = []
     layer_of: dict[str, int] = {}  # origin label -> first operator of the layer
     edges: dict[tuple[int, int], float] = {}
     leading = 0
@@ -298,14 +313,14 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                 for r in op.results:
                     producer[r] = host
             if isinstance(op, VectorOp):
-                ops[host]["vector_work"] = int(ops[host]["vector_work"]) + op.vector_work()  # type: ignore[arg-type]
+                ops[host]["vector_work"] += op.vector_work()
     preds: dict[int, set[int]] = {}
     for p, c in edges:
         preds.setdefault(c, set()).add(p)
     infos = tuple(
-        CimOpInfo(  # type: ignore[arg-type]
+        CimOpInfo(
             **d,
-            preds=tuple(sorted(preds.get(int(d["index"]), ()))),  # type: ignore[arg-type]
+            preds=tuple(sorted(preds.get(d["index"], ()))),
             live_out=d["index"] in returned,
         )
         for d in ops

@@ -23,6 +23,7 @@ from cmswitch.passes.segments import cost_dict, read_segments
 
 CASES = [(m, p) for m in ("tiny-bert", "resnet18") for p in DEFAULT_POLICIES] + [
     ("mobilenetv2", "cmswitch"), ("tiny-llama", "static:0.25"), ("bert-large", "cmswitch"),
+    ("bert-large", "puma"),  # attention's operands held in their products' arrays (24)
 ]  # fmt: skip
 
 

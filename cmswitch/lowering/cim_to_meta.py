@@ -11,6 +11,11 @@ the same function signature; compile-time values first, then one
    in memory arrays which are exactly the product's compute arrays, and
    that nothing else reads any more, stays; the arrays switch and the
    product runs on it (``cim_meta.program ... in_place``, no bytes);
+   such an operand complete in an earlier segment is written, when
+   produced, straight into the product's arrays if they are empty and
+   untouched from the segment before it until the product's (they switch
+   to memory at that segment's start and back to compute right after the
+   operand is written, idle arrays switching in the shadow);
 2. **switches**: arrays whose mode differs from their role here (one
    ``cim_meta.switch`` per direction);
 3. **weight programming** of every operator with a compile-time weight, on
@@ -52,7 +57,14 @@ from cmswitch.dialects import cim
 from cmswitch.dialects import cim_meta as meta
 from cmswitch.dialects.cim import Mode, is_static_value, shape_of
 from cmswitch.hardware import Hardware
-from cmswitch.passes.cim_assign_arrays import AssignError, OpArrays, assign_function, op_arrays
+from cmswitch.passes.cim_assign_arrays import (
+    AssignError,
+    OpArrays,
+    assign_function,
+    held_operand_segment,
+    op_arrays,
+    segment_index,
+)
 from cmswitch.passes.segments import read_segments
 
 
@@ -131,6 +143,10 @@ class _Lowering:
         self.labels: set[str] = set()
         self.reuse: dict[Operation, str] = {}  # op -> label of the program its arrays hold
         self.in_place: dict[Operation, SSAValue] = {}  # matmul -> its operand, in place
+        # run-time operand -> (segment producing it, its product's arrays)
+        self.hold: dict[SSAValue, tuple[int, tuple[int, ...]]] = {}
+        self.holding: dict[SSAValue, tuple[int, ...]] = {}  # held in this segment
+        self.touched: dict[int, int] = {}  # array -> last segment placing data in it
 
     # ------------------------------------------------------------ analysis
     def analyse(self) -> list[tuple[cim.SegmentOp, list[Operation]]]:
@@ -161,7 +177,81 @@ class _Lowering:
         self.results = [_resolve(v) for v in ret.arguments]
         for v in self.results:
             self.last_read[v] = self.end
+        self.find_holds()
         return self.segments
+
+    def find_holds(self) -> None:
+        """Run-time operands written straight into their product's arrays:
+        a matmul's right operand complete in an earlier segment, read by
+        nothing else, whose product computes on one copy of its tiles on
+        arrays that no operator uses from the segment before the operand's
+        until the product's (and no other held operand claims meanwhile)."""
+        seg_of = segment_index(self.func)
+        roles: list[set[int]] = []
+        for _, ops in self.segments:
+            used: set[int] = set()
+            for op in ops:
+                ids = op_arrays(op) if isinstance(op, cim.ComputeOp) else None
+                if ids is not None:
+                    used |= {*ids.compute, *ids.mem_in, *ids.mem_out}
+            roles.append(used)
+        claimed: list[tuple[int, int, set[int]]] = []
+        for _, ops in self.segments:
+            for op in ops:
+                if not isinstance(op, cim.MatmulOp):
+                    continue
+                s_r = held_operand_segment(op, seg_of)
+                ids = op_arrays(op)
+                if s_r is None or ids is None:
+                    continue
+                r = _resolve(op.rhs)
+                tiles = len(meta.weight_tiling(op.matmul_shape(), self.hw))
+                arrays = set(ids.compute)
+                s_p = self.seg_of[op]
+                if (
+                    len(ids.compute) != tiles
+                    or r in self.results
+                    or self.readers.get(r) != [op]
+                    or any(arrays & roles[s] for s in range(max(0, s_r - 1), s_p))
+                    or any(arrays & c and a < s_p and s_r < b for a, b, c in claimed)
+                ):
+                    continue
+                self.hold[r] = (s_r, ids.compute)
+                claimed.append((s_r, s_p, arrays))
+
+    def start_holds(self, s: int) -> list[int]:
+        """The held operands produced in segment `s` whose arrays are empty
+        and got no data in segment `s - 1`; returns their arrays."""
+        self.holding = {}
+        for r, (s_r, arrays) in self.hold.items():
+            if s_r == s and all(
+                self.cap.free_in(a) == self.hw.array_bytes and self.touched.get(a, -2) < s - 1
+                for a in arrays
+            ):
+                self.holding[r] = arrays
+        return sorted({a for arrays in self.holding.values() for a in arrays})
+
+    def place_output(self, out: SSAValue, want: Sequence[int], s: int) -> meta.PlaceAttr:
+        """Where a new run-time tensor goes: its product's arrays if it is
+        held there, else :meth:`_Capacity.place`."""
+        nbytes = meta.tensor_bytes(shape_of(out), self.hw)
+        if out in self.holding:
+            place = meta.PlaceAttr(sorted(self.holding[out]), nbytes, 0, 0)
+            self.cap.take(place)
+        else:
+            place = self.cap.place(nbytes, want)
+        for a in place.array_ids:
+            self.touched[a] = s
+        return place
+
+    def switch_held(self, out: SSAValue) -> None:
+        """A held operand is written: its arrays turn compute (the cells keep
+        it) while idle, ready for the product's in-place program."""
+        if out in self.holding:
+            arrays = sorted(self.holding[out])
+            self.emit(meta.SwitchOp(arrays, Mode.COMPUTE))
+            for a in arrays:
+                self.mode[a] = Mode.COMPUTE
 
     # ------------------------------------------------------------ building
     def lower(self) -> FuncOp:
@@ -232,6 +322,7 @@ class _Lowering:
             if live and busy & set(place.array_ids) and v not in self.in_place.values():
                 self.store(v)
         # 2. switches
+        memory = sorted({*memory, *self.start_holds(s)})
         to_memory = [a for a in memory if self.mode[a] is not Mode.MEMORY]
         to_compute = [a for a in compute if self.mode[a] is not Mode.COMPUTE]
         if to_memory:
@@ -389,7 +480,7 @@ class _Lowering:
         tiles = meta.weight_tiling(op.matmul_shape(), self.hw)
         copies = len(ids.compute) // len(tiles)
         want = [*ids.mem_out, *self.feeds(out, s)]
-        place = self.cap.place(meta.tensor_bytes(shape_of(out), self.hw), want)
+        place = self.place_output(out, want, s)
         conv = None
         if isinstance(op, cim.Conv2dOp):
             conv = op.geometry()
@@ -404,6 +495,7 @@ class _Lowering:
         self.emit(new)
         self.cur[out] = new.output
         self.where[new.output] = place
+        self.switch_held(out)
 
     def vector(self, op: Operation) -> None:
         s = self.seg_of[op]
@@ -420,7 +512,7 @@ class _Lowering:
             if m in freed:
                 want.extend(self.where[m].array_ids)
         want.extend(self.feeds(out, s))
-        place = self.cap.place(meta.tensor_bytes(shape_of(out), self.hw), want)
+        place = self.place_output(out, want, s)
         block = Block(arg_types=[v.type for v in dynamic])
         mapping: dict[SSAValue, SSAValue] = dict(self.vmap)
         for v, arg in zip(dynamic, block.args, strict=True):
@@ -435,6 +527,7 @@ class _Lowering:
         self.emit(new)
         self.cur[out] = new.output
         self.where[new.output] = place
+        self.switch_held(out)
 
 
 def lower_function(func: FuncOp, hw: Hardware) -> FuncOp:

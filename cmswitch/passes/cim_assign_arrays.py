@@ -28,7 +28,15 @@ segment into memory arrays, and memory arrays turn compute at this boundary
 anyway, those arrays are the matmul's compute arrays, so ``cim-to-meta``
 can run Q K^T on them after the switch, with no data movement (spec
 section 3). The preference never adds a switch the cost model did not
-charge.
+charge. **A run-time operand held in its product's arrays**: when a
+``cim.matmul``'s right operand (attention's K^T or V, after its layout ops)
+is complete in an earlier segment, and enough arrays had no role from the
+segment before that one on, the matmul computes on those arrays (one
+copy's worth):
+``cim-to-meta`` then writes the operand straight into them in memory mode
+when it is produced, and switches them to compute for the product (see
+``docs/DESIGN.md``, "Run-time operands"). Such arrays were idle in the
+previous segment, so they switch in its shadow, as Eq. 1 assumes.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from cmswitch.builder import module_hardware
+from cmswitch.dialects import cim_meta
 from cmswitch.dialects.cim import (
     AllocationAttr,
     ComputeOp,
@@ -88,11 +97,16 @@ class ChipState:
     """'c' / 'm' in the previous segment, '' if idle there."""
     holds: list[object] = field(default_factory=list)
     """Weight key of the tile an array holds (None: nothing reusable)."""
+    last_role: list[int] = field(default_factory=list)
+    """Index of the last segment that gave the array a role (-1: none)."""
+    position: int = 0
+    """Index of the segment being assigned."""
 
     def __post_init__(self) -> None:
         self.mode = [Mode.COMPUTE] * self.arrays
         self.role = [""] * self.arrays
         self.holds = [None] * self.arrays
+        self.last_role = [-1] * self.arrays
 
 
 def op_arrays(op: Operation) -> OpArrays | None:
@@ -134,6 +148,39 @@ def rhs_producer(op: MatmulOp) -> ComputeOp | None:
         return None
 
 
+def resolve(value: SSAValue) -> SSAValue:
+    """A `cim.segment` result as the value its body yields."""
+    while isinstance(value.owner, SegmentOp):
+        seg = value.owner
+        value = seg.body.block.last_op.operands[value.index]  # type: ignore[union-attr,attr-defined]
+    return value
+
+
+def segment_index(func: FuncOp) -> dict[Operation, int]:
+    """The position (0, 1, ...) of the segment holding each op of `func`."""
+    out: dict[Operation, int] = {}
+    s = 0
+    for seg in func.body.block.ops:
+        if isinstance(seg, SegmentOp):
+            for op in seg.body.block.ops:
+                out[op] = s
+            s += 1
+    return out
+
+
+def held_operand_segment(op: ComputeOp, seg_of: dict[Operation, int]) -> int | None:
+    """For a `cim.matmul` whose run-time right operand is complete in an
+    earlier segment than the product's, that segment's position; else None."""
+    if not isinstance(op, MatmulOp) or is_static_value(op.rhs):
+        return None
+    owner = resolve(op.rhs).owner
+    s_r = seg_of.get(owner) if isinstance(owner, Operation) else None
+    s_p = seg_of.get(op)
+    if s_r is None or s_p is None or s_r >= s_p:
+        return None
+    return s_r
+
+
 def _weight_base(op: ComputeOp) -> object | None:
     """Equal for two operators programming the same weights (and bias);
     None for a run-time operand. The key of tile ``t`` is ``(base, t)``."""
@@ -148,8 +195,10 @@ def assign_function(func: FuncOp, hw: Hardware) -> list[tuple[SegmentOp, list[Op
     state = ChipState(hw.arrays)
     placed: dict[Operation, OpArrays] = {}
     out: list[tuple[SegmentOp, list[OpArrays]]] = []
+    seg_of = segment_index(func)
     for seg, ops in read_segments(func):
-        result = _assign_segment(seg, ops, state, placed, hw)
+        held = [held_operand_segment(op, seg_of) for op in ops]
+        result = _assign_segment(seg, ops, state, placed, hw, held)
         for op, ids in zip(ops, result, strict=True):
             placed[op] = ids
             op.attributes[COMPUTE_IDS] = i64_array(ids.compute)
@@ -169,7 +218,11 @@ def _assign_segment(
     state: ChipState,
     placed: dict[Operation, OpArrays],
     hw: Hardware,
+    held_since: Sequence[int | None] = (),
 ) -> list[OpArrays]:
+    """`held_since[i]`: for a matmul whose run-time operand is complete in
+    an earlier segment, that segment's position (see
+    :func:`held_operand_segment`)."""
     allocs = [_alloc(op) for op in ops]
     shared = seg.shared_triples()
     given = {(p, c): k for p, c, k in shared}
@@ -240,6 +293,22 @@ def _assign_segment(
             used_m2c += len(held)
             for a in held:
                 free.remove(a)
+    # 2b. a run-time operand complete in an earlier segment: the product
+    # takes (one copy's worth of) arrays with no role since the segment
+    # before (their switches there are in the shadow), so the
+    # operand can be written into them when produced (cim-to-meta)
+    for i, op in enumerate(ops):
+        since = held_since[i] if i < len(held_since) else None
+        if since is None or compute[i]:
+            continue
+        tiles = len(cim_meta.weight_tiling(op.matmul_shape(), hw))
+        if allocs[i].compute.data // tiles != 1:
+            continue
+        idle = [a for a in free if state.last_role[a] < max(0, since - 1)]
+        if len(idle) >= tiles:
+            compute[i].extend(idle[:tiles])
+            for a in idle[:tiles]:
+                free.remove(a)
     # 3. the rest, in preference order
     for i, alloc in enumerate(allocs):
         need = alloc.compute.data - len(compute[i])
@@ -267,6 +336,8 @@ def _assign_segment(
     # the chip after this segment
     used_c = {a for r in result for a in r.compute}
     used_m = set(memory)
+    for a in used_c | used_m:
+        state.last_role[a] = state.position
     for a in ids:
         if a in used_c:
             state.role[a] = "c"
@@ -280,6 +351,7 @@ def _assign_segment(
     for base, r in zip(bases, result, strict=True):
         for t, a in enumerate(r.compute):
             state.holds[a] = None if base is None else (base, t)
+    state.position += 1
     return result
 
 

@@ -30,6 +30,20 @@ class PlotError(RuntimeError):
 
 
 def plot_timeline(timeline: Timeline, path: str | Path, title: str | None = None) -> None:
+    """The timeline as an image at `path` (format from its suffix, default
+    PNG), written atomically (:mod:`cmswitch.fileio`)."""
+    from cmswitch import fileio
+
+    fmt = Path(path).suffix.lower().lstrip(".") or "png"
+    with fileio.staged(path) as (temp,):
+        render_timeline(timeline, temp, title, fmt)
+
+
+def render_timeline(
+    timeline: Timeline, path: str | Path, title: str | None = None, fmt: str = "png"
+) -> None:
+    """Draws the timeline into the file `path` in format `fmt` (not atomic:
+    :func:`plot_timeline` and ``cmswitch simulate`` stage it)."""
     try:
         import matplotlib
 
@@ -105,5 +119,7 @@ def plot_timeline(timeline: Timeline, path: str | Path, title: str | None = None
     ax_bw.set_xlabel("cycle")
     ax_bw.set_xlim(0, total)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110, format=fmt)
+    finally:
+        plt.close(fig)

@@ -113,6 +113,14 @@ def trace_events(timeline: Timeline) -> list[dict[str, Any]]:
 
 
 def write_trace(timeline: Timeline, path: str | Path) -> None:
+    """The trace at `path`, written atomically (:mod:`cmswitch.fileio`)."""
+    from cmswitch import fileio
+
+    fileio.write_text(path, trace_json(timeline))
+
+
+def trace_json(timeline: Timeline) -> str:
+    """The Perfetto / Chrome trace of a timing simulation, as JSON text."""
     data = {
         "traceEvents": trace_events(timeline),
         "displayTimeUnit": "ns",
@@ -122,4 +130,4 @@ def write_trace(timeline: Timeline, path: str | Path) -> None:
             "simulated_cycles": timeline.total_cycles,
         },
     }
-    Path(path).write_text(json.dumps(data, separators=(",", ":")))
+    return json.dumps(data, separators=(",", ":"))
