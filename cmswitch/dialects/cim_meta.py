@@ -371,15 +371,16 @@ class ProgramOp(IRDLOperation):
     def verify_(self) -> None:
         ids = self.array_ids
         _check_arrays(self.name, ids)
-        regular = isinstance(self.tiles, WeightTilingAttr)
-        if regular:
-            count = len(self.weight_tiles())
+        tiles = self.tiles
+        regular = isinstance(tiles, WeightTilingAttr)
+        if isinstance(tiles, WeightTilingAttr):
+            count = len(tiles.tiles())
             if count != len(ids):
                 raise VerifyException(
                     f"cim_meta.program {self.label.data!r}: the tiling has {count} tiles "
                     f"for {len(ids)} arrays"
                 )
-        elif len(flat := ints(self.tiles)) != 6 * len(ids):
+        elif len(flat := ints(tiles)) != 6 * len(ids):
             raise VerifyException(
                 f"cim_meta.program {self.label.data!r}: tiles must hold 6 integers "
                 f"(g0, g1, n0, n1, k0, k1) per array: {len(ids)} arrays, {len(flat)} integers"
