@@ -218,10 +218,11 @@ class _Builder:
         spatial: bool,
         rowwise: bool = True,
         reads: Sequence[_Value] = (),
+        parts: int = 1,
     ) -> _Value:
         shape = shape_of(result)
         rows = row_count(shape, spatial)
-        tiles = TensorTiles(rows, self.options.rows_per_tile(rows), spatial, rowwise)
+        tiles = TensorTiles(rows, self.options.rows_per_tile(rows, parts), spatial, rowwise)
         tiles.writers = [[] for _ in range(tiles.count)]
         storage, take = self.storage_for(place, reads)
         made = _Value(tiles, place, storage, take)
@@ -372,17 +373,17 @@ class _Builder:
         dilations: tuple[int, ...] = (1, 1)
         kernel_h = 1
         if kind is meta.ComputeKind.CONV2D:
-            out = self.new_value(op.output, op.place, True, reads=(x,))
+            out = self.new_value(op.output, op.place, True, reads=(x,), parts=copies)
             m_per_row = out_shape[3]
             strides, pads, dilations, _ = op.conv_geometry()
             kernel_h = op.weight_shape.get_values()[2]
         elif kind is meta.ComputeKind.LINEAR:
-            out = self.new_value(op.output, op.place, False, reads=(x,))
+            out = self.new_value(op.output, op.place, False, reads=(x,), parts=copies)
             m_per_row = 1
         else:  # attention: rows are per group, consumers take the whole result
             out = self.new_value(op.output, op.place, False, rowwise=False, reads=(x,))
             rows = shape.m
-            out.tiles = TensorTiles(rows, self.options.rows_per_tile(rows), False, False)
+            out.tiles = TensorTiles(rows, self.options.rows_per_tile(rows, copies), False, False)
             out.tiles.writers = [[] for _ in range(out.tiles.count)]
             m_per_row = 1
         in_row = shape.n * shape.groups * act * m_per_row
