@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import ast
 import copy
+import hashlib
 import json
 import os
 import random
@@ -68,6 +69,8 @@ SCHEDULE_TESTS = (  # cheapest and most discriminating first (-x stops at a fail
 )
 PASSES_TESTS = (
     "tests/test_passes.py",
+    "tests/test_assign_arrays.py",
+    "tests/test_cim_meta.py",
     "tests/test_filecheck.py",
     "tests/test_compile.py",
     "tests/test_compile_cli.py",
@@ -287,10 +290,14 @@ def test_files(m: Mutant, work: Path) -> list[str]:
     return [t for t in tests if (work / t).exists()]
 
 
-def tests_for(m: Mutant, work: Path, cover: Coverage | None) -> list[str]:
-    """The test node ids that execute the mutated lines (cheapest files
-    first), plus the tests that run the compiler in a subprocess; without
-    a coverage map, the whole test files of the mutant's package."""
+def tests_for(
+    m: Mutant, work: Path, cover: Coverage | None, seconds: dict[str, float] | None = None
+) -> list[str]:
+    """The test node ids that execute the mutated lines, fastest first (by
+    `seconds`, each test's time in the coverage run; -x stops at the first
+    failure, so a mutant most tests catch costs the cheapest of them), plus
+    the tests that run the compiler in a subprocess; without a coverage
+    map, the whole test files of the mutant's package."""
     files = test_files(m, work)
     if cover is None:
         return files
@@ -298,9 +305,10 @@ def tests_for(m: Mutant, work: Path, cover: Coverage | None) -> list[str]:
     for line in range(m.line, max(m.line, m.end_line) + 1):
         ids |= cover.get((m.file, line), set())
     rank = {f: k for k, f in enumerate(files)}
+    known = seconds or {}
     chosen = sorted(
         (i for i in ids if i.split("::")[0] in rank and i.split("::")[0] not in SUBPROCESS_TESTS),
-        key=lambda i: (rank[i.split("::")[0]], i),
+        key=lambda i: (known.get(i, float("inf")), rank[i.split("::")[0]], i),
     )
     extra = [t for t in SUBPROCESS_TESTS if (work / t).exists()]
     if m.file.startswith("cmswitch/schedule") and chosen:
@@ -340,6 +348,46 @@ def coverage_map(work: Path, files: list[str]) -> tuple[Coverage, dict[str, floa
         node = case.get("classname", "").replace(".", "/") + ".py::" + case.get("name", "")
         seconds[node] = float(case.get("time", "0"))
     return out, seconds
+
+
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cmswitch-mutation"
+"""Where coverage maps are kept between runs (``--resume``, ``--only``)."""
+
+
+def _tree_digest(work: Path, files: list[str]) -> str:
+    """Hash of everything a coverage map depends on: the package, the tests
+    and the test files chosen (any change makes a new map)."""
+    h = hashlib.sha256("\n".join(files).encode())
+    for d in ("cmswitch", "tests"):
+        for p in sorted((work / d).rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts:
+                h.update(str(p.relative_to(work)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def cached_coverage_map(
+    work: Path, files: list[str], cache: Path | None
+) -> tuple[Coverage, dict[str, float], float]:
+    """:func:`coverage_map` (and the seconds it took), reused from `cache`
+    when the package and tests are byte-identical to the run that made it."""
+    path = cache / f"{_tree_digest(work, files)}.json" if cache else None
+    if path is not None and path.exists():
+        data = json.loads(path.read_text())
+        cover = {(f, int(n)): set(ids) for f, lines in data["cover"].items()
+                 for n, ids in lines.items()}  # fmt: skip
+        return cover, data["seconds"], data["run_seconds"]
+    t0 = time.perf_counter()
+    cover, seconds = coverage_map(work, files)
+    run_seconds = time.perf_counter() - t0
+    if path is not None:
+        by_file: dict[str, dict[str, list[str]]] = {}
+        for (f, n), ids in cover.items():
+            by_file.setdefault(f, {})[str(n)] = sorted(ids)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(
+            {"files": files, "cover": by_file, "seconds": seconds, "run_seconds": run_seconds}
+        ))  # fmt: skip
+    return cover, seconds, run_seconds
 
 
 def _first_failure(output: str) -> str | None:
@@ -446,13 +494,13 @@ def _run_selected(
     files = tuple(test_files(m, work))
     if files not in timeouts:  # 3x an unmutated run (under coverage: slower)
         if args.coverage:
-            t0 = time.perf_counter()
-            covers[files], durations[files] = coverage_map(work, list(files))
-            seconds = time.perf_counter() - t0
+            covers[files], durations[files], seconds = cached_coverage_map(
+                work, list(files), None if args.no_cache else CACHE
+            )
         else:
             seconds = _baseline(work, files)
         timeouts[files] = args.timeout or max(60.0, 3.0 * seconds)
-    tests = tests_for(m, work, covers.get(files))
+    tests = tests_for(m, work, covers.get(files), durations.get(files))
     timeout = timeouts[files]
     if files in durations and not args.timeout:  # 3x what these tests took
         known = durations[files]
@@ -484,6 +532,10 @@ def main(argv: list[str] | None = None) -> int:
         "--no-coverage", dest="coverage", action="store_false",
         help="run every test file of the mutant's package (default: only the tests that "
         "execute the mutated lines, from one pytest-cov run; needs pytest-cov)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--no-cache", action="store_true",
+        help=f"rebuild the coverage map even if {CACHE} holds one for identical code and tests",
     )  # fmt: skip
     ap.add_argument(
         "--summary-only", action="store_true",
