@@ -188,11 +188,8 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
 def layer_groups(workload: Workload, start: int, end: int) -> tuple[int, ...]:
     """Per operator of the segment, the segment position of the first
     operator of its layer (operators of one layer share a reload budget)."""
-    ops = workload.ops[start : end + 1]
-    if workload.layers_contiguous:  # a layer's first operator: max(layer, start)
-        return tuple(max(o.layer, start) - start for o in ops)
-    first: dict[int, int] = {}
-    return tuple(first.setdefault(o.layer, k) for k, o in enumerate(ops))
+    first: dict[int, int] = {}  # one path for any layer order (no faster special case)
+    return tuple(first.setdefault(o.layer, k) for k, o in enumerate(workload.ops[start : end + 1]))
 
 
 SolverCache = dict[Hashable, "SegmentSolution | None"]
