@@ -84,7 +84,6 @@ from cmswitch.schedule.cost import (
     segment_period,
     segment_vector_work,
     spill_cycles,
-    stationary_weight_bytes,
     vector_cycles,
 )
 from cmswitch.schedule.plan import OpAlloc
@@ -360,11 +359,6 @@ class SegmentSolver:
         w = hw.write_cycles_per_array
         fill = 1.0 + fill_factor(wl, start, end)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
-        bw_floor = (
-            stationary_weight_bytes(wl, start, end) / hw.external_bw_bytes
-            if opts.model == "strict"
-            else 0.0
-        )
         groups = layer_groups(wl, start, end)
         r0 = _group_max(groups, [o.min_arrays for o in ops])
         top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
@@ -395,18 +389,12 @@ class SegmentSolver:
             memory = plan.memory_arrays(raw.allocs, raw.shared)
             return local_cost(wl, start, end, raw.allocs, opts, memory)
 
-        # strict: the least spill any plan of this mode can have
-        most_memory = 0
-        if mode.memory:
-            most_memory = hw.arrays - sum(o.min_arrays for o in ops)
-            if mode.memory_cap is not None:
-                most_memory = min(most_memory, mode.memory_cap)
-        spill_floor = spill_cycles(wl, start, end, max(0, most_memory), opts)
-
         def bound(lo: int, hi: int, t_lb: float) -> float:
-            # every cap R in [lo, hi]: T(R) >= t_lb and >= OP_max / (R OP_cim)
+            # Paper model only (strict scans the reload caps in closed form,
+            # so has no bandwidth or spill floor here): every cap R in
+            # [lo, hi] has T(R) >= t_lb, >= OP_max / (R OP_cim), reload >= lo w.
             t = max(t_lb, op_max / (hi * hw.op_cim))
-            return pipeline_time(t * fill, vec, opts) + max(lo * w, bw_floor) + spill_floor
+            return pipeline_time(t * fill, vec, opts) + lo * w
 
         model = self._mip(start, end, mode, top, None)
         raw = model.run()
