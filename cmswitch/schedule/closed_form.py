@@ -208,10 +208,13 @@ def min_period(seg: FewestArrays, edges: Sequence[Edge], lim: Limits) -> float |
     cannot decide it (solve the MIP), None if no allocation fits."""
     hw = seg.hw
     act = seg.active
+    ccap = min(lim.arrays, lim.compute)
+    spare = ccap - int(seg.mins.sum())
+    if spare < 0:  # the minima alone exceed the compute cap (or the chip)
+        return None
     floor_t = 0.0
     if not lim.memory_mode and act.any():  # every operator must live on D_main alone
         floor_t = float(np.max(seg.macs[act] / (seg.ai[act] * hw.d_main)))
-    ccap = min(lim.arrays, lim.compute)
     parts = [np.array([floor_t])]
     if act.any():
         parts.append((seg.macs[act][:, None] / (np.arange(1, ccap + 1) * hw.op_cim)).ravel())
@@ -220,11 +223,10 @@ def min_period(seg: FewestArrays, edges: Sequence[Edge], lim: Limits) -> float |
             bw = np.arange(hi + 1) * hw.d_cim + hw.d_main
             parts.append((seg.macs[act][:, None] / (seg.ai[act][:, None] * bw)).ravel())
     if act.any():  # compute arrays alone: sum c <= ccap, c_i <= ccap - others' minima
-        spare = ccap - int(seg.mins.sum())
         floor_t = max(
             floor_t,
             float(seg.macs.sum()) / (ccap * hw.op_cim),
-            float(np.max(seg.macs / ((spare + seg.mins) * hw.op_cim))) if spare >= 0 else 0.0,
+            float(np.max(seg.macs / ((spare + seg.mins) * hw.op_cim))),
         ) * (1.0 - 1e-12)
     cands = np.unique(np.concatenate(parts))
     cands = cands[(cands >= floor_t) & (cands > 0)]
