@@ -40,3 +40,32 @@ def test_workload_index_cache_is_bounded() -> None:
         sizes.append(len(cost._INDEX))
     assert max(sizes) == 9
     assert cost._index(workloads[-1]) is cost._index(workloads[-1])  # the latest is kept
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_paper_mip_fallback_reports_the_mip_gap(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paper model, matching bounds undecided (the weakest lower bound, 0):
+    the leanest allocation comes from a MIP, here stopped by a one-node
+    limit with an open gap. The segment must report that gap (the worst
+    any of its MIPs had, counted by the MIP runner), not 0 (mutant
+    ``allocate.py:354`` ``gap = min(gap, raw.gap)``)."""
+    import random
+
+    from cmswitch.schedule import CostOptions, closed_form
+    from cmswitch.schedule.allocate import DUAL, SegmentSolver
+    from tests.test_allocate import random_workload, tiny
+
+    real = closed_form.b_matching
+
+    def weakest(budgets, edges):  # type: ignore[no-untyped-def]
+        m = real(budgets, edges)
+        return closed_form.Matching(0, m.upper, (0,) * len(edges))
+
+    monkeypatch.setattr(closed_form, "b_matching", weakest)
+    wl = random_workload(random.Random(seed), tiny(60), 10)
+    solver = SegmentSolver(wl, CostOptions(model="paper", ai="roofline"), node_limit=1)
+    got = solver.solve(0, len(wl) - 1, DUAL)
+    assert got is not None
+    assert solver.mips_solved == 2  # the decided T*, then the lean MIP
+    assert 0.0 < solver.worst_gap < 1.0
+    assert got.gap == solver.worst_gap
