@@ -69,3 +69,34 @@ def test_paper_mip_fallback_reports_the_mip_gap(seed: int, monkeypatch: pytest.M
     assert solver.mips_solved == 2  # the decided T*, then the lean MIP
     assert 0.0 < solver.worst_gap < 1.0
     assert got.gap == solver.worst_gap
+
+
+def test_strict_lower_bound_counts_the_spill_when_no_array_is_free() -> None:
+    """Strict model, two chained operators whose minimum arrays fill the chip
+    (1 + 7 of 8): the allocation is forced and no array is left to hold the
+    256 intermediate bytes beyond the 16-byte buffer, so they spill: written
+    and read back at 4096 B/cycle, 2 x 240 / 4096 = 0.1171875 cycles. With
+    T = 4096 MACs / 16 per cycle = 256, F = 1/64 and W = 32 (one array row
+    each), the segment costs 256 (1 + 1/64) + 32 + 0.1171875, and the DP's
+    lower bound must be exactly that (mutant ``policies.py:417``
+    ``max(1, others)``: a bound with one memory array that is not there)."""
+    import dataclasses
+
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import CostOptions, policies
+    from cmswitch.schedule.allocate import ALL_COMPUTE, SegmentSolver
+    from cmswitch.workload import Workload
+    from tests.test_dp_inter import BASE
+
+    hw = dataclasses.replace(
+        BASE, arrays=8, rows=32, cols=32, buffer_bytes=16, internal_bw_bits=8,
+        external_bw_bytes=4096,
+    )  # fmt: skip
+    wl = Workload.from_ops(hw, [MatmulShape(64, 16, 4), MatmulShape(2, 32, 28)])
+    assert [o.min_arrays for o in wl.ops] == [1, 7]
+    opts = CostOptions(model="strict")
+    seg = SegmentSolver(wl, opts).solve(0, 1, ALL_COMPUTE)
+    expect = 256 * (1 + 1 / 64) + 32 + 2 * (256 - 16) / 4096
+    assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
+    assert seg.local == pytest.approx(expect, rel=1e-12)
+    assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)
