@@ -1,0 +1,51 @@
+"""Tests written for mutants of ``cmswitch/passes/`` that survived the
+suite (``benchmarks/mutation.py``; docs/TESTING.md "Mutation testing").
+Each names the mutant it kills; each was checked to fail on it."""
+
+from __future__ import annotations
+
+from cmswitch.dialects.cim import ComputeOp
+from cmswitch.ir import make_context, parse_module
+from cmswitch.passes.cim_split import CimSplitPass
+from tests.test_passes import SMALL_FIT, SPLIT_CHIP
+
+
+def _split_linear(n: int, k: int, max_arrays: int) -> list[tuple[int, int]]:
+    """cim-split{max-arrays} on one linear x[4 x n] . w[n x k] on the
+    12-array chip of 64 x 64 one-bit cells (8 weights per row): the (N, K)
+    of the resulting operators."""
+    text = (
+        f"builtin.module attributes {{cim.hardware = {SPLIT_CHIP}}} {{\n"
+        f"  func.func @f(%x: tensor<4x{n}xf32>) -> tensor<4x{k}xf32> {{\n"
+        f'    %w = cim.constant "w" : tensor<{n}x{k}xf32>\n'
+        f'    %y = cim.linear %x, %w {{label = "fc"}} : tensor<4x{n}xf32>, '
+        f"tensor<{n}x{k}xf32> -> tensor<4x{k}xf32>\n"
+        f"    func.return %y : tensor<4x{k}xf32>\n  }}\n}}"
+    )
+    module = parse_module(text)
+    CimSplitPass(max_arrays=max_arrays).apply(make_context(), module)
+    module.verify()
+    return [
+        (op.matmul_shape().n, op.matmul_shape().k)
+        for op in module.walk()
+        if isinstance(op, ComputeOp)
+    ]
+
+
+def test_max_arrays_one_splits_to_single_arrays() -> None:
+    """A budget of one array: 64 x 16 (1 row block, 2 column blocks of 8)
+    becomes two 64 x 8 parts of one array each (mutant ``cim_split.py:318``
+    ``1 < max_arrays``: a budget of 1 ignored, the operator kept whole)."""
+    assert SMALL_FIT.min_arrays(64, 16) == 2
+    assert _split_linear(64, 16, 1) == [(64, 8), (64, 8)]
+    assert _split_linear(64, 16, 2) == [(64, 16)]
+
+
+def test_max_arrays_above_the_chip_is_the_chip() -> None:
+    """A budget larger than the chip does not enlarge it: 64 x 104 needs 13
+    arrays of the 12 and is split as without a budget (two parts of
+    ceil(ceil(104 / 2) / 8) * 8 = 56 and 48 columns); a mutant that takes
+    the larger of the two would keep it whole."""
+    assert SMALL_FIT.min_arrays(64, 104) == 13
+    assert _split_linear(64, 104, 0) == [(64, 56), (64, 48)]
+    assert _split_linear(64, 104, 20) == [(64, 56), (64, 48)]
