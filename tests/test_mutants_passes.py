@@ -49,3 +49,27 @@ def test_max_arrays_above_the_chip_is_the_chip() -> None:
     assert SMALL_FIT.min_arrays(64, 104) == 13
     assert _split_linear(64, 104, 0) == [(64, 56), (64, 48)]
     assert _split_linear(64, 104, 20) == [(64, 56), (64, 48)]
+
+
+def test_split_one_large_matmul_along_k_by_hand() -> None:
+    """A matmul without batch, a[4 x 64] . b[64 x 104], on the 12-array chip:
+    1 row block, 13 column blocks of 8 = 13 arrays. A part may have
+    12 // 1 = 12 column blocks: ceil(13 / 12) = 2 parts of
+    ceil(ceil(104 / 2) / 8) * 8 = 56 columns (the last 48) (mutant
+    ``cim_split.py:270`` ``col_blocks * (...)``: 13 parts of 8)."""
+    text = (
+        f"builtin.module attributes {{cim.hardware = {SPLIT_CHIP}}} {{\n"
+        "  func.func @f(%a: tensor<4x64xf32>, %b: tensor<64x104xf32>) -> tensor<4x104xf32> {\n"
+        '    %y = cim.matmul %a, %b {label = "mm"} : tensor<4x64xf32>, tensor<64x104xf32> '
+        "-> tensor<4x104xf32>\n"
+        "    func.return %y : tensor<4x104xf32>\n  }\n}"
+    )
+    module = parse_module(text)
+    CimSplitPass().apply(make_context(), module)
+    module.verify()
+    got = [
+        (op.matmul_shape().n, op.matmul_shape().k)
+        for op in module.walk()
+        if isinstance(op, ComputeOp)
+    ]
+    assert got == [(64, 56), (64, 48)]
