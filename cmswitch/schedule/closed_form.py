@@ -198,11 +198,6 @@ def _ceil_vec(x: np.ndarray) -> np.ndarray:
     return np.ceil(x - 1e-9 * np.maximum(1.0, np.abs(x))).astype(np.int64)
 
 
-def _fits(c: list[int], mem: int, lim: Limits) -> bool:
-    sc = sum(c)
-    return sc <= lim.compute and mem <= lim.memory and sc + mem <= lim.arrays
-
-
 def min_period(seg: FewestArrays, edges: Sequence[Edge], lim: Limits) -> float | None:
     """The best period T* of the segment; ``math.nan`` if the matching bounds
     cannot decide it (solve the MIP), None if no allocation fits."""
@@ -315,7 +310,11 @@ def lean_allocation(
     for (p, _, _), s in zip(edges, share, strict=True):
         out[p] += s
     allocs = tuple(OpAlloc(ci, mi - o, o) for ci, mi, o in zip(c, m, out, strict=True))
-    if not _fits(c, sum(m) - sum(share), lim):
-        return None
+    # Fits by construction, so not checked again: t >= T*, where the fewest
+    # arrays fit (min_period's matching bound, or the MIP's allocation), and
+    # neither the fewest arrays nor the memory left after the best sharing
+    # grow with T (one array less in a budget shares at most one less).
+    memory = sum(m) - sum(share)
+    assert sum(c) <= lim.compute and memory <= lim.memory and sum(c) + memory <= lim.arrays
     shared = tuple((p, q, s) for (p, q, _), s in zip(edges, share, strict=True) if s > 0)
     return allocs, shared
