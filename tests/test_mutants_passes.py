@@ -73,3 +73,46 @@ def test_split_one_large_matmul_along_k_by_hand() -> None:
         if isinstance(op, ComputeOp)
     ]
     assert got == [(64, 56), (64, 48)]
+
+
+def _computes(body: str, args: str, result: str) -> list[tuple[str, int, int]]:
+    text = (
+        f"builtin.module attributes {{cim.hardware = {SPLIT_CHIP}}} {{\n"
+        f"  func.func @f({args}) -> {result} {{\n{body}\n"
+        f"    func.return %y : {result}\n  }}\n}}"
+    )
+    module = parse_module(text)
+    CimSplitPass().apply(make_context(), module)
+    module.verify()
+    return [
+        (op.name, op.matmul_shape().n, op.matmul_shape().k)
+        for op in module.walk()
+        if isinstance(op, ComputeOp)
+    ]
+
+
+def test_matmul_and_conv_exactly_filling_the_chip_are_not_split() -> None:
+    """12 arrays of 64 rows x 8 weights: a matmul b[64 x 96] and a 3 x 3
+    convolution of 7 input channels (N = 63 rows) to 96 outputs need
+    1 x 12 = 12 arrays, exactly the chip, and stay whole; one column more
+    (104) needs 13 and is split (mutants ``cim_split.py:187`` and ``:252``
+    ``min_arrays < arrays``: the exact fit split)."""
+    assert SMALL_FIT.min_arrays(64, 96) == SMALL_FIT.min_arrays(63, 96) == 12
+    for k, parts in ((96, 1), (104, 2)):
+        mm = _computes(
+            f'    %y = cim.matmul %a, %b {{label = "mm"}} : tensor<4x64xf32>, '
+            f"tensor<64x{k}xf32> -> tensor<4x{k}xf32>",
+            f"%a: tensor<4x64xf32>, %b: tensor<64x{k}xf32>",
+            f"tensor<4x{k}xf32>",
+        )
+        assert [s[1:] for s in mm] == ([(64, 96)] if parts == 1 else [(64, 56), (64, 48)])
+        conv = _computes(
+            f'    %w = cim.constant "w" : tensor<{k}x7x3x3xf32>\n'
+            "    %y = cim.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, "
+            f'dilations = array<i64: 1, 1>, group = 1 : i64, label = "cv"}} : tensor<1x7x4x4xf32>, '
+            f"tensor<{k}x7x3x3xf32> -> tensor<1x{k}x4x4xf32>",
+            "%x: tensor<1x7x4x4xf32>",
+            f"tensor<1x{k}x4x4xf32>",
+        )
+        assert len(conv) == parts and all(n == 63 for _, n, _ in conv)
+        assert sum(kk for *_, kk in conv) == k
