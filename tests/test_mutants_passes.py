@@ -116,3 +116,13 @@ def test_matmul_and_conv_exactly_filling_the_chip_are_not_split() -> None:
         )
         assert len(conv) == parts and all(n == 63 for _, n, _ in conv)
         assert sum(kk for *_, kk in conv) == k
+
+
+def test_switch_counts_by_hand() -> None:
+    """Arrays 2 and 3 held data (memory) and now compute: 2 memory -> compute;
+    array 0 computed and now holds data: 1 compute -> memory; 1 and 4 do not
+    flip (mutant ``cim_assign_arrays.py:292`` ``prev[1] & cur[1]``)."""
+    from cmswitch.passes.cim_assign_arrays import switch_counts
+
+    assert switch_counts(({0, 1}, {2, 3}), ({2, 3, 4}, {0})) == (2, 1)
+    assert switch_counts(({0, 1}, set()), ({0, 1}, set())) == (0, 0)
