@@ -100,3 +100,29 @@ def test_strict_lower_bound_counts_the_spill_when_no_array_is_free() -> None:
     assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
     assert seg.local == pytest.approx(expect, rel=1e-12)
     assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)
+
+
+def test_duplicate_adds_no_copy_that_gains_nothing() -> None:
+    """Two identical operators of different layers set the period together
+    (M = 512, N = 32, K = 4: 65 536 MACs, 1 array, 4096 cycles) beside a
+    small one needing 2 arrays (N = 32, K = 8), on 5 arrays: one array is
+    free, too few for the joint move. A copy of either alone leaves the
+    period at 4096 and the reload at 32 x 2 (the small operator's layer):
+    4096 + 64 = 4160 either way, so no copy is made (mutant
+    ``policies.py:269`` ``c < base (1 + 1e-12)``: a tie accepted, [2, 1, 2])."""
+    import dataclasses
+
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import OpAlloc, duplicate, evaluate
+    from cmswitch.workload import Workload
+    from tests.test_duplicate import CHIP, PAPER_INPUT
+
+    hw = dataclasses.replace(CHIP, arrays=5)
+    shape = MatmulShape(512, 32, 4)
+    wl = Workload.from_ops(hw, [shape, shape, MatmulShape(1, 32, 8)], edges={})
+    assert [o.min_arrays for o in wl.ops] == [1, 1, 2]
+    base = evaluate(wl, [(0, 2, (OpAlloc(1), OpAlloc(1), OpAlloc(2)), ())], PAPER_INPUT)
+    assert base.latency_cycles == pytest.approx(4096 + 64, rel=1e-12)
+    got = duplicate(wl, base, PAPER_INPUT)
+    assert [a.compute for a in got.segments[0].allocs] == [1, 1, 2]
+    assert got.latency_cycles == pytest.approx(4096 + 64, rel=1e-12)
