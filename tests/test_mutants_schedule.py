@@ -126,3 +126,16 @@ def test_duplicate_adds_no_copy_that_gains_nothing() -> None:
     got = duplicate(wl, base, PAPER_INPUT)
     assert [a.compute for a in got.segments[0].allocs] == [1, 1, 2]
     assert got.latency_cycles == pytest.approx(4096 + 64, rel=1e-12)
+
+
+def test_b_matching_decides_a_triangle_by_hand() -> None:
+    """Budgets 1, 1, 3 on a triangle (caps 2, 3, 3): operators 0 and 1 can
+    each share their one array with operator 2, and no more (5 arrays in
+    all: at most 2 pairs), so the maximum is 2. The rounded flow must find
+    it, lower = upper = 2, deciding T* without a MIP (mutant
+    ``closed_form.py:84`` ``flow(a) - flow(b)``: lower 1, undecided)."""
+    from cmswitch.schedule import closed_form
+
+    m = closed_form.b_matching([1, 1, 3], ((0, 1, 2), (1, 2, 3), (0, 2, 3)))
+    assert (m.lower, m.upper) == (2, 2)
+    assert sum(m.share) == 2 and m.share[0] == 0  # 0-1 would block 2
