@@ -469,8 +469,9 @@ class SegmentSolver:
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         t_min = segment_period(wl, start, end, raw.allocs, opts)
-        if not math.isfinite(t_min) or t_min <= 0.0:
-            return raw, cost_of(raw)
+        # every operator has MACs (M = 0 fails earlier, in fill_factor) and a
+        # compute array in the MIP's plan: the period is positive and finite
+        assert 0.0 < t_min < math.inf
         fill = 1.0 + fill_factor(wl, start, end)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
         a = np.array(_programmed_weights(ops, hw))
