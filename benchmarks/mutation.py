@@ -125,6 +125,11 @@ REMOVED: dict[str, str] = {
         "arrays and the memory left after the best sharing never grow with T); "
         "now an assertion"
     ),
+    "cmswitch/schedule/allocate.py:487:drop-Return#50": (
+        "621cf3f: _strict_reload_scan's guard for a non-positive or infinite period could "
+        "not fire (every operator has MACs, M = 0 fails earlier in fill_factor, "
+        "and a compute array in the MIP's plan); now an assertion"
+    ),
     "cmswitch/passes/cim_split.py:318:Lt->LtE#75": (
         "cc5b1d4: max-arrays equal to the chip replaced the chip by an equal one; "
         "now min(max_arrays, arrays), whose mutants the new tests kill"
