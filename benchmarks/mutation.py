@@ -130,6 +130,11 @@ REMOVED: dict[str, str] = {
         "not fire (every operator has MACs, M = 0 fails earlier in fill_factor, "
         "and a compute array in the MIP's plan); now an assertion"
     ),
+    "cmswitch/schedule/closed_form.py:227:0.0->1.0#236": (
+        "d4c148a: min_period's floor had a dummy 0.0 term for minima exceeding the "
+        "compute cap, a case that has no allocation whatever the floor; it now "
+        "returns None first (its boundary is killed by the suite)"
+    ),
     "cmswitch/passes/cim_split.py:318:Lt->LtE#75": (
         "cc5b1d4: max-arrays equal to the chip replaced the chip by an equal one; "
         "now min(max_arrays, arrays), whose mutants the new tests kill"
