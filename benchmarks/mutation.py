@@ -349,6 +349,8 @@ def tests_for(
         (i for i in ids if i.split("::")[0] in rank and i.split("::")[0] not in SUBPROCESS_TESTS),
         key=lambda i: (known.get(i, float("inf")), rank[i.split("::")[0]], i),
     )
+    if seconds is None:  # the old order: by file, then by name
+        chosen.sort(key=lambda i: (rank[i.split("::")[0]], i))
     extra = [t for t in SUBPROCESS_TESTS if (work / t).exists()]
     if m.file.startswith("cmswitch/schedule") and chosen:
         extra = []  # covered in this process; the subprocess tests only repeat it
@@ -556,7 +558,8 @@ def _run_selected(
         else:
             seconds = _baseline(work, files)
         timeouts[files] = args.timeout or max(60.0, 3.0 * seconds)
-    tests = tests_for(m, work, covers.get(files), durations.get(files))
+    by_time = durations.get(files) if args.order == "fastest" else None
+    tests = tests_for(m, work, covers.get(files), by_time)
     timeout = timeouts[files]
     if files in durations and not args.timeout:  # 3x what these tests took
         known = durations[files]
@@ -593,6 +596,11 @@ def main(argv: list[str] | None = None) -> int:
         "--code-at", default=None, metavar="COMMIT",
         help="with --only: mutate the package as it was at COMMIT (the sample's), "
         "run today's tests (after the code under a survivor changed)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--order", choices=("fastest", "file"), default="fastest",
+        help="covering tests fastest first (default) or by file then name (the old order, "
+        "to measure the difference)",
     )  # fmt: skip
     ap.add_argument(
         "--no-cache", action="store_true",
