@@ -97,11 +97,11 @@ EQUIVALENT: dict[str, str] = {
 UNKILLED: dict[str, str] = {
     "cmswitch/schedule/allocate.py:446:Div->Mult#238": (
         "the branch and bound's period bound for caps below a MIP's plan, T / "
-        "1.000001, becomes T x 1.000001: 2e-6 too high, so it may prune caps whose "
-        "plan has a period within 1e-6 of T and fewer reloads; plans of the same "
-        "period are found again by the lean second MIP, and one within 1e-6 but "
-        "not equal needs a segment of about a million arrays. Not claimed "
-        "equivalent"
+        "1.000001, becomes T x 1.000001: 2e-6 too high, so it may prune a cap whose "
+        "plan has a period in [T, 1.000001 T) and fewer reloads. Plans of period T "
+        "are found again by the lean second MIP; one strictly inside that range "
+        "needs operators whose MAC counts are tuned to 1e-6, an instance not built "
+        "yet. Not claimed equivalent"
     ),
     "cmswitch/schedule/policies.py:269:Lt->LtE#261": (
         "duplicate's acceptance test c < base (1 - 1e-12) as <=: the two differ only "
