@@ -139,3 +139,23 @@ def test_b_matching_decides_a_triangle_by_hand() -> None:
     m = closed_form.b_matching([1, 1, 3], ((0, 1, 2), (1, 2, 3), (0, 2, 3)))
     assert (m.lower, m.upper) == (2, 2)
     assert sum(m.share) == 2 and m.share[0] == 0  # 0-1 would block 2
+
+
+def test_op_latency_without_compute_or_bandwidth_is_infinite() -> None:
+    """Eq. 10 with a rate of 0 (no compute array, or no bandwidth share and
+    no memory array) never finishes: infinite, not a division error
+    (mutant ``cost.py:145`` ``rate >= 0``)."""
+    import math
+
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import CostOptions
+    from cmswitch.schedule.cost import op_latency
+    from cmswitch.workload import Workload
+    from tests.test_allocate import tiny
+
+    hw = tiny(8)
+    op = Workload.from_ops(hw, [MatmulShape(8, 32, 4)]).ops[0]
+    opts = CostOptions(model="paper", ai="roofline")
+    assert op_latency(op, 0, 0, hw, opts) == math.inf
+    assert op_latency(op, 1, 0, hw, opts, d_main_share=0.0) == math.inf
+    assert op_latency(op, 1, 0, hw, opts) == op.macs / min(hw.op_cim, hw.d_main * op.ai("roofline"))
