@@ -159,3 +159,34 @@ def test_op_latency_without_compute_or_bandwidth_is_infinite() -> None:
     assert op_latency(op, 0, 0, hw, opts) == math.inf
     assert op_latency(op, 1, 0, hw, opts, d_main_share=0.0) == math.inf
     assert op_latency(op, 1, 0, hw, opts) == op.macs / min(hw.op_cim, hw.d_main * op.ai("roofline"))
+
+
+def test_strict_lower_bound_counts_the_shared_channel() -> None:
+    """Strict model, the same forced allocation (1 + 7 of 8 arrays) behind a
+    2 B/cycle main-memory channel (1 B/cycle external + 8 bits internal):
+    the operators stream 64 x 16 + 64 x 4 = 1280 and 2 x 32 + 2 x 28 = 120
+    bytes through it, so T = 1400 / 2 = 700 cycles (the arrays alone would
+    take 256). With F = 1/64 and the 16 x 4 + 32 x 28 = 960 weight bytes
+    programmed at 1 B/cycle the segment costs 700 (1 + 1/64) + 960, and the
+    DP's lower bound must be exactly that (mutant ``policies.py:405``: the
+    channel's term dropped, a bound of 256 (1 + 1/64) + 960)."""
+    import dataclasses
+
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import CostOptions, policies
+    from cmswitch.schedule.allocate import ALL_COMPUTE, SegmentSolver
+    from cmswitch.workload import Workload
+    from tests.test_dp_inter import BASE
+
+    hw = dataclasses.replace(
+        BASE, arrays=8, rows=32, cols=32, buffer_bytes=4096, internal_bw_bits=8,
+        external_bw_bytes=1,
+    )  # fmt: skip
+    assert hw.d_main == 2
+    wl = Workload.from_ops(hw, [MatmulShape(64, 16, 4), MatmulShape(2, 32, 28)])
+    opts = CostOptions(model="strict")
+    seg = SegmentSolver(wl, opts).solve(0, 1, ALL_COMPUTE)
+    expect = 700 * (1 + 1 / 64) + 960
+    assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
+    assert seg.local == pytest.approx(expect, rel=1e-12)
+    assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)
