@@ -126,3 +126,31 @@ def test_switch_counts_by_hand() -> None:
 
     assert switch_counts(({0, 1}, {2, 3}), ({2, 3, 4}, {0})) == (2, 1)
     assert switch_counts(({0, 1}, set()), ({0, 1}, set())) == (0, 0)
+
+
+def test_batch_split_keeps_a_broadcast_operand_whole() -> None:
+    """a[1 x 8 x 64] . b[4 x 64 x 32]: four 64 x 32 weights, 4 x 4 = 16 arrays
+    of the 12, so the batch (4, from b; a broadcasts) is halved. Each half
+    multiplies the whole a by one half of b (mutants ``cim_split.py:284``
+    ``ax >= 0 or ...``: a size-1 axis sliced; ``ax > 0``: b not sliced)."""
+    from cmswitch.dialects.cim import MatmulOp
+
+    text = (
+        f"builtin.module attributes {{cim.hardware = {SPLIT_CHIP}}} {{\n"
+        "  func.func @f(%a: tensor<1x8x64xf32>, %b: tensor<4x64x32xf32>) -> tensor<4x8x32xf32> {\n"
+        '    %y = cim.matmul %a, %b {label = "mm"} : tensor<1x8x64xf32>, tensor<4x64x32xf32> '
+        "-> tensor<4x8x32xf32>\n"
+        "    func.return %y : tensor<4x8x32xf32>\n  }\n}"
+    )
+    module = parse_module(text)
+    CimSplitPass().apply(make_context(), module)
+    module.verify()
+    parts = [op for op in module.walk() if isinstance(op, MatmulOp)]
+    shapes = [
+        (list(op.lhs.type.get_shape()), list(op.rhs.type.get_shape()))  # type: ignore[attr-defined]
+        for op in parts
+    ]
+    assert shapes == [([1, 8, 64], [2, 64, 32])] * 2
+    func = next(iter(module.ops))
+    arg_a = func.body.block.args[0]  # type: ignore[attr-defined]
+    assert all(op.lhs is arg_a for op in parts)
