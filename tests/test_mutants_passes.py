@@ -154,3 +154,24 @@ def test_batch_split_keeps_a_broadcast_operand_whole() -> None:
     func = next(iter(module.ops))
     arg_a = func.body.block.args[0]  # type: ignore[attr-defined]
     assert all(op.lhs is arg_a for op in parts)
+
+
+def test_assign_function_returns_what_it_writes() -> None:
+    """assign_function returns, per segment in order, its operators' ids:
+    the same ids the attributes hold (read back by op_arrays) (mutant
+    ``cim_assign_arrays.py:151``: nothing returned)."""
+    from xdsl.dialects.func import FuncOp
+
+    from cmswitch.builder import module_hardware
+    from cmswitch.passes.cim_assign_arrays import assign_function, op_arrays
+    from cmswitch.passes.segments import read_segments
+    from tests.test_assign_arrays import KEEP_K
+
+    module = parse_module(KEEP_K)
+    func = next(iter(module.ops))
+    assert isinstance(func, FuncOp)
+    got = assign_function(func, module_hardware(module))
+    segments = read_segments(func)
+    assert [seg for seg, _ in got] == [seg for seg, _ in segments]
+    assert [ids for _, ids in got] == [[op_arrays(op) for op in ops] for _, ops in segments]
+    assert [len(ids) for _, ids in got] == [1, 2]

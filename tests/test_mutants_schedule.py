@@ -190,3 +190,21 @@ def test_strict_lower_bound_counts_the_shared_channel() -> None:
     assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
     assert seg.local == pytest.approx(expect, rel=1e-12)
     assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)
+
+
+def test_schedule_json_without_a_workload_names_operators_by_index() -> None:
+    """A schedule without its workload names its operators op<i> in the
+    JSON, one name per allocation (mutant ``plan.py:127`` ``s.end + 2``: one
+    name too many, the strict zip fails)."""
+    import dataclasses
+
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import OpAlloc, evaluate
+    from cmswitch.workload import Workload
+    from tests.test_duplicate import CHIP, PAPER_INPUT
+
+    wl = Workload.from_ops(CHIP, [MatmulShape(8, 32, 4)] * 3)
+    plan = [(0, 1, (OpAlloc(1), OpAlloc(1)), ()), (2, 2, (OpAlloc(2),), ())]
+    got = dataclasses.replace(evaluate(wl, plan, PAPER_INPUT), workload=None).to_json()
+    assert [s["ops"] for s in got["segments"]] == [["op0", "op1"], ["op2"]]
+    assert [[a["op"] for a in s["allocs"]] for s in got["segments"]] == [["op0", "op1"], ["op2"]]
