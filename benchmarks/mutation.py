@@ -571,8 +571,16 @@ def _run_selected(
     timeout = timeouts[files]
     if files in durations and not args.timeout:  # 3x what these tests took
         known = durations[files]
-        if all(t in known for t in tests):  # else: the whole files' timeout
-            timeout = max(60.0, 3.0 * sum(known[t] for t in tests) + 10.0)
+
+        def took(t: str) -> float | None:  # a node id, or a whole file's nodes
+            if t in known:
+                return known[t]
+            parts = [v for k, v in known.items() if k.split("::")[0] == t]
+            return sum(parts) if parts else None
+
+        spent = [took(t) for t in tests]
+        if all(x is not None for x in spent):  # else: the whole files' timeout
+            timeout = max(60.0, 3.0 * sum(x for x in spent if x is not None) + 10.0)
     return run_mutant(m, work, tests, timeout)
 
 
