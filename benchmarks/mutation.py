@@ -85,6 +85,11 @@ EQUIVALENT: dict[str, str] = {
         "without calling inter: same calls to the oracles, same result, only the "
         "loop runs to its end"
     ),
+    "cmswitch/schedule/cost.py:343:0.0->1.0#165": (
+        "the start of the stationary weight bytes' prefix sums (initial=1.0 for "
+        "0.0): they are only read as differences prefix[end + 1] - prefix[start], "
+        "where the offset cancels exactly (whole byte counts far below 2**53)"
+    ),
     "cmswitch/schedule/allocate.py:420:1e-06->1e-06+1#306": (
         "t_top is a lower bound on the period of the reload caps below the first "
         "MIP's; divided by 2.000001 instead of 1.000001 it stays a valid, looser "
