@@ -175,3 +175,29 @@ def test_assign_function_returns_what_it_writes() -> None:
     assert [seg for seg, _ in got] == [seg for seg, _ in segments]
     assert [ids for _, ids in got] == [[op_arrays(op) for op in ops] for _, ops in segments]
     assert [len(ids) for _, ids in got] == [1, 2]
+
+
+def test_segment_records_the_strict_spill() -> None:
+    """Strict model, two chained linears (x[32 x 8] . w[8 x 8] . w[8 x 4]) in
+    one segment on their minimum 4 + 2 compute arrays of the narrow chip, no
+    memory array: the 32 x 8 = 256-byte intermediate exceeds the 64-byte
+    buffer by 192 bytes, written out and read back at 1 B/cycle: 384 spill
+    cycles, which the segment's cost in the IR must carry (mutant
+    ``cim_schedule.py:138``: spill_cycles not written)."""
+    from xdsl.dialects.func import FuncOp
+
+    from cmswitch.builder import module_hardware
+    from cmswitch.passes.cim_schedule import apply_schedule
+    from cmswitch.passes.segments import cost_dict, read_segments
+    from cmswitch.schedule import CostOptions, OpAlloc, evaluate
+    from cmswitch.workload import Workload
+    from tests.test_passes import linear_chain
+
+    module = parse_module(linear_chain(32, [8, 8, 4]))
+    func = next(op for op in module.ops if isinstance(op, FuncOp))
+    wl = Workload.from_module(module, module_hardware(module))
+    assert [o.min_arrays for o in wl.ops] == [4, 2]
+    plan = [(0, 1, (OpAlloc(4), OpAlloc(2)), ())]
+    apply_schedule(func, evaluate(wl, plan, CostOptions(model="strict")))
+    [(seg, _)] = read_segments(func)
+    assert cost_dict(seg)["spill_cycles"] == 2 * (32 * 8 - 64) / 1

@@ -208,3 +208,25 @@ def test_schedule_json_without_a_workload_names_operators_by_index() -> None:
     got = dataclasses.replace(evaluate(wl, plan, PAPER_INPUT), workload=None).to_json()
     assert [s["ops"] for s in got["segments"]] == [["op0", "op1"], ["op2"]]
     assert [[a["op"] for a in s["allocs"]] for s in got["segments"]] == [["op0", "op1"], ["op2"]]
+
+
+def test_leading_vector_work_is_charged_to_the_first_segment() -> None:
+    """Vector work before the first CIM operator (400 elements here) costs
+    400 / vector_elems_per_cycle cycles, added to the first segment only
+    (paper model: in series with the arrays) (mutant ``policies.py:193``
+    ``vec -= ...``: subtracted)."""
+    import dataclasses
+
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import OpAlloc, evaluate
+    from cmswitch.workload import Workload
+    from tests.test_duplicate import CHIP, PAPER_INPUT
+
+    wl = Workload.from_ops(CHIP, [MatmulShape(8, 32, 4)] * 2)
+    plan = [(0, 0, (OpAlloc(1),), ()), (1, 1, (OpAlloc(1),), ())]
+    base = evaluate(wl, plan, PAPER_INPUT)
+    got = evaluate(dataclasses.replace(wl, leading_vector_work=400), plan, PAPER_INPUT)
+    extra = 400 / CHIP.vector_elems_per_cycle
+    assert got.segments[0].vector_cycles == pytest.approx(base.segments[0].vector_cycles + extra)
+    assert got.segments[1].vector_cycles == base.segments[1].vector_cycles
+    assert got.latency_cycles == pytest.approx(base.latency_cycles + extra, rel=1e-12)
