@@ -251,3 +251,21 @@ def test_shared_edges_list_only_arrays_actually_shared(seed: int) -> None:
         assert sol is not None
         assert all(k > 0 for *_, k in sol.shared), sol.shared
         assert all((p, c) in wl.edges for p, c, _ in sol.shared)
+
+
+def test_stationary_weight_bytes_skip_run_time_operands() -> None:
+    """Only stationary weights are programmed from main memory: a 32 x 4
+    weight (128 bytes at 8 bits) counts, a matmul between run-time tensors
+    (Q K^T) adds nothing (mutant ``cost.py:343`` ``else 1.0``: one byte)."""
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule.cost import stationary_weight_bytes
+    from cmswitch.workload import Workload
+    from tests.test_allocate import tiny
+
+    hw = tiny(8)
+    assert hw.weight_bytes == 1
+    shapes = [MatmulShape(8, 32, 4), MatmulShape(8, 32, 4, stationary=False)] * 2
+    wl = Workload.from_ops(hw, shapes)
+    assert stationary_weight_bytes(wl, 0, 3) == 2 * 32 * 4
+    assert stationary_weight_bytes(wl, 1, 1) == 0
+    assert stationary_weight_bytes(wl, 1, 2) == 32 * 4
