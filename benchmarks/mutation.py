@@ -19,15 +19,21 @@ Mutants are made on the AST of every module of ``cmswitch/schedule/`` and
 * ``break`` <-> ``continue``, a statement ``x = ...`` / ``x += ...`` / ``return
   ...`` inside a branch or loop body dropped (replaced by ``pass``).
 
-Docstrings, annotations, f-strings and error messages are not mutated. A
-seeded uniform sample is drawn from all mutants; each is written into a
-private copy of the repository (the package and ``tests/``) and the tests of
-its package (``SCHEDULE_TESTS`` / ``PASSES_TESTS``) run there with ``-x`` and
-a timeout. A mutant is *killed* when a test fails (or it times out), else it
-*survives*; ``EQUIVALENT`` lists the survivors that cannot change behaviour,
-each with its reason. The results (per mutant: status, the first failing
-test) are written to ``benchmarks/results/mutation.json`` after every mutant,
-so an interrupted run keeps what it measured (``--resume`` continues it).
+Docstrings, annotations, f-strings, error messages and asserts are not
+mutated. A seeded uniform sample is drawn from all mutants; each is written
+into a private copy of the repository (the package and ``tests/``) and the
+tests of its package (``SCHEDULE_TESTS`` / ``PASSES_TESTS``) that execute the
+mutated lines (one pytest-cov run with per-test contexts, cached in
+``~/.cache/cmswitch-mutation`` for identical code and tests) run there,
+fastest first, with ``-x`` and a timeout. A mutant is *killed* when a test
+fails (or it times out), else it *survives*. Survivors are resolved one of
+three ways, each recorded with its reason: a test written to kill it
+(re-run with ``--only ID --tests NODE --code-at COMMIT``), ``REMOVED`` (the
+redundant code it mutated was removed), ``EQUIVALENT`` (no input can tell it
+apart); the rest are listed in ``UNKILLED`` with why no test kills them. The
+results (per mutant: status, the first failing test) are written to
+``benchmarks/results/mutation.json`` after every mutant, so an interrupted
+run keeps what it measured (``--resume`` continues it).
 """
 
 from __future__ import annotations
