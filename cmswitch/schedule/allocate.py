@@ -273,9 +273,8 @@ class SegmentSolver:
         `mode`'s optimum too, and no solve is needed. (In strict, a mode
         that can hold the segment's data on chip is searched among plans
         that hold it; a dual-mode plan allowed in `mode` that holds it shows
-        `mode` can, so the argument holds there too.)"""
-        if mode == DUAL:
-            return None
+        `mode` can, so the argument holds there too.) For `mode` DUAL itself
+        the entry is absent: :meth:`solve` returns cached solutions first."""
         dual = self._cache.get((sig, DUAL))
         if dual is None or dual.gap > 0.0:
             return None
