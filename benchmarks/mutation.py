@@ -168,6 +168,11 @@ REMOVED: dict[str, str] = {
         "duplication (dropping the second wrap changed only the wall-clock seconds "
         "reported); the stats are now built once, after both"
     ),
+    "cmswitch/schedule/allocate.py:281:drop-Return#18": (
+        "7a544d8: _from_dual returned early for the DUAL mode itself; without it the "
+        "cache lookup finds nothing (solve() returns a cached DUAL entry before "
+        "asking), so the early return was redundant; removed"
+    ),
     "cmswitch/passes/cim_split.py:318:Lt->LtE#75": (
         "cc5b1d4: max-arrays equal to the chip replaced the chip by an equal one; "
         "now min(max_arrays, arrays), whose mutants the new tests kill"
