@@ -269,3 +269,28 @@ def test_stationary_weight_bytes_skip_run_time_operands() -> None:
     assert stationary_weight_bytes(wl, 0, 3) == 2 * 32 * 4
     assert stationary_weight_bytes(wl, 1, 1) == 0
     assert stationary_weight_bytes(wl, 1, 2) == 32 * 4
+
+
+def test_mip_cap_below_an_operators_minimum_is_infeasible() -> None:
+    """The segment MIP's compute cap below an operator's minimum arrays (2
+    for a 32 x 8 weight of 4 per row) has no solution, whatever the cap
+    before it (mutant ``allocate.py:709``: the flag not set, the previous
+    bounds kept and a plan with 2 arrays returned under a cap of 1)."""
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule import CostOptions
+    from cmswitch.schedule.allocate import ALL_COMPUTE, SegmentSolver
+    from cmswitch.workload import Workload
+    from tests.test_allocate import tiny
+
+    wl = Workload.from_ops(tiny(8), [MatmulShape(8, 32, 8)])
+    assert wl.ops[0].min_arrays == 2
+    solver = SegmentSolver(wl, CostOptions(model="paper", ai="roofline"), closed_form=False)
+    model = solver._mip(0, 0, ALL_COMPUTE, 8, None)
+    model.set_cap(3)
+    got = model.run()
+    assert got is not None and got.allocs[0].compute <= 3
+    model.set_cap(1)
+    assert model.run() is None
+    model.set_cap(2)
+    got = model.run()
+    assert got is not None and got.allocs[0].compute == 2
