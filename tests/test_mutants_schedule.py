@@ -294,3 +294,22 @@ def test_mip_cap_below_an_operators_minimum_is_infeasible() -> None:
     model.set_cap(2)
     got = model.run()
     assert got is not None and got.allocs[0].compute == 2
+
+
+def test_dp_considers_longer_reach_from_further_back() -> None:
+    """``max_len`` bounds each start separately and need not be monotone:
+    here O_1 may only stand alone, but a segment from O_0 may span all
+    three. The one-segment plan (cost 1) beats three singletons (10 each)
+    and must be found although the start just before (O_1) cannot reach O_2
+    (mutant ``segment.py:86`` ``break``: the scan stops at O_1)."""
+    from cmswitch.schedule.segment import segment_dp
+
+    lens = {0: 3, 1: 1, 2: 1}
+
+    def candidates(i: int, j: int) -> list[float]:
+        if (i, j) == (0, 2):
+            return [1.0]
+        return [10.0] if i == j else []
+
+    got = segment_dp(3, candidates, lambda prev, key: 0.0, lambda i: lens[i])
+    assert got.path == ((0, 2, 0),) and got.cost == 1.0
