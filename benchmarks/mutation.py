@@ -379,8 +379,11 @@ def tests_for(
     if cover is None:
         return files
     ids: set[str] = set()
-    for line in range(m.line, max(m.line, m.end_line) + 1):
+    lines = range(m.line, max(m.line, m.end_line) + 1)
+    for line in lines:
         ids |= cover.get((m.file, line), set())
+    if not ids and any((m.file, line) in cover for line in lines):
+        return files  # run at import only (a module constant): every test may see it
     rank = {f: k for k, f in enumerate(files)}
     known = seconds or {}
     chosen = sorted(
