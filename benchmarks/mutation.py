@@ -99,6 +99,13 @@ EQUIVALENT: dict[str, str] = {
 }
 
 UNKILLED: dict[str, str] = {
+    "cmswitch/passes/cim_assign_arrays.py:220:Continue->other#82": (
+        "the search for weights already in place stops at the first operator with "
+        "a run-time operand instead of skipping it, so a later operator of the "
+        "segment reprograms weights it could keep. A test needs a weight reused "
+        "across segments after an attention product in the same segment; not "
+        "written by the deadline (and the file is being changed on another branch)"
+    ),
     "cmswitch/schedule/allocate.py:390:0->0+1#299": (
         "strict: idle arrays given to the spilled data only when 2 or more would "
         "help, not 1. On 60 random strict segments it changed the returned plan on "
