@@ -313,3 +313,22 @@ def test_dp_considers_longer_reach_from_further_back() -> None:
 
     got = segment_dp(3, candidates, lambda prev, key: 0.0, lambda i: lens[i])
     assert got.path == ((0, 2, 0),) and got.cost == 1.0
+
+
+def test_all_compute_reuses_a_dual_optimum_without_memory() -> None:
+    """A compute-bound operator (AI = K >= 4 on this chip): its dual-mode
+    optimum holds no memory array, so it is also the all-compute optimum and
+    asking for that mode solves nothing more (mutant ``allocate.py:287``
+    ``m >= 0``: every dual optimum refused, the segment solved again)."""
+    from cmswitch.dialects.cim import MatmulShape
+    from cmswitch.schedule.allocate import ALL_COMPUTE, DUAL, SegmentSolver
+    from cmswitch.workload import Workload
+    from tests.test_duplicate import CHIP, PAPER_INPUT
+
+    wl = Workload.from_ops(CHIP, [MatmulShape(512, 32, 4)])
+    solver = SegmentSolver(wl, PAPER_INPUT)
+    dual = solver.solve(0, 0, DUAL)
+    assert dual is not None and dual.memory_arrays == 0 and dual.gap == 0.0
+    work = (solver.mips_solved, solver.closed_form_solved)
+    assert solver.solve(0, 0, ALL_COMPUTE) == dual
+    assert (solver.mips_solved, solver.closed_form_solved) == work
