@@ -187,6 +187,10 @@ REMOVED: dict[str, str] = {
         "cache lookup finds nothing (solve() returns a cached DUAL entry before "
         "asking), so the early return was redundant; removed"
     ),
+    "cmswitch/schedule/allocate.py:402:0->0+1#131": (
+        "dffcf2b: most_memory fed the spill floor of the reload-cap bound, always 0 "
+        "there (paper model only); removed with it"
+    ),
     "cmswitch/passes/cim_split.py:318:Lt->LtE#75": (
         "cc5b1d4: max-arrays equal to the chip replaced the chip by an equal one; "
         "now min(max_arrays, arrays), whose mutants the new tests kill"
