@@ -315,8 +315,8 @@ class CimSplitPass(ModulePass):
         )
         if self.max_arrays < 0:
             raise SplitError("cim-split: max-arrays must be >= 0")
-        if 0 < self.max_arrays < hw.arrays:
-            hw = replace(hw, arrays=self.max_arrays)
+        if self.max_arrays:  # a budget, never more than the chip
+            hw = replace(hw, arrays=min(self.max_arrays, hw.arrays))
         _name_layers(op, hw)
         PatternRewriteWalker(
             GreedyRewritePatternApplier([SplitLinear(hw), SplitConv(hw), SplitMatmul(hw)]),

@@ -84,7 +84,6 @@ from cmswitch.schedule.cost import (
     segment_period,
     segment_vector_work,
     spill_cycles,
-    stationary_weight_bytes,
     vector_cycles,
 )
 from cmswitch.schedule.plan import OpAlloc
@@ -188,11 +187,8 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
 def layer_groups(workload: Workload, start: int, end: int) -> tuple[int, ...]:
     """Per operator of the segment, the segment position of the first
     operator of its layer (operators of one layer share a reload budget)."""
-    ops = workload.ops[start : end + 1]
-    if workload.layers_contiguous:  # a layer's first operator: max(layer, start)
-        return tuple(max(o.layer, start) - start for o in ops)
-    first: dict[int, int] = {}
-    return tuple(first.setdefault(o.layer, k) for k, o in enumerate(ops))
+    first: dict[int, int] = {}  # one path for any layer order (no faster special case)
+    return tuple(first.setdefault(o.layer, k) for k, o in enumerate(workload.ops[start : end + 1]))
 
 
 SolverCache = dict[Hashable, "SegmentSolution | None"]
@@ -277,9 +273,8 @@ class SegmentSolver:
         `mode`'s optimum too, and no solve is needed. (In strict, a mode
         that can hold the segment's data on chip is searched among plans
         that hold it; a dual-mode plan allowed in `mode` that holds it shows
-        `mode` can, so the argument holds there too.)"""
-        if mode == DUAL:
-            return None
+        `mode` can, so the argument holds there too.) For `mode` DUAL itself
+        the entry is absent: :meth:`solve` returns cached solutions first."""
         dual = self._cache.get((sig, DUAL))
         if dual is None or dual.gap > 0.0:
             return None
@@ -363,11 +358,6 @@ class SegmentSolver:
         w = hw.write_cycles_per_array
         fill = 1.0 + fill_factor(wl, start, end)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
-        bw_floor = (
-            stationary_weight_bytes(wl, start, end) / hw.external_bw_bytes
-            if opts.model == "strict"
-            else 0.0
-        )
         groups = layer_groups(wl, start, end)
         r0 = _group_max(groups, [o.min_arrays for o in ops])
         top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
@@ -398,18 +388,12 @@ class SegmentSolver:
             memory = plan.memory_arrays(raw.allocs, raw.shared)
             return local_cost(wl, start, end, raw.allocs, opts, memory)
 
-        # strict: the least spill any plan of this mode can have
-        most_memory = 0
-        if mode.memory:
-            most_memory = hw.arrays - sum(o.min_arrays for o in ops)
-            if mode.memory_cap is not None:
-                most_memory = min(most_memory, mode.memory_cap)
-        spill_floor = spill_cycles(wl, start, end, max(0, most_memory), opts)
-
         def bound(lo: int, hi: int, t_lb: float) -> float:
-            # every cap R in [lo, hi]: T(R) >= t_lb and >= OP_max / (R OP_cim)
+            # Paper model only (strict scans the reload caps in closed form,
+            # so has no bandwidth or spill floor here): every cap R in
+            # [lo, hi] has T(R) >= t_lb, >= OP_max / (R OP_cim), reload >= lo w.
             t = max(t_lb, op_max / (hi * hw.op_cim))
-            return pipeline_time(t * fill, vec, opts) + max(lo * w, bw_floor) + spill_floor
+            return pipeline_time(t * fill, vec, opts) + lo * w
 
         model = self._mip(start, end, mode, top, None)
         raw = model.run()
@@ -484,8 +468,9 @@ class SegmentSolver:
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         t_min = segment_period(wl, start, end, raw.allocs, opts)
-        if not math.isfinite(t_min) or t_min <= 0.0:
-            return raw, cost_of(raw)
+        # every operator has MACs (M = 0 fails earlier, in fill_factor) and a
+        # compute array in the MIP's plan: the period is positive and finite
+        assert 0.0 < t_min < math.inf
         fill = 1.0 + fill_factor(wl, start, end)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
         a = np.array(_programmed_weights(ops, hw))

@@ -198,20 +198,18 @@ def _ceil_vec(x: np.ndarray) -> np.ndarray:
     return np.ceil(x - 1e-9 * np.maximum(1.0, np.abs(x))).astype(np.int64)
 
 
-def _fits(c: list[int], mem: int, lim: Limits) -> bool:
-    sc = sum(c)
-    return sc <= lim.compute and mem <= lim.memory and sc + mem <= lim.arrays
-
-
 def min_period(seg: FewestArrays, edges: Sequence[Edge], lim: Limits) -> float | None:
     """The best period T* of the segment; ``math.nan`` if the matching bounds
     cannot decide it (solve the MIP), None if no allocation fits."""
     hw = seg.hw
     act = seg.active
+    ccap = min(lim.arrays, lim.compute)
+    spare = ccap - int(seg.mins.sum())
+    if spare < 0:  # the minima alone exceed the compute cap (or the chip)
+        return None
     floor_t = 0.0
     if not lim.memory_mode and act.any():  # every operator must live on D_main alone
         floor_t = float(np.max(seg.macs[act] / (seg.ai[act] * hw.d_main)))
-    ccap = min(lim.arrays, lim.compute)
     parts = [np.array([floor_t])]
     if act.any():
         parts.append((seg.macs[act][:, None] / (np.arange(1, ccap + 1) * hw.op_cim)).ravel())
@@ -220,11 +218,10 @@ def min_period(seg: FewestArrays, edges: Sequence[Edge], lim: Limits) -> float |
             bw = np.arange(hi + 1) * hw.d_cim + hw.d_main
             parts.append((seg.macs[act][:, None] / (seg.ai[act][:, None] * bw)).ravel())
     if act.any():  # compute arrays alone: sum c <= ccap, c_i <= ccap - others' minima
-        spare = ccap - int(seg.mins.sum())
         floor_t = max(
             floor_t,
             float(seg.macs.sum()) / (ccap * hw.op_cim),
-            float(np.max(seg.macs / ((spare + seg.mins) * hw.op_cim))) if spare >= 0 else 0.0,
+            float(np.max(seg.macs / ((spare + seg.mins) * hw.op_cim))),
         ) * (1.0 - 1e-12)
     cands = np.unique(np.concatenate(parts))
     cands = cands[(cands >= floor_t) & (cands > 0)]
@@ -313,7 +310,11 @@ def lean_allocation(
     for (p, _, _), s in zip(edges, share, strict=True):
         out[p] += s
     allocs = tuple(OpAlloc(ci, mi - o, o) for ci, mi, o in zip(c, m, out, strict=True))
-    if not _fits(c, sum(m) - sum(share), lim):
-        return None
+    # Fits by construction, so not checked again: t >= T*, where the fewest
+    # arrays fit (min_period's matching bound, or the MIP's allocation), and
+    # neither the fewest arrays nor the memory left after the best sharing
+    # grow with T (one array less in a budget shares at most one less).
+    memory = sum(m) - sum(share)
+    assert sum(c) <= lim.compute and memory <= lim.memory and sum(c) + memory <= lim.arrays
     shared = tuple((p, q, s) for (p, q, _), s in zip(edges, share, strict=True) if s > 0)
     return allocs, shared

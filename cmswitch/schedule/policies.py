@@ -523,7 +523,11 @@ def schedule(
         if progress is not None:
             progress(len(workload), len(workload))
 
-    stats = lambda: SolverStats(  # noqa: E731 - read after the solves
+    result = evaluate(workload, segs, options, policy=policy)
+    if duplicate_weights:
+        cap = c_static if policy == "static" else None
+        result = duplicate(workload, result, options, compute_cap=cap)
+    stats = SolverStats(  # after the solves and the duplication
         mips_solved=seg_solver.mips_solved,
         cache_hits=seg_solver.cache_hits,
         closed_form=seg_solver.closed_form_solved,
@@ -531,9 +535,4 @@ def schedule(
         time_limited=seg_solver.time_limited,
         seconds=time.perf_counter() - t0,
     )
-    result = evaluate(workload, segs, options, policy=policy, stats=stats())
-    if duplicate_weights:
-        cap = c_static if policy == "static" else None
-        result = duplicate(workload, result, options, compute_cap=cap)
-        result = Schedule(policy, result.segments, result.latency_cycles, stats(), workload)
-    return result
+    return Schedule(policy, result.segments, result.latency_cycles, stats, workload)
