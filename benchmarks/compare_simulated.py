@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -119,6 +120,7 @@ def main() -> None:
     write_results(
         args.out, "benchmarks/compare_simulated.py", {"points": points},
         hw=Hardware.preset("dynaplasia"), run_seconds=round(time.perf_counter() - start, 1),
+        loadavg=os.getloadavg(),
     )  # fmt: skip
     print(markdown(points))
 
