@@ -115,14 +115,10 @@ def brute_force(
             if hold_only and not capacity_ok(wl, 0, n - 1, memory):
                 continue
             # the cost depends on the per-operator buffers and (strict: the
-            # spill) on the distinct memory arrays; paper only on mi + mo,
-            # strict on each (arrays serve a tensor only when they hold it)
-            if opts.model == "strict":
-                key = (c, mi, mo, memory)
-            else:
-                key = (c, tuple(a + b for a, b in zip(mi, mo, strict=False)), (0,) * n, memory)
+            # spill) on the distinct memory arrays
+            key = (c, tuple(a + b for a, b in zip(mi, mo, strict=False)), memory)
             if key not in seen:
-                allocs = [OpAlloc(*x) for x in zip(key[0], key[1], key[2], strict=False)]
+                allocs = [OpAlloc(ci, m, 0) for ci, m in zip(key[0], key[1], strict=False)]
                 seen[key] = local_cost(wl, 0, n - 1, allocs, opts, memory)
             best = min(best, seen[key])
     return best
@@ -184,15 +180,10 @@ def test_single_op_full_chip_reload_tradeoff(preset: str, shape: MatmulShape, mo
     wl = Workload.from_ops(hw, [shape])
     opts = CostOptions(model=model)  # type: ignore[arg-type]
     m0 = wl.ops[0].min_arrays
-    # strict: input and output arrays count apart (each serves only a
-    # tensor it holds whole), so both are enumerated
-    outs = (lambda c, mi: range(hw.arrays - c - mi + 1)) if model == "strict" else (
-        lambda c, mi: range(1))  # fmt: skip
     expect = min(
-        local_cost(wl, 0, 0, [OpAlloc(c, mi, mo)], opts)
+        local_cost(wl, 0, 0, [OpAlloc(c, mem, 0)], opts)
         for c in range(m0, hw.arrays + 1)
-        for mi in range(hw.arrays - c + 1)
-        for mo in outs(c, mi)
+        for mem in range(hw.arrays - c + 1)
     )
     got = SegmentSolver(wl, opts).solve(0, 0)
     assert got is not None

@@ -322,32 +322,6 @@ def test_resident_bytes_and_capacity_by_hand() -> None:
         )
 
 
-def test_strict_memory_arrays_serve_only_a_tensor_they_hold_whole() -> None:
-    from cmswitch.schedule.cost import held_arrays, serving_arrays
-
-    wl = chain(2)
-    # op 1 reads op 0's 64 x 400 output, 25 600 bytes: two 12 800-byte
-    # arrays hold it; its own output is 25 600 bytes too. op 0 has no
-    # producer: its input bytes 64 x 640 = 40 960 need 4 arrays.
-    assert held_arrays(wl, 1) == (2, 2)
-    assert held_arrays(wl, 0) == (4, 2)
-    assert serving_arrays(wl, 1, OpAlloc(20, 1, 0)) == 0  # holds half: none
-    assert serving_arrays(wl, 1, OpAlloc(20, 2, 1)) == 2  # input only
-    assert serving_arrays(wl, 1, OpAlloc(20, 3, 2)) == 5
-    # on a slow channel (8 B/cycle, D_main 8 + 4 = 12) op 1 alone streams
-    # 40 960 + 25 600 = 66 560 bytes: with one input array, 66 560 / 12 =
-    # 5546.7 cycles; with two, they hold the input and add 40 B/cycle each:
-    # 66 560 / (12 + 80) = 723.5 (compute: 64 x 8 = 512 cycles)
-    slow = chain(2, dataclasses.replace(HW, external_bw_bytes=8))
-    assert segment_period(slow, 1, 1, [OpAlloc(20, 1, 0)], STRICT) == pytest.approx(66560 / 12)
-    assert segment_period(slow, 1, 1, [OpAlloc(20, 2, 0)], STRICT) == pytest.approx(66560 / 92)
-    # paper counts every memory array: 66 560 / (12 + 40) with one
-    paper_streamed = CostOptions(model="paper", ai="streamed")
-    assert segment_period(slow, 1, 1, [OpAlloc(20, 1, 0)], paper_streamed) == pytest.approx(
-        66560 / 52
-    )
-
-
 def test_strict_fill_waits_for_whole_tensors() -> None:
     # chain 0 -> 1 -> 2 of M = 64 rows; op 1 waits for op 0's whole tensor
     # (say a pooling between them): F = 1 + 1/64 in strict, 2/64 in paper

@@ -82,7 +82,6 @@ from cmswitch.schedule.cost import (
     CostOptions,
     compute_macs,
     fill_factor,
-    held_arrays,
     local_cost,
     pipeline_time,
     resident_bytes,
@@ -185,15 +184,7 @@ def internal_edges(workload: Workload, start: int, end: int) -> tuple[tuple[int,
 
 def signature(workload: Workload, start: int, end: int) -> Hashable:
     ops = tuple(
-        (
-            o.shape,
-            o.min_arrays,
-            o.weight_bytes,
-            o.input_bytes,
-            o.output_bytes,
-            o.vector_work,
-            held_arrays(workload, o.index),
-        )
+        (o.shape, o.min_arrays, o.weight_bytes, o.input_bytes, o.output_bytes, o.vector_work)
         for o in workload.ops[start : end + 1]
     )
     whole = tuple(
@@ -677,34 +668,12 @@ class SegmentSolver:
                     room = min(room, mode.memory_cap)
                 if need <= room:
                     h.addConstr(mem_expr >= res / hw.array_bytes)
-        serve: list[highspy.highs_linear_expression] = []
-        if mode.memory:
-            for i in range(n):
-                if opts.model != "strict":
-                    serve.append(mi[i] + mo[i])
-                    continue
-                # strict: arrays serve only a tensor they hold whole
-                # (cost.serving_arrays): g <= m, and g > 0 only if m >= need
-                parts = []
-                for m, need in zip((mi[i], mo[i]), held_arrays(wl, start + i), strict=True):
-                    if need <= 0:
-                        parts.append(m)
-                        continue
-                    if need > hw.arrays:
-                        continue
-                    y = h.addBinary()
-                    g = h.addVariable(lb=0.0, ub=big)
-                    h.addConstr(m - need * y >= 0)
-                    h.addConstr(g - m <= 0)
-                    h.addConstr(g - big * y <= 0)
-                    parts.append(g)
-                serve.append(h.qsum(parts) if parts else h.qsum([]))
         for i, o in enumerate(ops):
             work = compute_macs(o, hw, opts)
             r = work / op_max
             k = work / (streamed_bytes(o, opts) * hw.op_cim)
             h.addConstr(u * r <= c[i])
-            lhs = u * r - serve[i] * (hw.d_cim * k) if mode.memory else u * r
+            lhs = u * r - (mi[i] + mo[i]) * (hw.d_cim * k) if mode.memory else u * r
             if d:
                 h.addConstr(lhs - d[i] * k <= 0)
             else:

@@ -37,10 +37,6 @@ Decisions where the spec is loose (documented here once):
   ``act_bits`` cycles per row of M however little its weights fill them;
   an operator on ``c`` arrays has ``floor(c / min_arrays)`` copies (the
   lowering leaves the rest idle).
-* **Memory arrays (strict).** Input (output) arrays supply ``D_cim`` each
-  only when they hold the operator's whole input (output) tensor
-  (:func:`serving_arrays`): reads touch every place of a tensor in
-  proportion, so a tensor partly in arrays streams at the channel's pace.
 * **Whole-tensor readers (strict).** An edge in ``Workload.whole_edges``
   (the reader waits for the producer's whole tensor) adds 1 to ``F``
   instead of ``1 / M``.
@@ -108,11 +104,12 @@ CostModel = Literal["paper", "strict"]
 COST_MODELS: tuple[str, ...] = ("strict", "paper")
 AI_MODELS: tuple[str, ...] = ("roofline", "input", "streamed")
 DEFAULT_AI: dict[str, AiModel] = {"strict": "streamed", "paper": "roofline"}
-REVISION: dict[str, int] = {"strict": 2, "paper": 1}
+REVISION: dict[str, int] = {"strict": 3, "paper": 1}
 """Bumped whenever a model's numbers change, so caches of results keyed by
 it (``benchmarks/schedule_quality.py``) never mix revisions. strict 2:
-bit-serial compute in whole copies, memory arrays serve only tensors they
-hold whole, whole-tensor readers in the fill."""
+bit-serial compute in whole copies, memory arrays serving only tensors they
+hold whole, whole-tensor readers in the fill; 3: revision 2 without the
+holding rule (its MIP binaries made compile time 2.7x)."""
 
 
 @dataclass(frozen=True)
@@ -247,29 +244,9 @@ def segment_period(
     if math.isinf(t_c):
         return t_c
     need = [
-        (streamed_bytes(o, opts), serving_arrays(workload, o.index, a) * hw.d_cim)
-        for o, a in zip(ops, allocs, strict=False)
+        (streamed_bytes(o, opts), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
     ]
     return max(t_c, shared_bandwidth_period(need, hw.d_main))
-
-
-def held_arrays(workload: Workload, index: int) -> tuple[int, int]:
-    """Strict: the fewest input / output memory arrays that hold operator
-    `index`'s input tensor / output tensor whole (the input: its largest
-    producer's tensor, or its own input bytes without one)."""
-    return _index(workload).held[index]
-
-
-def serving_arrays(workload: Workload, index: int, alloc: OpAlloc) -> int:
-    """Strict: the memory arrays that supply the operator's streaming. A
-    read or write touches each place of a tensor in proportion (execution
-    model), so arrays holding only part of a tensor leave the rest to the
-    channel at the channel's pace: input (output) arrays count only when
-    they hold the whole input (output) tensor."""
-    need_in, need_out = held_arrays(workload, index)
-    return (alloc.mem_in if alloc.mem_in >= need_in else 0) + (
-        alloc.mem_out if alloc.mem_out >= need_out else 0
-    )
 
 
 def shared_bandwidth_period(need: Sequence[tuple[float, float]], d_main: float) -> float:
@@ -416,14 +393,6 @@ class _Index:
         for (p, c), b in workload.edges.items():
             self.succ[p].append((c, b))
             self.pred[c].append((p, b))
-        ab = workload.hardware.array_bytes
-        self.held = [
-            (
-                math.ceil(max((b for _, b in self.pred[i]), default=o.input_bytes) / ab - 1e-9),
-                math.ceil(o.output_bytes / ab - 1e-9),
-            )
-            for i, o in enumerate(workload.ops)
-        ]
         self.vector = list(itertools.accumulate((o.vector_work for o in workload.ops), initial=0))
         self.stationary = list(
             itertools.accumulate(
