@@ -112,7 +112,7 @@ tables and plots and reads every number of the prose from the same JSON.)
 so it resumes where it stopped; `--configs`, `--models` and `--batches`
 select a part. Its scheduling time over everything in the cache was
 {data["schedule_seconds_total"] / 60:.0f} minutes on this machine (2 cores
-shared by about seven engineers; load average above 10 during the runs).
+shared with other engineers' jobs; load average near 10 during the runs).
 
 ## Setup
 
@@ -266,8 +266,9 @@ schedule is faster).
 
 {ctable}
 
-OPT-6.7B and OPT-13B were not measured in this session (each compile of
-them takes minutes here, three policies each). Every policy now runs the granularity search (four splits), so the
+{", ".join(m for m in data["models"] if m not in {r["model"] for r in rows})} were not measured in this session (each compile of
+the LLMs takes minutes here, three policies each, on a machine shared by
+four engineers). Every policy now runs the granularity search (four splits), so the
 baselines pay for it too. `strict` solves a HiGHS MIP per distinct segment
 and mode (the allocation has a closed form only under `paper`; under
 `strict` the reload trade-off is closed-form after one MIP per segment), and
