@@ -129,9 +129,9 @@ shared with other engineers' jobs; load average near 10 during the runs).
   (shared external bandwidth, `streamed` intensity, programming through the
   shared channel on every array's port at once, spills charged at external
   bandwidth, the vector unit as a concurrent stage; since revision
-  {data.get("revisions", {}).get("strict", 1)}: bit-serial compute in whole copies, memory arrays
-  serving only tensors they hold whole, readers waiting for whole tensors
-  in the pipeline fill). `paper`: the paper's
+  {data.get("revisions", {}).get("strict", 1)}: bit-serial compute in whole copies, readers waiting
+  for whole tensors in the pipeline fill; "Estimate against simulation"
+  below). `paper`: the paper's
   equations as printed, to reproduce it, with each intensity (`roofline`,
   `input`, `streamed`). Every policy is costed by the same model.
 * **Policies, on equal terms:** `cmswitch`, `cim-mlc`, `all-compute-dp`,
