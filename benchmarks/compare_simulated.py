@@ -9,6 +9,13 @@ estimated and simulated cycles, and cmswitch's speedups over the strongest
 all-compute baseline and over the best static split, once by the estimate and
 once by the simulation. Writes `benchmarks/results/compare_simulated.json`
 and prints a Markdown table.
+
+    python benchmarks/compare_simulated.py --from-simulate benchmarks/results/simulate.json
+
+takes the points from `benchmarks/simulate.py`'s `strict` rows instead of
+compiling again: each of them is the same computation (`compile_model` with
+the policy at its best granularity, the default `strict` model, its program
+simulated).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 import time
@@ -70,6 +78,38 @@ def run_point(model: str, batch: int, seq: int) -> dict[str, Any]:
     }
 
 
+def points_from_simulate(path: str) -> list[dict[str, Any]]:
+    """The points of `benchmarks/simulate.py`'s results (strict rows)."""
+    rows = [r for r in json.loads(Path(path).read_text())["rows"]
+            if r["cost_model"] == "strict" and "error" not in r]  # fmt: skip
+    groups: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r["batch"]), {})[r["policy"]] = r
+    points = []
+    for (model, batch), pols in groups.items():
+        if "cmswitch" not in pols or not all(p in pols for p in ALL_COMPUTE):
+            continue
+
+        def speedups(key: str, pols: dict[str, dict[str, Any]] = pols) -> dict[str, float]:
+            me = pols["cmswitch"][key]
+            return {
+                "vs_all_compute": min(pols[p][key] for p in ALL_COMPUTE) / me,
+                "vs_best_static": min(r[key] for p, r in pols.items() if p.startswith("static:"))
+                / me,
+                "vs_best_other": min(r[key] for p, r in pols.items() if p != "cmswitch") / me,
+            }
+
+        points.append({
+            "model": model, "batch": batch, "seq": pols["cmswitch"]["seq"],
+            "policies": {p: {"estimated_cycles": r["estimated_cycles"],
+                             "simulated_cycles": r["simulated_cycles"]} for p, r in pols.items()},
+            "estimated": speedups("estimated_cycles"),
+            "simulated": speedups("simulated_cycles"),
+            "fastest_simulated": min(pols, key=lambda p: pols[p]["simulated_cycles"]),
+        })  # fmt: skip
+    return points
+
+
 def geomean(values: list[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values))
 
@@ -107,10 +147,14 @@ def main() -> None:
     ap.add_argument("--batches", nargs="+", type=int, default=[1])
     ap.add_argument("--seq", type=int, default=64)
     ap.add_argument("--out", default="benchmarks/results/compare_simulated.json")
+    ap.add_argument("--from-simulate", metavar="JSON",
+                    help="take the points from benchmarks/simulate.py's results")  # fmt: skip
     args = ap.parse_args()
     start = time.perf_counter()
     points = []
-    for model in args.models:
+    if args.from_simulate:
+        points = points_from_simulate(args.from_simulate)
+    for model in [] if args.from_simulate else args.models:
         for batch in args.batches:
             print(f"{model} batch {batch} ...", file=sys.stderr, flush=True)
             points.append(run_point(model, batch, args.seq))
@@ -119,6 +163,7 @@ def main() -> None:
     write_results(
         args.out, "benchmarks/compare_simulated.py", {"points": points},
         hw=Hardware.preset("dynaplasia"), run_seconds=round(time.perf_counter() - start, 1),
+        loadavg=os.getloadavg(), source=args.from_simulate or "cmswitch compare --simulate",
     )  # fmt: skip
     print(markdown(points))
 

@@ -49,6 +49,7 @@ from cmswitch.models import load_model
 from cmswitch.passes.cim_schedule import ScheduleOptions
 from cmswitch.passes.cim_split import CimSplitPass
 from cmswitch.schedule.allocate import SolverCache
+from cmswitch.schedule.cost import REVISION
 from cmswitch.schedule.policies import schedule
 from cmswitch.workload import Workload, compute_ops
 
@@ -88,7 +89,11 @@ def workloads(
 
 
 def run_key(config: str, name: str, batch: int, policy: str, budget: int) -> str:
-    return f"{config}|{name}|{batch}|{policy}|{budget}"
+    """The cache key of one run: the config with its cost model's revision
+    (:data:`cmswitch.schedule.cost.REVISION`), so runs of an older model
+    are never reused."""
+    rev = REVISION[CONFIGS[config][0]]
+    return f"{config}@r{rev}|{name}|{batch}|{policy}|{budget}"
 
 
 def load_runs(path: Path) -> dict[str, dict[str, Any]]:
@@ -269,7 +274,9 @@ def main() -> int:
     cache.mkdir(parents=True, exist_ok=True)
     runs: dict[str, dict[str, Any]] = {}
     for config in CONFIGS:
-        runs.update(load_runs(cache / f"runs-{config}.jsonl"))
+        prefix = run_key(config, "", 0, "", 0).split("|")[0] + "|"
+        got = load_runs(cache / f"runs-{config}.jsonl")
+        runs.update({k: r for k, r in got.items() if k.startswith(prefix)})
     t_start = time.perf_counter()
     if not args.summarize_only:
         for config in args.configs:
@@ -297,6 +304,14 @@ def main() -> int:
                 flush=True,
             )
     total = sum(r["schedule_seconds"] for r in runs.values())
+    kept: dict[str, Any] = {}
+    if args.out and Path(args.out).exists():
+        # configs not run now keep their results (and say where they came from)
+        old = json.loads(Path(args.out).read_text())
+        for config, got in old.get("configs", {}).items():
+            if config not in results:
+                got.setdefault("kept_from", old.get("provenance", {}).get("commit"))
+                kept[config] = got
     if args.out:
         write_results(
             args.out,
@@ -309,7 +324,9 @@ def main() -> int:
                 "split_fractions": list(ScheduleOptions().split_fractions),
                 "schedule_seconds_total": total,
                 "this_run_seconds": time.perf_counter() - t_start,
-                "configs": results,
+                "configs": {**results, **kept},
+                "revisions": {c: REVISION[CONFIGS[c][0]] for c in args.configs},
+                "loadavg": os.getloadavg(),
             },
             hw=hw,
             arch=hw.to_dict(),

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -193,7 +194,8 @@ def main() -> int:
                     _print_row(console, row)
                     write_results(args.json, "benchmarks/simulate.py",
                                   {"rows": rows, "summary": summarise(rows)},
-                                  arch=args.arch, tiles=args.tiles)  # fmt: skip
+                                  arch=args.arch, tiles=args.tiles,
+                                  loadavg=os.getloadavg())  # fmt: skip
     summary = summarise(rows)
     table = Table(title="estimate vs simulation")
     for col in ("cost model", "points", "mean |log(est/sim)|", "(as a factor)", "geomean est/sim",

@@ -38,14 +38,23 @@ from xdsl.dialects.func import FuncOp, ReturnOp
 from xdsl.ir import Operation, SSAValue
 
 from cmswitch.dialects.cim import (
+    BroadcastOp,
     ComputeOp,
+    ConcatOp,
     ConstantOp,
     Conv2dOp,
+    ElementwiseOp,
+    GatherOp,
+    LayerNormOp,
     LayoutOp,
     LinearOp,
     MatmulOp,
     MatmulShape,
+    ReshapeOp,
+    RMSNormOp,
     SegmentOp,
+    SliceOp,
+    SoftmaxOp,
     VectorOp,
     YieldOp,
     is_static_value,
@@ -119,6 +128,10 @@ class Workload:
     leading_vector_work: int = 0
     """Vector work before the first CIM operator."""
     name: str = "model"
+    whole_edges: frozenset[tuple[int, int]] = frozenset()
+    """Edges whose reader waits for the producer's whole tensor, not row by
+    row (execution model, *Tiles*: a pooling, transpose or reduction on
+    the way, a change of row count, attention's operands and results)."""
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -255,11 +268,18 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
     pending: dict[int, SegmentOp] = {}
     ab, wb = hw.act_bytes, hw.weight_bytes
 
-    def read(v: SSAValue, reader: int) -> None:
+    whole: set[SSAValue] = set()  # values that exist only once the producer is done
+    whole_edges: set[tuple[int, int]] = set()
+
+    def read(v: SSAValue, reader: int, barrier: bool | None = None) -> None:
+        """`barrier` None: a vector op hosted at `reader` reads `v` (the
+        CIM operator itself does not wait for it)."""
         p = producer.get(v)
         if p is None or p == reader:
             return
         edges[(p, reader)] = max(edges.get((p, reader), 0.0), numel(shape_of(v)) * ab)
+        if barrier is not None and (barrier or v in whole):
+            whole_edges.add((p, reader))
 
     for op in func.walk():
         if isinstance(op, ComputeOp):
@@ -267,8 +287,13 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
             shape = op.matmul_shape()
             origin = op.attributes.get("origin")
             layer = layer_of.setdefault(origin.data, i) if isinstance(origin, StringAttr) else i
+            matmul = isinstance(op, MatmulOp)
             for v in _dynamic_operands(op):
-                read(v, i)
+                # attention's product waits for its whole operands; a linear
+                # operator reading another row count waits for the whole
+                # tensor (a convolution reads its receptive field)
+                read(v, i, matmul or (isinstance(op, LinearOp)
+                                      and _rows(shape_of(v)) != _rows(shape_of(op.results[0]))))  # fmt: skip
             ops.append(
                 {
                     "index": i,
@@ -284,6 +309,8 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                 }
             )
             producer[op.results[0]] = i
+            if matmul:  # its readers take the whole result
+                whole.add(op.results[0])
         elif isinstance(op, ConstantOp) or (
             isinstance(op, LayoutOp) and op.results and all(is_static_value(r) for r in op.results)
         ):
@@ -310,8 +337,15 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
             for v in op.operands:
                 read(v, host)
             if any(v in producer for v in op.operands):
+                # its result exists only once the host is done if it mixes
+                # rows, or reads such a value of the host's
+                mixes = not _row_wise(op) or any(
+                    v in whole and producer.get(v) == host for v in op.operands
+                )
                 for r in op.results:
                     producer[r] = host
+                    if mixes:
+                        whole.add(r)
             if isinstance(op, VectorOp):
                 ops[host]["vector_work"] += op.vector_work()
     preds: dict[int, set[int]] = {}
@@ -325,4 +359,25 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
         )
         for d in ops
     )
-    return Workload(hw, infos, edges, leading, func.sym_name.data)
+    return Workload(hw, infos, edges, leading, func.sym_name.data, frozenset(whole_edges))
+
+
+_ROW_WISE = (ElementwiseOp, SoftmaxOp, LayerNormOp, RMSNormOp, SliceOp, ConcatOp, BroadcastOp,
+             GatherOp)  # fmt: skip
+
+
+def _rows(shape: Sequence[int]) -> int:
+    """Rows of a tensor as the pipeline sees them (a feature map: B * H)."""
+    if len(shape) == 4:
+        return shape[0] * shape[2]
+    if len(shape) <= 1:
+        return 1
+    return max(1, numel(shape) // max(1, shape[-1]))
+
+
+def _row_wise(op: Operation) -> bool:
+    """The op makes each row of its result from the same rows of its
+    operands (a reshape only when it keeps the rows)."""
+    if isinstance(op, ReshapeOp):
+        return _rows(shape_of(op.operands[0])) == _rows(shape_of(op.results[0]))
+    return isinstance(op, _ROW_WISE)

@@ -62,6 +62,29 @@ def test_eq10_input_ai_is_k() -> None:
     assert op_latency(op, 40, 0, HW, opts) == pytest.approx(MACS / 52800)
 
 
+def test_strict_compute_is_bit_serial_in_whole_copies() -> None:
+    # A depthwise-like operator: 64 groups of 9 x 1, M = 49 rows. An array
+    # packs min(320 // 9, 40 // 1) = 35 groups, so one copy is
+    # ceil(64 / 35) = 2 arrays, filled 576 of 2 * 12 800 weights.
+    wl = Workload.from_ops(HW, [MatmulShape(49, 9, 1, groups=64)])
+    op = wl.ops[0]
+    assert op.min_arrays == 2
+    big = CostOptions(model="strict")
+    # paper: 49 * 9 * 64 = 28 224 MACs at 1600 MAC/cycle/array on 2 arrays
+    assert op_latency(op, 2, 96, HW, PAPER) == pytest.approx(28224 / 3200)
+    # strict: every array of a copy spends act_bits = 8 cycles per row of M,
+    # however empty: 49 * 8 = 392 cycles (ample memory bandwidth: 96 arrays)
+    assert op_latency(op, 2, 96, HW, big) == pytest.approx(392)
+    # 3 arrays are still one copy (the third stays idle); 4 arrays are two
+    # copies, each taking half the rows: 196 cycles
+    assert op_latency(op, 3, 96, HW, big) == pytest.approx(392)
+    assert op_latency(op, 4, 96, HW, big) == pytest.approx(196)
+    # a full operator (SHAPE fills its 20 arrays) is the same in both models
+    full = chain().ops[0]
+    assert op_latency(full, 20, 96, HW, big) == pytest.approx(MACS / (20 * 1600))
+    assert op_latency(full, 20, 96, HW, big) == pytest.approx(64 * 8)
+
+
 def test_pipeline_fill_and_period() -> None:
     wl = chain(3)
     allocs = [OpAlloc(20, 0, 0), OpAlloc(20, 0, 20), OpAlloc(40, 20, 0)]
@@ -157,13 +180,17 @@ def test_reload_eq2_and_bandwidth_bound() -> None:
     slow = dataclasses.replace(HW, external_bw_bytes=8)
     wl_slow = chain(2, slow)
     # strict: every array programs at once through its own port (320 cycles
-    # for a full one), all through the channel, every copy counted: op 1 on
-    # 35 of its 20 minimum arrays holds 1.75 copies of its 256 000 bytes,
-    # (256 000 + 1.75 * 256 000) / 8 B/cycle = 88 000 cycles
-    assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(88000)
+    # for a full one), all through the channel, every whole copy counted:
+    # op 1 on 35 arrays holds floor(35 / 20) = 1 copy of its 256 000 bytes
+    # (the other 15 arrays stay idle, unprogrammed), so
+    # (256 000 + 256 000) / 8 B/cycle = 64 000 cycles
+    assert reload_cost(wl_slow, 0, 1, allocs, STRICT) == pytest.approx(64000)
     assert reload_cost(wl_slow, 0, 1, allocs, PAPER) == 35 * 320
-    # at 128 B/cycle: 704 000 / 128 = 5500 (paper: 35 * 320 = 11 200)
-    assert reload_cost(wl, 0, 1, allocs, STRICT) == pytest.approx(5500)
+    # on 40 arrays, 2 copies: (256 000 + 2 * 256 000) / 8 = 96 000
+    two = [OpAlloc(20), OpAlloc(40)]
+    assert reload_cost(wl_slow, 0, 1, two, STRICT) == pytest.approx(96000)
+    # at 128 B/cycle: 512 000 / 128 = 4000 (paper: 35 * 320 = 11 200)
+    assert reload_cost(wl, 0, 1, allocs, STRICT) == pytest.approx(4000)
     # one small layer: the write port binds (320 cycles), not the channel
     tiny = Workload.from_ops(HW, [MatmulShape(64, 320, 40)])
     assert reload_cost(tiny, 0, 0, [OpAlloc(1)], STRICT) == 320
@@ -293,3 +320,40 @@ def test_resident_bytes_and_capacity_by_hand() -> None:
         assert got.local == pytest.approx(
             local_cost(chip, 0, 2, list(got.allocs), STRICT, memory=got.memory_arrays)
         )
+
+
+def test_strict_fill_waits_for_whole_tensors() -> None:
+    # chain 0 -> 1 -> 2 of M = 64 rows; op 1 waits for op 0's whole tensor
+    # (say a pooling between them): F = 1 + 1/64 in strict, 2/64 in paper
+    wl = dataclasses.replace(chain(3), whole_edges=frozenset({(0, 1)}))
+    assert fill_factor(wl, 0, 2, STRICT) == pytest.approx(1 + 1 / 64)
+    assert fill_factor(wl, 0, 2, PAPER) == pytest.approx(2 / 64)
+    assert fill_factor(wl, 1, 2, STRICT) == pytest.approx(1 / 64)
+    allocs = [OpAlloc(20, 0, 0)] * 3
+    t = segment_period(wl, 0, 2, allocs, STRICT)
+    assert intra_latency(wl, 0, 2, allocs, STRICT) == pytest.approx(t * (2 + 1 / 64))
+
+
+def test_whole_tensor_edges_from_the_graph() -> None:
+    """A max pooling between two convolutions makes the second wait for the
+    whole first (the pooling mixes rows); a ReLU does not. Attention's
+    product waits for its operands."""
+    from cmswitch.builder import GraphBuilder
+    from cmswitch.dialects.cim import Conv2dOp, ElementwiseFn, ElementwiseOp, PoolKind, PoolOp
+
+    b = GraphBuilder("net")
+    x = b.input("x", (1, 8, 8, 8))
+
+    def conv(v, name):  # type: ignore[no-untyped-def]
+        w = b.weight(name, (8, 8, 3, 3))
+        return b.add(Conv2dOp(v, w, None, strides=(1, 1), pads=(1, 1, 1, 1), group=1))
+
+    c0 = conv(x, "w0")
+    r0 = b.add(ElementwiseOp(ElementwiseFn.RELU, [c0]))
+    c1 = conv(r0, "w1")
+    p1 = b.add(PoolOp(PoolKind.MAX, c1, (2, 2), (2, 2)))
+    c2 = conv(p1, "w2")
+    b.output(c2)
+    wl = Workload.from_module(b.module(HW), HW)
+    assert set(wl.edges) == {(0, 1), (1, 2)}
+    assert wl.whole_edges == frozenset({(1, 2)})

@@ -99,18 +99,21 @@ def _shared(result, seg: SegmentOp):  # type: ignore[no-untyped-def]
 
 
 def test_pass_pipeline_matches_python_api() -> None:
-    """`xdsl-opt -p cim-split,cim-schedule{...}` and compile_model agree."""
+    """`xdsl-opt -p cim-split{max-arrays=B},cim-schedule{...}` and
+    compile_model agree, B the granularity compile_model chose."""
     imported = import_onnx(DATA / "tiny_cnn.onnx", hardware=SMALL)
-    text = print_module(imported.module)
-    ctx = make_context()
-    module = parse_module(text, "tiny_cnn.mlir", ctx)
-    available = {name: factory for name, factory in PASSES.items()}
-    PassPipeline.parse_spec(available, "cim-split,cim-schedule{policy=cim-mlc}").apply(ctx, module)
-    module.verify()
     reference = compile_model(
         LoadedModel("tiny_cnn", imported.module, imported.store, SMALL),
         ScheduleOptions(policy="cim-mlc"),
     )
+    budget = reference.split_budget or SMALL.arrays
+    text = print_module(imported.module)
+    ctx = make_context()
+    module = parse_module(text, "tiny_cnn.mlir", ctx)
+    available = {name: factory for name, factory in PASSES.items()}
+    spec = f"cim-split{{max-arrays={budget}}},cim-schedule{{policy=cim-mlc}}"
+    PassPipeline.parse_spec(available, spec).apply(ctx, module)
+    module.verify()
     assert print_module(module) == print_module(reference.module)
     attr = module.attributes["cim.schedule"]
     assert "cim-mlc" in str(attr)

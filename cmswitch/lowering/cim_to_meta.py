@@ -33,8 +33,9 @@ the same function signature; compile-time values first, then one
 a CIM operator writes its output into its ``mem_out`` arrays and the input
 arrays of the CIM operators of the segment that read it; a vector op writes
 over the storage of an operand it is the last reader of, else into the
-input arrays of the CIM operator it feeds; whatever does not fit goes to
-the fixed buffer, the rest to ``dram`` (a spill). Capacity is taken when a
+input arrays of the CIM operator it feeds; whatever does not fit is split
+between the fixed buffer and ``dram`` in proportion to their bandwidths
+(the buffer's part capped by its room; the ``dram`` part is a spill). Capacity is taken when a
 tensor is written and given back after its last reader; an op's output may
 reuse the storage of operands it reads last. Stripes are even over the
 arrays used.
@@ -85,8 +86,13 @@ class _Capacity:
         return self.hw.array_bytes - self.arrays.get(a, 0)
 
     def place(self, nbytes: int, want: Sequence[int], use_buffer: bool = True) -> meta.PlaceAttr:
-        """Stripes `nbytes` over the arrays of `want` with room, then the
-        buffer, then dram."""
+        """Stripes `nbytes` over the arrays of `want` with room; the rest is
+        split between the buffer and dram in proportion to their bandwidths
+        (internal bus : external channel), the buffer's part capped by its
+        free room. A read or write touches every part in proportion, so
+        each part then takes the same time and the rest streams at up to
+        bus + channel (``D_main``); filling the buffer first would stream a
+        tensor partly there at the bus's pace (4 B/cycle on DynaPlasia)."""
         rest = nbytes
         ids: list[int] = []
         part = 0
@@ -101,8 +107,9 @@ class _Capacity:
             part = best[0]  # ceil(part / n) <= the n-th largest room
             ids = sorted(cands[:n])
             rest -= part
-        buf = min(rest, self.hw.buffer_bytes - self.buffer) if use_buffer else 0
-        buf = max(buf, 0)
+        bus, ext = self.hw.internal_bw_bits / 8, self.hw.external_bw_bytes
+        share = rest * bus // (bus + ext) if use_buffer and rest > 0 else 0
+        buf = max(0, min(int(share), self.hw.buffer_bytes - self.buffer))
         rest -= buf
         place = meta.PlaceAttr(ids, part, buf, rest)
         self.take(place)

@@ -12,7 +12,10 @@ its consumers at most once in total, likewise a consumer's input arrays):
 
 The pipeline objective (Eq. 9, 10) is linearised with a throughput variable
 ``u`` (``t`` scaled to arrays so HiGHS sees coefficients near 1):
-``u * OP_i / OP_max <= c_i`` and ``u * OP_i / OP_max <= (Mem_i D_cim + d_i) AI_i / OP_cim``.
+``u * OP_i / OP_max <= c_i`` and ``u * OP_i / OP_max <= (Mem_i D_cim + d_i) AI_i / OP_cim``,
+with ``OP_i`` the array work (:func:`cost.compute_macs`: the MACs in ``paper``,
+whole bit-serial copies in ``strict``) and ``AI_i = OP_i / streamed bytes``.
+In ``strict`` compute arrays come in whole copies (``c_i = min_i k_i``).
 
 **How reload enters.** The segment's own cost is ``T (1 + F) + W max_i c_i +
 vector`` (see :mod:`cost`); the reload term makes duplication a trade-off and
@@ -77,6 +80,7 @@ from cmswitch.hardware import Hardware
 from cmswitch.schedule import closed_form, plan
 from cmswitch.schedule.cost import (
     CostOptions,
+    compute_macs,
     fill_factor,
     local_cost,
     pipeline_time,
@@ -84,6 +88,7 @@ from cmswitch.schedule.cost import (
     segment_period,
     segment_vector_work,
     spill_cycles,
+    streamed_bytes,
     vector_cycles,
 )
 from cmswitch.schedule.plan import OpAlloc
@@ -181,7 +186,10 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
         (o.shape, o.min_arrays, o.weight_bytes, o.input_bytes, o.output_bytes, o.vector_work)
         for o in workload.ops[start : end + 1]
     )
-    return (ops, internal_edges(workload, start, end), layer_groups(workload, start, end))
+    whole = tuple(
+        sorted((p - start, c - start) for p, c in workload.whole_edges if start <= p and c <= end)
+    )
+    return (ops, internal_edges(workload, start, end), layer_groups(workload, start, end), whole)
 
 
 def layer_groups(workload: Workload, start: int, end: int) -> tuple[int, ...]:
@@ -330,7 +338,7 @@ class SegmentSolver:
                 return self._fallback(start, end, mode) if model.timed_out else None
             t_star = segment_period(wl, start, end, first.allocs, opts)
             gap = first.gap
-        fill = 1.0 + fill_factor(wl, start, end)
+        fill = 1.0 + fill_factor(wl, start, end, opts)
         t_best = closed_form.best_period(fewest, groups, t_star, fill, top)
         op_max = max(o.macs for o in ops)
         lean = closed_form.lean_allocation(fewest, edges, t_best, lim)
@@ -356,12 +364,12 @@ class SegmentSolver:
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         w = hw.write_cycles_per_array
-        fill = 1.0 + fill_factor(wl, start, end)
+        fill = 1.0 + fill_factor(wl, start, end, opts)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
         groups = layer_groups(wl, start, end)
         r0 = _group_max(groups, [o.min_arrays for o in ops])
         top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
-        op_max = max(o.macs for o in ops)
+        op_max = max(compute_macs(o, hw, opts) for o in ops)
 
         def used(raw: _Raw) -> int:  # Com of the segment's largest layer
             return _group_max(groups, [a.compute for a in raw.allocs])
@@ -458,29 +466,31 @@ class SegmentSolver:
         reload is ``max(W, P / E)`` with ``P = sum_i a_i c_i`` the programmed
         bytes (``a_i`` the bytes one array of operator i holds), so at a
         period T the cheapest plan has the fewest compute arrays for T,
-        ``c_i(T) = max(min_i, ceil(OP_i / (T OP_cim)))``, and the memory of
+        ``c_i(T) = min_i max(1, ceil(R_i / T))`` in whole copies (``R_i``
+        the cycles one copy needs, :func:`cost.compute_macs`), and the memory of
         the max-throughput plan ``raw`` (period T_min): with fewer compute
         arrays it still fits, its bandwidth still serves T >= T_min, and it
         holds what ``raw`` holds. Any plan of period T is no cheaper (it
         programs at least as many bytes). The cost ``max(T fill, V) +
         max(W, P(T) / E)`` only grows between the steps of some c_i, so
-        the best T is T_min or a step ``OP_i / (c OP_cim)`` above it."""
+        the best T is T_min or a step ``R_i / k`` (k copies) above it."""
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         t_min = segment_period(wl, start, end, raw.allocs, opts)
         # every operator has MACs (M = 0 fails earlier, in fill_factor) and a
         # compute array in the MIP's plan: the period is positive and finite
         assert 0.0 < t_min < math.inf
-        fill = 1.0 + fill_factor(wl, start, end)
+        fill = 1.0 + fill_factor(wl, start, end, opts)
         vec = vector_cycles(segment_vector_work(wl, start, end), hw)
         a = np.array(_programmed_weights(ops, hw))
-        macs = np.array([float(o.macs) for o in ops])
         mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
-        top = max(a.compute for a in raw.allocs)
-        steps = (macs[macs > 0][:, None] / (np.arange(1, top + 1) * hw.op_cim)).ravel()
+        # one row of M costs `rows` cycles per copy (whole copies, bit-serial)
+        rows = np.array([compute_macs(o, hw, opts) / (o.min_arrays * hw.op_cim) for o in ops])
+        top = max(x.compute // o.min_arrays for o, x in zip(ops, raw.allocs, strict=True))
+        steps = (rows[rows > 0][:, None] / np.arange(1, top + 1)).ravel()
         cands = np.unique(np.concatenate([[t_min], steps[steps > t_min]]))
-        need = np.ceil(macs[:, None] / (cands[None, :] * hw.op_cim) - 1e-9).astype(np.int64)
-        c = np.maximum(mins[:, None], need)
+        copies = np.ceil(rows[:, None] / cands[None, :] - 1e-9).astype(np.int64)
+        c = mins[:, None] * np.maximum(1, copies)
         programmed = a @ c * hw.array_bytes
         est = np.maximum(cands * fill, vec) + np.maximum(
             hw.write_cycles_per_array, programmed / hw.external_bw_bytes
@@ -507,12 +517,13 @@ class SegmentSolver:
         wl, hw = self.workload, self.workload.hardware
         ops = wl.ops[start : end + 1]
         t = segment_period(wl, start, end, raw.allocs, self.opts)
+
+        def fewest(o: CimOpInfo, have: int) -> int:  # whole copies for period t
+            k = math.ceil(compute_macs(o, hw, self.opts) / (t * hw.op_cim * o.min_arrays) - 1e-9)
+            return o.min_arrays * max(1, min(have // o.min_arrays, k))
+
         allocs = [
-            OpAlloc(
-                max(o.min_arrays, min(a.compute, math.ceil(o.macs / (t * hw.op_cim) - 1e-9))),
-                a.mem_in,
-                a.mem_out,
-            )
+            OpAlloc(fewest(o, a.compute), a.mem_in, a.mem_out)
             for o, a in zip(ops, raw.allocs, strict=True)
         ]
         cur = _Raw(tuple(allocs), raw.shared, raw.u, raw.gap)
@@ -577,10 +588,15 @@ class SegmentSolver:
         ops = wl.ops[start : end + 1]
         n = len(ops)
         edges = internal_edges(wl, start, end)
-        op_max = max(o.macs for o in ops)
+        op_max = max(compute_macs(o, hw, opts) for o in ops)
         h = _new_highs(self.time_limit, self.node_limit)
         big = float(hw.arrays)
         c = [h.addIntegral(lb=o.min_arrays, ub=min(reload_cap, hw.arrays)) for o in ops]
+        if opts.model == "strict":  # whole copies: c_i = min_i * copies_i
+            for o, ci in zip(ops, c, strict=True):
+                if o.min_arrays > 1:
+                    k = h.addIntegral(lb=1, ub=hw.arrays // o.min_arrays)
+                    h.addConstr(ci - o.min_arrays * k == 0)
         # the reload cap bounds each layer's compute arrays (Eq. 2's Com_l)
         members: dict[int, list[int]] = {}
         for k, g in enumerate(layer_groups(wl, start, end)):
@@ -638,8 +654,9 @@ class SegmentSolver:
                 if need <= room:
                     h.addConstr(mem_expr >= res / hw.array_bytes)
         for i, o in enumerate(ops):
-            r = o.macs / op_max
-            k = o.ai(opts.intensity) / hw.op_cim
+            work = compute_macs(o, hw, opts)
+            r = work / op_max
+            k = work / (streamed_bytes(o, opts) * hw.op_cim)
             h.addConstr(u * r <= c[i])
             lhs = u * r - (mi[i] + mo[i]) * (hw.d_cim * k) if mode.memory else u * r
             if d:

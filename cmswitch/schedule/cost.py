@@ -32,6 +32,14 @@ Decisions where the spec is loose (documented here once):
   path inside the segment, excluding the path's last operator (a single
   operator has no fill). ``T_intra = T * (1 + F)``: the fill scales with the
   period, so minimising ``T`` minimises ``T_intra`` and the MIP stays linear.
+* **Compute (strict).** Bit-serial arrays in whole copies
+  (:func:`compute_macs`): a copy of ``min_arrays`` arrays spends
+  ``act_bits`` cycles per row of M however little its weights fill them;
+  an operator on ``c`` arrays has ``floor(c / min_arrays)`` copies (the
+  lowering leaves the rest idle).
+* **Whole-tensor readers (strict).** An edge in ``Workload.whole_edges``
+  (the reader waits for the producer's whole tensor) adds 1 to ``F``
+  instead of ``1 / M``.
 * **Vector unit.** Non-CIM work after each CIM operator costs
   ``V = vector_work / vector_elems_per_cycle``. ``paper``: *added* to its
   segment (one shared unit, conservatively serial). ``strict``: the vector
@@ -54,7 +62,7 @@ Decisions where the spec is loose (documented here once):
   array) and all programming crosses the one external channel, so the
   reload is ``max(W, programmed bytes / external_bw_bytes)`` where the
   programmed bytes count every copy (an operator on ``c`` arrays holds
-  ``c / min_arrays`` copies of its weights). Run-time operands are written
+  ``floor(c / min_arrays)`` copies of its weights). Run-time operands are written
   from on chip through the write ports (bounded by ``W``). The reload
   depends neither on how a layer is split nor on which layer the arrays
   belong to. *Simplification against the execution model* (the simulator
@@ -96,6 +104,12 @@ CostModel = Literal["paper", "strict"]
 COST_MODELS: tuple[str, ...] = ("strict", "paper")
 AI_MODELS: tuple[str, ...] = ("roofline", "input", "streamed")
 DEFAULT_AI: dict[str, AiModel] = {"strict": "streamed", "paper": "roofline"}
+REVISION: dict[str, int] = {"strict": 3, "paper": 1}
+"""Bumped whenever a model's numbers change, so caches of results keyed by
+it (``benchmarks/schedule_quality.py``) never mix revisions. strict 2:
+bit-serial compute in whole copies, memory arrays serving only tensors they
+hold whole, whole-tensor readers in the fill; 3: revision 2 without the
+holding rule (its MIP binaries made compile time 2.7x)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +145,45 @@ DEFAULT_OPTIONS = CostOptions()
 """The default options (a frozen singleton, safe as an argument default)."""
 
 
+def compute_macs(op: CimOpInfo, hw: Hardware, opts: CostOptions = DEFAULT_OPTIONS) -> float:
+    """The work the arrays do, in MACs at full-array throughput: ``OP_i /
+    (c OP_cim)`` cycles on ``c`` arrays. ``paper``: the operator's MACs.
+    ``strict`` (execution model, bit-serial arrays): every array of a copy
+    spends ``act_bits`` cycles per row of M however little of it the
+    weights fill, so ``M * act_bits * min_arrays * OP_cim`` (the MACs of
+    ``min_arrays`` full arrays; 1 to 40x the MACs on the zoo)."""
+    if opts.model == "strict":
+        return float(op.shape.m * hw.act_bits * op.min_arrays) * hw.op_cim
+    return float(op.macs)
+
+
+def streamed_bytes(op: CimOpInfo, opts: CostOptions = DEFAULT_OPTIONS) -> float:
+    """Bytes the operator moves during compute under the model's intensity
+    (``OP_i / AI_i``)."""
+    return op.macs / op.ai(opts.intensity)
+
+
+def copy_step(op: CimOpInfo, opts: CostOptions = DEFAULT_OPTIONS) -> int:
+    """Compute arrays come in steps of this: ``strict`` in whole copies of
+    the operator's ``min_arrays`` (the lowering leaves extra arrays idle),
+    ``paper`` one array at a time (Eq. 10 is linear in ``c``)."""
+    return op.min_arrays if opts.model == "strict" else 1
+
+
+def usable_compute(op: CimOpInfo, compute: int, opts: CostOptions = DEFAULT_OPTIONS) -> int:
+    """The compute arrays that work: whole copies in ``strict``."""
+    step = copy_step(op, opts)
+    return compute // step * step
+
+
+def compute_time(
+    op: CimOpInfo, compute: int, hw: Hardware, opts: CostOptions = DEFAULT_OPTIONS
+) -> float:
+    """Cycles the operator's arrays need (bandwidth aside)."""
+    c = usable_compute(op, compute, opts)
+    return compute_macs(op, hw, opts) / (c * hw.op_cim) if c > 0 else math.inf
+
+
 def op_latency(
     op: CimOpInfo,
     compute: int,
@@ -141,28 +194,35 @@ def op_latency(
 ) -> float:
     """Eq. 10. ``d_main_share`` defaults to the full D_main (paper model)."""
     d = hw.d_main if d_main_share is None else d_main_share
-    rate = min(compute * hw.op_cim, (memory * hw.d_cim + d) * op.ai(opts.intensity))
-    return op.macs / rate if rate > 0 else math.inf
+    supply = memory * hw.d_cim + d
+    feed = streamed_bytes(op, opts) / supply if supply > 0 else math.inf
+    return max(compute_time(op, compute, hw, opts), feed)
 
 
-def fill_factor(workload: Workload, start: int, end: int) -> float:
+def fill_factor(workload: Workload, start: int, end: int, opts: CostOptions | None = None) -> float:
     """F of the module docstring: max over paths inside the segment of the
-    sum of 1/M_i, the path's last operator excluded."""
+    sum of 1/M_i, the path's last operator excluded. ``strict``: an edge
+    whose reader waits for the producer's whole tensor
+    (:attr:`Workload.whole_edges`) adds 1 instead of 1/M (the reader starts
+    when the producer is done)."""
+    strict = opts is not None and opts.model == "strict"
     memo = _index(workload).fill
-    got = memo.get((start, end))
+    got = memo.get((start, end, strict))
     if got is None:
-        got = memo[(start, end)] = _fill_factor(workload, start, end)
+        got = memo[(start, end, strict)] = _fill_factor(workload, start, end, strict)
     return got
 
 
-def _fill_factor(workload: Workload, start: int, end: int) -> float:
+def _fill_factor(workload: Workload, start: int, end: int, strict: bool) -> float:
+    whole = workload.whole_edges if strict else frozenset()
     w: dict[int, float] = {}
     best = 0.0
     for j in range(start, end + 1):
         acc = 0.0
         for p in workload.ops[j].preds:
             if start <= p < j:
-                acc = max(acc, w[p] + 1.0 / workload.ops[p].shape.m)
+                step = 1.0 if (p, j) in whole else 1.0 / workload.ops[p].shape.m
+                acc = max(acc, w[p] + step)
         w[j] = acc
         best = max(best, acc)
     return best
@@ -180,15 +240,11 @@ def segment_period(
         )
     # strict: T >= OP_i / (c_i OP_cim) and the shares needed at period T,
     # d_i = max(0, OP_i / (AI_i T) - Mem_i D_cim), must sum to <= D_main.
-    t_c = max(
-        o.macs / (a.compute * hw.op_cim) if a.compute > 0 else math.inf
-        for o, a in zip(ops, allocs, strict=False)
-    )
+    t_c = max(compute_time(o, a.compute, hw, opts) for o, a in zip(ops, allocs, strict=False))
     if math.isinf(t_c):
         return t_c
     need = [
-        (o.macs / o.ai(opts.intensity), a.memory * hw.d_cim)
-        for o, a in zip(ops, allocs, strict=False)
+        (streamed_bytes(o, opts), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
     ]
     return max(t_c, shared_bandwidth_period(need, hw.d_main))
 
@@ -217,7 +273,7 @@ def intra_latency(
 ) -> float:
     """Pipeline fill + period: T * (1 + F)."""
     return segment_period(workload, start, end, allocs, opts) * (
-        1.0 + fill_factor(workload, start, end)
+        1.0 + fill_factor(workload, start, end, opts)
     )
 
 
@@ -237,10 +293,10 @@ def reload_arrays(workload: Workload, start: int, allocs: Sequence[OpAlloc]) -> 
 
 def programmed_bytes(workload: Workload, start: int, allocs: Sequence[OpAlloc]) -> float:
     """Strict: weight bytes programmed over the external channel, every copy
-    counted: an operator on ``c`` arrays holds ``c / min_arrays`` copies of
+    counted: an operator on ``c`` arrays holds ``floor(c / min_arrays)`` copies of
     its weights (run-time operands are written from on chip, not counted)."""
     return sum(
-        o.weight_bytes * a.compute / o.min_arrays
+        o.weight_bytes * (a.compute // o.min_arrays)
         for o, a in zip(workload.ops[start : start + len(allocs)], allocs, strict=True)
         if o.stationary
     )
@@ -345,7 +401,7 @@ class _Index:
         )
         self.live: dict[tuple[int, int], float] = {}
         self.resident: dict[tuple[int, int], float] = {}
-        self.fill: dict[tuple[int, int], float] = {}
+        self.fill: dict[tuple[int, int, bool], float] = {}
 
 
 _INDEX: dict[int, _Index] = {}

@@ -51,6 +51,9 @@ from cmswitch.schedule.cost import (
     DEFAULT_OPTIONS,
     CostOptions,
     LocalCost,
+    compute_macs,
+    compute_time,
+    copy_step,
     fill_factor,
     live_bytes,
     local_parts,
@@ -251,19 +254,21 @@ def duplicate(
             bottleneck = [
                 i
                 for i, (o, a) in enumerate(zip(ops, seg.allocs, strict=False))
-                if o.macs / (a.compute * hw.op_cim) >= period * (1 - 1e-9)
+                if compute_time(o, a.compute, hw, options) >= period * (1 - 1e-9)
             ]
             # a copy for an operator that does not set the period cannot
             # shorten it, and reload and switches never shrink with more arrays
-            moves = [[i] for i in bottleneck]
-            if 1 < len(bottleneck) <= free:
+            steps = {i: copy_step(ops[i], options) for i in bottleneck}
+            moves = [[i] for i in bottleneck if steps[i] <= free]
+            if len(bottleneck) > 1 and sum(steps.values()) <= free:
                 moves.append(bottleneck)
             best: tuple[float, _Seg] | None = None
             for move in moves:
                 allocs = list(seg.allocs)
                 for i in move:
                     a = allocs[i]
-                    allocs[i] = OpAlloc(a.compute + 1, a.mem_in, a.mem_out)
+                    step = copy_step(ops[i], options)
+                    allocs[i] = OpAlloc(a.compute + step, a.mem_in, a.mem_out)
                 cand = _Seg(seg.start, seg.end, tuple(allocs), seg.shared, seg.gap)
                 c = around(k, cand)
                 if c < base * (1 - 1e-12) and (best is None or c < best[0]):
@@ -391,7 +396,7 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     ops = workload.ops
     w = hw.write_cycles_per_array
 
-    macs = [float(o.macs) for o in ops]
+    macs = [compute_macs(o, hw, opts) for o in ops]
     mins = [o.min_arrays for o in ops]
     macs_sum = list(itertools.accumulate(macs, initial=0.0))
     mins_sum = list(itertools.accumulate(mins, initial=0))
@@ -416,7 +421,7 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
             reload = max(w, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
             spill = spill_cycles(workload, i, j, max(0, others), opts)
         vec = vector_cycles(segment_vector_work(workload, i, j), hw)
-        intra = t * (1.0 + fill_factor(workload, i, j))
+        intra = t * (1.0 + fill_factor(workload, i, j, opts))
         return (pipeline_time(intra, vec, opts) + reload + spill) * (1.0 - 1e-9)
 
     return lower
