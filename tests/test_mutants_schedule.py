@@ -76,8 +76,10 @@ def test_strict_lower_bound_counts_the_spill_when_no_array_is_free() -> None:
     (1 + 7 of 8): the allocation is forced and no array is left to hold the
     256 intermediate bytes beyond the 16-byte buffer, so they spill: written
     and read back at 4096 B/cycle, 2 x 240 / 4096 = 0.1171875 cycles. With
-    T = 4096 MACs / 16 per cycle = 256, F = 1/64 and W = 32 (one array row
-    each), the segment costs 256 (1 + 1/64) + 32 + 0.1171875, and the DP's
+    T = 64 rows of M x 8 bit-serial cycles = 512 on the first operator's one
+    copy (strict revision 3: whole copies; the second needs 2 x 8 = 16),
+    F = 1/64 and W = 32 (one array row each), the segment costs
+    512 (1 + 1/64) + 32 + 0.1171875, and the DP's
     lower bound must be exactly that (mutant ``policies.py:417``
     ``max(1, others)``: a bound with one memory array that is not there)."""
     import dataclasses
@@ -96,7 +98,7 @@ def test_strict_lower_bound_counts_the_spill_when_no_array_is_free() -> None:
     assert [o.min_arrays for o in wl.ops] == [1, 7]
     opts = CostOptions(model="strict")
     seg = SegmentSolver(wl, opts).solve(0, 1, ALL_COMPUTE)
-    expect = 256 * (1 + 1 / 64) + 32 + 2 * (256 - 16) / 4096
+    expect = 64 * 8 * (1 + 1 / 64) + 32 + 2 * (256 - 16) / 4096
     assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
     assert seg.local == pytest.approx(expect, rel=1e-12)
     assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)
@@ -158,7 +160,9 @@ def test_op_latency_without_compute_or_bandwidth_is_infinite() -> None:
     opts = CostOptions(model="paper", ai="roofline")
     assert op_latency(op, 0, 0, hw, opts) == math.inf
     assert op_latency(op, 1, 0, hw, opts, d_main_share=0.0) == math.inf
-    assert op_latency(op, 1, 0, hw, opts) == op.macs / min(hw.op_cim, hw.d_main * op.ai("roofline"))
+    assert op_latency(op, 1, 0, hw, opts) == pytest.approx(
+        op.macs / min(hw.op_cim, hw.d_main * op.ai("roofline")), rel=1e-12
+    )
 
 
 def test_strict_lower_bound_counts_the_shared_channel() -> None:
