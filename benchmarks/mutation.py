@@ -99,6 +99,13 @@ EQUIVALENT: dict[str, str] = {
 }
 
 UNKILLED: dict[str, str] = {
+    "cmswitch/schedule/allocate.py:291:Gt->GtE#201": (
+        "_from_dual's reuse of the dual-mode optimum for a capped mode is skipped when "
+        "the optimum's memory arrays equal the cap exactly: the mode is then solved on "
+        "its own, which finds the same optimum when its solver is exact (only more "
+        "work); a node-limited MIP could return another incumbent, so not claimed "
+        "equivalent. Run by the lead after the deadline; no test written yet"
+    ),
     "cmswitch/passes/cim_assign_arrays.py:220:Continue->other#82": (
         "the search for weights already in place stops at the first operator with "
         "a run-time operand instead of skipping it, so a later operator of the "
