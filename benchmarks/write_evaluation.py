@@ -294,9 +294,10 @@ if SIM.exists():
     sim_all = g([p["simulated"]["vs_all_compute"] for p in pts])
     sim_static = g([p["simulated"]["vs_best_static"] for p in pts])
     not_first = sum(p["fastest_simulated"] != "cmswitch" for p in pts)
+    models = ", ".join(dict.fromkeys(p["model"] for p in pts))
     batches = "/".join(str(b) for b in sorted({p["batch"] for p in pts}))
     sim_sentence = f"""
-Judged by the simulator on {len(pts)} points (CNNs and BERT-large, batch
+Judged by the simulator on {len(pts)} points ({models}; batch
 {batches}; `benchmarks/compare_simulated.py`), cmswitch's schedules are {sim_all:.2f}x
 faster than the strongest all-compute baseline's and {sim_static:.3f}x than
 the best static split's in geometric mean, and another policy is the
