@@ -15,7 +15,6 @@ from cmswitch.simulate import meta_of
 from cmswitch.simulator.tiles import TileOptions
 from cmswitch.simulator.timing import simulate_timing
 
-
 # Known open (issue 7): on tiny-cnn, whose feature maps have 8-32 rows, the
 # pipeline fill at the vector ops still depends on the tile size once strict
 # revision 3 puts conv1 on 11+ copies: cmswitch 8 -> 16 tiles 4.3 %, cim-mlc
