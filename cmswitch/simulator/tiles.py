@@ -32,20 +32,13 @@ class TileOptions:
     tiles: int = 16
     tile_rows: int | None = None
 
-    def rows_per_tile(self, rows: int, parts: int = 1) -> int:
-        """Rows per tile of a tensor of ``rows`` rows. ``parts`` is the number
-        of copies of the operator that writes it, which take its tiles
-        round-robin: the tile count is then rounded to a multiple of
-        ``parts`` so that the copies share the rows evenly whatever the tile
-        size (with 8 tiles on 12 copies, 4 copies would sit idle, and halving
-        the tile size would change the result through the work split, not
-        through the granularity)."""
+    def rows_per_tile(self, rows: int) -> int:
+        """Rows per tile of a tensor of ``rows`` rows. (The copies of a
+        duplicated operator share every tile's rows, dealt by row, so the
+        work split does not depend on the tile size.)"""
         if self.tile_rows is not None:
             return max(1, min(self.tile_rows, rows))
-        count = max(1, self.tiles)
-        if parts > 1:
-            count = parts * max(1, round(count / parts))
-        return max(1, math.ceil(rows / count))
+        return max(1, math.ceil(rows / max(1, self.tiles)))
 
 
 def row_count(shape: Sequence[int], spatial: bool) -> int:

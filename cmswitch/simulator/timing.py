@@ -15,10 +15,14 @@ port as memory (``d_cim``); pool 0 is the buffer (``buffer_bytes``), pool
 unit. Every number comes from the op's attributes and the hardware, never
 from a cost model.
 
-* ``compute``: per tile of output rows, on copy ``tile % copies``: the
-  copy's arrays for ``rows_of_M * act_bits`` cycles, the input read from its
-  place (``N * groups * act_bytes`` per row of M) and the output written to
-  its place (``K * groups * act_bytes`` per row), concurrently;
+* ``compute``: per tile of output rows, the rows dealt to the copies
+  round-robin by row (row ``r`` on copy ``r % copies``, whatever the tile
+  size, so that a tile is done as soon as at row granularity): each copy's
+  arrays for ``its_rows * act_bits`` cycles (per row of M), the input read
+  from its place (``N * groups * act_bytes`` per row of M) and the output
+  written to its place (``K * groups * act_bytes`` per row), concurrently;
+  copies with as many rows of the tile are one task whose flows count once
+  per copy;
 * ``vector``: per tile, the vector unit for ``work * tile_rows / rows /
   vector_elems_per_cycle`` cycles; only ``dram`` parts of operands and result
   cross a link (the external channel);
@@ -218,11 +222,10 @@ class _Builder:
         spatial: bool,
         rowwise: bool = True,
         reads: Sequence[_Value] = (),
-        parts: int = 1,
     ) -> _Value:
         shape = shape_of(result)
         rows = row_count(shape, spatial)
-        tiles = TensorTiles(rows, self.options.rows_per_tile(rows, parts), spatial, rowwise)
+        tiles = TensorTiles(rows, self.options.rows_per_tile(rows), spatial, rowwise)
         tiles.writers = [[] for _ in range(tiles.count)]
         storage, take = self.storage_for(place, reads)
         made = _Value(tiles, place, storage, take)
@@ -373,17 +376,17 @@ class _Builder:
         dilations: tuple[int, ...] = (1, 1)
         kernel_h = 1
         if kind is meta.ComputeKind.CONV2D:
-            out = self.new_value(op.output, op.place, True, reads=(x,), parts=copies)
+            out = self.new_value(op.output, op.place, True, reads=(x,))
             m_per_row = out_shape[3]
             strides, pads, dilations, _ = op.conv_geometry()
             kernel_h = op.weight_shape.get_values()[2]
         elif kind is meta.ComputeKind.LINEAR:
-            out = self.new_value(op.output, op.place, False, reads=(x,), parts=copies)
+            out = self.new_value(op.output, op.place, False, reads=(x,))
             m_per_row = 1
         else:  # attention: rows are per group, consumers take the whole result
             out = self.new_value(op.output, op.place, False, rowwise=False, reads=(x,))
             rows = shape.m
-            out.tiles = TensorTiles(rows, self.options.rows_per_tile(rows, copies), False, False)
+            out.tiles = TensorTiles(rows, self.options.rows_per_tile(rows), False, False)
             out.tiles.writers = [[] for _ in range(out.tiles.count)]
             m_per_row = 1
         in_row = shape.n * shape.groups * act * m_per_row
@@ -404,18 +407,19 @@ class _Builder:
                 deps = x.tiles.needs(t.rows, lo, hi)
             else:
                 deps = x.tiles.all_writers()
-            arrays = copy_arrays[tile % copies]
-            flows = (
-                FlowSpec(in_row * n_rows, in_links),
-                FlowSpec(out_row * n_rows, out_links),
-            )
-            i = self.add(Task(k, "compute", cycles=float(n_rows * m_per_row * hw.act_bits),
-                              flows=tuple(f for f in flows if f.links), deps=tuple(deps),
-                              arrays=arrays,
-                              touches=touches))  # fmt: skip
+            for first, count, per in _deal(lo, n_rows, copies):
+                arrays = tuple(a for j in range(count)
+                               for a in copy_arrays[(first + j) % copies])  # fmt: skip
+                flows = (
+                    FlowSpec(in_row * per * count, in_links, share=count),
+                    FlowSpec(out_row * per * count, out_links, share=count),
+                )
+                i = self.add(Task(k, "compute", cycles=float(per * m_per_row * hw.act_bits),
+                                  flows=tuple(f for f in flows if f.links), deps=tuple(deps),
+                                  arrays=arrays, touches=touches))  # fmt: skip
+                self.read(x, i)
+                self.write(out, tile, i)
             self.declared_ext[k] += (in_row * in_ext + out_row * out_ext) * n_rows
-            self.read(x, i)
-            self.write(out, tile, i)
 
     def vector(self, op: meta.VectorOp, k: int) -> None:
         hw = self.hw
@@ -589,3 +593,24 @@ def run_tasks(builder: _Builder, *, check: bool = True) -> Timeline:
 
 
 __all__ = ["TileOptions", "simulate_timing"]
+
+
+def _deal(lo: int, n_rows: int, copies: int) -> list[tuple[int, int, int]]:
+    """Rows ``lo .. lo + n_rows - 1`` dealt round-robin to ``copies`` copies
+    (row ``r`` on copy ``r % copies``), as ``(first copy, copies, rows each)``
+    groups of consecutive copies with as many rows: the ``n_rows % copies``
+    copies from ``lo % copies`` on take one row more than the others. A
+    group never wraps past the last copy: copies merged into one task start
+    together, which is exact only for copies that were freed together (the
+    same groups of the previous tiles)."""
+    q, extra = divmod(n_rows, copies)
+    first = lo % copies
+    groups: list[tuple[int, int, int]] = []
+    for start, count, rows in ((first, extra, q + 1), ((first + extra) % copies, copies - extra, q)):
+        if not count or not rows:
+            continue
+        head = min(count, copies - start)
+        groups.append((start, head, rows))
+        if count > head:
+            groups.append((0, count - head, rows))
+    return groups
