@@ -2,6 +2,7 @@
 
     python benchmarks/compile_time.py                       # the models
     python benchmarks/compile_time.py --models resnet18 --repeat 5 --json out.json
+    python benchmarks/compile_time.py --models llama2-7b --repeat 1 --json out.json --keep
 
 Each measurement is a fresh process (``cmswitch compile MODEL --policy P -o
 FILE --report R``: interpreter start, imports, model construction, passes
@@ -31,6 +32,8 @@ from pathlib import Path
 from common import write_results
 from rich.console import Console
 from rich.table import Table
+
+from cmswitch.provenance import git_commit
 
 MODELS = ("resnet18", "mobilenetv2", "vgg16", "bert-large", "llama2-7b", "opt-6.7b", "opt-13b")
 TARGET_RATIO = 3.0
@@ -63,6 +66,9 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cost-model", choices=("strict", "paper"), default="strict")
     ap.add_argument("--json", default=None, help="write the results here")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the rows of --json for models not measured now (each row "
+                    "records its commit and load)")  # fmt: skip
     args = ap.parse_args()
     console = Console()
     rows = []
@@ -90,6 +96,8 @@ def main() -> int:
                 "ratio": ratio,
                 "ratio_vs_cim_mlc": med["cmswitch"] / med["cim-mlc"],
                 "loadavg_after": os.getloadavg()[0],
+                "repeat": args.repeat,
+                "commit": git_commit(),
             }
             rows.append(row)
             if ratio > TARGET_RATIO:
@@ -99,6 +107,22 @@ def main() -> int:
                 + f"  ratio vs {baseline} {ratio:.2f}",
                 highlight=False,
             )  # fmt: skip
+    kept: list[dict] = []
+    if args.keep and args.json and Path(args.json).exists():
+        old = json.loads(Path(args.json).read_text())
+        mine = {r["model"] for r in rows}
+        kept = [
+            {"commit": old["provenance"].get("commit"), **r}
+            for r in old.get("rows", [])
+            if r["model"] not in mine
+        ]
+        failures += [
+            f"{r['model']}: ratio {r['ratio']:.2f} > {TARGET_RATIO:g}"
+            for r in kept
+            if r["ratio"] > TARGET_RATIO
+        ]
+        order = {m: i for i, m in enumerate(MODELS)}
+        rows = sorted(kept + rows, key=lambda r: order.get(r["model"], len(order)))
     table = Table(
         title=f"`cmswitch compile` wall time ({args.cost_model}, median of {args.repeat}, "
         f"seq {args.seq})"

@@ -177,11 +177,16 @@ def geomean(values: list[float]) -> float:
 
 
 def summarize(
-    config: str, names: list[str], batches: list[int], runs: dict[str, dict[str, Any]]
+    config: str,
+    names: list[str],
+    batches: list[int],
+    runs: dict[str, dict[str, Any]],
+    kept: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> dict[str, Any] | None:
-    """Per point: every policy at its best granularity, and the speedups."""
+    """Per point: every policy at its best granularity, and the speedups.
+    `kept`: points of an earlier run (same cost-model revision) that this
+    run did not measure; they join the geomeans, each marked ``kept_from``."""
     points = []
-    violations = []
     for name in names:
         for batch in batches:
             pols: dict[str, dict[str, Any]] = {}
@@ -226,9 +231,6 @@ def summarize(
             strongest = min(ALL_COMPUTE, key=lambda p: pols[p]["latency_cycles"])
             statics = [p for p in pols if p.startswith("static")]
             best_static = min(statics, key=lambda p: pols[p]["latency_cycles"])
-            for pol, r in pols.items():
-                if r["latency_cycles"] < cms * (1 - 1e-9):
-                    violations.append(f"{config} {name} b{batch}: {pol} beats cmswitch")
             points.append(
                 {
                     "model": name,
@@ -241,8 +243,16 @@ def summarize(
                     "policies": pols,
                 }
             )
+    have = {(p["model"], p["batch"]) for p in points}
+    points += [p for p in kept if (p["model"], p["batch"]) not in have]
     if not points:
         return None
+    violations = [
+        f"{config} {p['model']} b{p['batch']}: {pol} beats cmswitch"
+        for p in points
+        for pol, r in p["policies"].items()
+        if r["latency_cycles"] < p["policies"]["cmswitch"]["latency_cycles"] * (1 - 1e-9)
+    ]
     model_name, ai = CONFIGS[config]
     return {
         "cost_model": model_name,
@@ -290,9 +300,19 @@ def main() -> int:
                             f"{time.perf_counter() - t0:7.1f} s",
                             flush=True,
                         )
+    old: dict[str, Any] = {}
+    if args.out and Path(args.out).exists():
+        old = json.loads(Path(args.out).read_text())
     results = {}
     for config in args.configs:
-        got = summarize(config, args.models, args.batches, runs)
+        # points of the same cost-model revision measured by an earlier run
+        # (e.g. with another --models) stay, marked with that run's commit
+        prior: list[dict[str, Any]] = []
+        if old.get("revisions", {}).get(config) == REVISION[CONFIGS[config][0]]:
+            commit = old.get("provenance", {}).get("commit")
+            for point in old.get("configs", {}).get(config, {}).get("points", []):
+                prior.append({"kept_from": commit, **point})
+        got = summarize(config, args.models, args.batches, runs, prior)
         if got is not None:
             results[config] = got
             print(
@@ -305,9 +325,8 @@ def main() -> int:
             )
     total = sum(r["schedule_seconds"] for r in runs.values())
     kept: dict[str, Any] = {}
-    if args.out and Path(args.out).exists():
+    if old:
         # configs not run now keep their results (and say where they came from)
-        old = json.loads(Path(args.out).read_text())
         for config, got in old.get("configs", {}).items():
             if config not in results:
                 got.setdefault("kept_from", old.get("provenance", {}).get("commit"))
@@ -318,14 +337,19 @@ def main() -> int:
             "benchmarks/schedule_quality.py",
             {
                 "seq": args.seq,
-                "batches": args.batches,
-                "models": args.models,
+                # what the results cover, this run and the points kept
+                "batches": sorted({*args.batches, *old.get("batches", [])}),
+                "models": [m for m in MODELS if m in {*args.models, *old.get("models", [])}]
+                + [m for m in args.models if m not in MODELS],
                 "policies": list(DEFAULT_POLICIES),
                 "split_fractions": list(ScheduleOptions().split_fractions),
                 "schedule_seconds_total": total,
                 "this_run_seconds": time.perf_counter() - t_start,
                 "configs": {**results, **kept},
-                "revisions": {c: REVISION[CONFIGS[c][0]] for c in args.configs},
+                "revisions": {
+                    **old.get("revisions", {}),
+                    **{c: REVISION[CONFIGS[c][0]] for c in args.configs},
+                },
                 "loadavg": os.getloadavg(),
             },
             hw=hw,

@@ -3,6 +3,7 @@
     python benchmarks/simulate.py                        # full zoo, batch 1 and 8, seq 64
     python benchmarks/simulate.py --models resnet18 --batches 1 --json out.json
     python benchmarks/simulate.py --resume               # skip points already in the JSON
+    python benchmarks/simulate.py --merge a.json b.json  # runs made in parallel, into --json
 
 For each point the model is compiled through the public API with the cost
 model (``paper`` or ``strict``) and policy, which gives the *estimated*
@@ -19,12 +20,16 @@ vector unit working) and *waiting* (programming, switches, write-back and
 stalls not hidden behind work), beside the estimate's ``intra + vector`` and
 ``reload + switch + writeback``: one end-to-end ratio can hide errors that
 cancel. Results are written after every point, so a long run that is cut
-short keeps what it did.
+short keeps what it did. The per-segment rows of points with more than
+``SIDECAR_SEGMENTS`` segments (the LLMs: up to tens of thousands) go to a
+gzip sidecar beside ``--json`` (``NAME_segments.json.gz``, keyed
+``"model bB cost-model policy"``); the row then says where they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -48,6 +53,7 @@ from cmswitch.simulator.timing import simulate_timing
 MODELS = ("mobilenetv2", "resnet18", "resnet50", "vgg16", "bert-large", "opt-6.7b", "opt-13b",
           "llama2-7b")  # fmt: skip
 COST_MODELS = ("paper", "strict")
+SIDECAR_SEGMENTS = 1000
 
 
 def run_point(model: str, batch: int, seq: int, policy: str, cost_model: str, hw: Hardware,
@@ -97,6 +103,69 @@ def run_point(model: str, batch: int, seq: int, policy: str, cost_model: str, hw
         "compile_seconds": round(compile_s, 3),
         "simulate_seconds": round(simulate_s, 3),
     }  # fmt: skip
+
+
+def row_key(row: dict[str, Any]) -> str:
+    return f"{row['model']} b{row['batch']} {row['cost_model']} {row['policy']}"
+
+
+def sidecar_path(json_path: str) -> Path:
+    path = Path(json_path)
+    return path.with_name(f"{path.stem}_segments.json.gz")
+
+
+def save(json_path: str, rows: list[dict[str, Any]], **provenance: Any) -> None:
+    """Writes the rows and their summary to `json_path`, the long per-segment
+    lists to its sidecar (merged with what the sidecar already holds)."""
+    side = sidecar_path(json_path)
+    moved: dict[str, Any] = {}
+    if side.exists():
+        moved = json.loads(gzip.decompress(side.read_bytes()))
+    slim = []
+    for row in rows:
+        segs = row.get("segments")
+        if isinstance(segs, list) and len(segs) > SIDECAR_SEGMENTS:
+            moved[row_key(row)] = segs
+            row = {**row, "segments": f"{len(segs)} segments, in {side.name} under "
+                                      f"{row_key(row)!r}"}  # fmt: skip
+        slim.append(row)
+    if moved:
+        data = json.dumps(moved, sort_keys=True).encode()
+        tmp = side.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(gzip.compress(data, mtime=0))
+        tmp.replace(side)
+    write_results(json_path, "benchmarks/simulate.py",
+                  {"rows": slim, "summary": summarise(slim)},
+                  loadavg=os.getloadavg(), **provenance)  # fmt: skip
+
+
+def merge(sources: list[str], json_path: str, arch: str, tiles: int) -> int:
+    """The rows of runs made in parallel (each its own --json), into one
+    file, in the order a single run makes them; each source's provenance is
+    kept under ``sources``. Their sidecars are merged too."""
+    rows: dict[str, dict[str, Any]] = {}
+    sources_prov = []
+    for src in sources:
+        got = json.loads(Path(src).read_text())
+        sources_prov.append({"file": src, **got.get("provenance", {})})
+        side = sidecar_path(src)
+        long = json.loads(gzip.decompress(side.read_bytes())) if side.exists() else {}
+        for row in got["rows"]:
+            if isinstance(row.get("segments"), str) and row_key(row) in long:
+                row = {**row, "segments": long[row_key(row)]}
+            rows.setdefault(row_key(row), row)
+    order = {m: i for i, m in enumerate(MODELS)}
+    ordered = sorted(rows.values(), key=lambda r: (
+        order.get(r["model"], len(order)), r["model"], r["batch"],
+        COST_MODELS.index(r["cost_model"]),
+        list(DEFAULT_POLICIES).index(r["policy"]) if r["policy"] in DEFAULT_POLICIES else 99,
+        r["policy"]))  # fmt: skip
+    side = sidecar_path(json_path)
+    if side.exists():
+        side.unlink()  # rebuilt from the sources
+    save(json_path, ordered, arch=arch, tiles=tiles, sources=sources_prov)
+    print(f"{len(ordered)} rows from {len(sources)} files into {json_path}")
+    return 0
 
 
 def kendall_tau(a: list[float], b: list[float]) -> float | None:
@@ -166,12 +235,16 @@ def main() -> int:
     ap.add_argument("--tiles", type=int, default=16)
     ap.add_argument("--json", default="benchmarks/results/simulate.json")
     ap.add_argument("--resume", action="store_true", help="keep the points already in --json")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="merge these results (parallel runs) into --json, run nothing")  # fmt: skip
     ap.add_argument("--markdown", action="store_true",
                     help="print the tables of an existing --json as Markdown, run nothing")  # fmt: skip
     args = ap.parse_args()
     if args.markdown:
         print(markdown(json.loads(Path(args.json).read_text())["rows"]))
         return 0
+    if args.merge:
+        return merge(args.merge, args.json, args.arch, args.tiles)
     console = Console()
     hw = Hardware.load(args.arch)
     rows: list[dict[str, Any]] = []
@@ -192,10 +265,7 @@ def main() -> int:
                                "cost_model": cm, "error": f"{type(err).__name__}: {err}"}  # fmt: skip
                     rows.append(row)
                     _print_row(console, row)
-                    write_results(args.json, "benchmarks/simulate.py",
-                                  {"rows": rows, "summary": summarise(rows)},
-                                  arch=args.arch, tiles=args.tiles,
-                                  loadavg=os.getloadavg())  # fmt: skip
+                    save(args.json, rows, arch=args.arch, tiles=args.tiles)
     summary = summarise(rows)
     table = Table(title="estimate vs simulation")
     for col in ("cost model", "points", "mean |log(est/sim)|", "(as a factor)", "geomean est/sim",

@@ -3,7 +3,9 @@
     python benchmarks/write_evaluation.py
 
 Every number in the prose is read here from
-``benchmarks/results/schedule_quality.json`` and ``compile_time.json``; the
+``benchmarks/results/schedule_quality.json`` and ``compile_time.json`` (and,
+for "Estimate against simulation", by ``evaluation_simulation.py`` from the
+simulator's results); the
 tables and plots come from ``benchmarks/report.py`` (run by this script, so
 tables, plots and prose come from one results file in one run).
 """
@@ -81,6 +83,10 @@ tl = {
 b1 = [p for p in s["points"] if p["batch"] == 1]
 rows = comp["rows"]
 over = [r for r in rows if r["ratio"] > 3.0]
+
+comp_repeat = max(len(t) for r in rows for t in r["runs"].values())
+not_timed = [m for m in data["models"] if m not in {r["model"] for r in rows}]
+unmeasured = f"Not measured: {', '.join(not_timed)}. " if not_timed else ""
 
 coverage = (
     f"all {npts} points"
@@ -257,18 +263,18 @@ fixed split, the paper's own claim, is small.
 ## Compile time
 
 The whole `cmswitch compile MODEL -o out.mlir --report r.json` command,
-fresh process, wall clock, under the default `strict` model, one run per
-policy interleaved in one session (`benchmarks/compile_time.py`). The
-machine was loaded (load average {comp["loadavg_before"][0]:.1f} before and
+fresh process, wall clock, under the default `strict` model, the policies
+interleaved in one session, median of {comp_repeat} (`benchmarks/compile_time.py`,
+commit {str(comp["provenance"].get("commit"))[:7]}). The machine was shared
+(load average {comp["loadavg_before"][0]:.1f} before and
 {comp["loadavg_after"][0]:.1f} after, 2 cores): absolute times are inflated, the ratios
 less so. The ratio is to the strongest baseline at that model (the one whose
-schedule is faster).
+schedule is faster). Target: at most 3x on every zoo model:
+{"met" if not over else "not met at " + ", ".join(f"{r['model']} ({r['ratio']:.2f}x)" for r in over)}.
 
 {ctable}
 
-{", ".join(m for m in data["models"] if m not in {r["model"] for r in rows})} were not measured in this session (each compile of
-the LLMs takes minutes here, three policies each, on a machine shared by
-four engineers). Every policy now runs the granularity search (four splits), so the
+{unmeasured}Every policy runs the granularity search (four splits), so the
 baselines pay for it too. `strict` solves a HiGHS MIP per distinct segment
 and mode (the allocation has a closed form only under `paper`; under
 `strict` the reload trade-off is closed-form after one MIP per segment), and
@@ -277,12 +283,10 @@ baseline solves one kind. On the LLMs the split to a quarter of the chip
 (about 39 000 operators for LLaMA-2-7B) makes the DP itself the larger cost,
 for every policy alike.
 """
-# Sections other scripts own (benchmarks/simulate.py --markdown writes
-# "Estimate against simulation") are kept as they are.
-KEPT = "## Estimate against simulation"
-old = Path("docs/EVALUATION.md").read_text() if Path("docs/EVALUATION.md").exists() else ""
-if KEPT in old:
-    text = text.rstrip("\n") + "\n\n" + old[old.index(KEPT) :]
+# the simulation results (benchmarks/evaluation_simulation.py)
+from evaluation_simulation import section  # noqa: E402
+
+text = text.rstrip("\n") + "\n\n" + section()
 Path("docs/EVALUATION.md").write_text(text)
 print("written", npts, missing)
 

@@ -393,7 +393,7 @@ class _Builder:
         out_row = shape.k * shape.groups * act * m_per_row
         t = out.tiles
         touches = _arrays_of(x.place) + op.place.array_ids
-        copy_arrays = [ids[c * per_copy : (c + 1) * per_copy] for c in range(copies)]
+        copy_arrays = [tuple(ids[c * per_copy : (c + 1) * per_copy]) for c in range(copies)]
         for tile in range(t.count):
             lo = tile * t.rows_per_tile
             hi = min(t.rows, lo + t.rows_per_tile) - 1
@@ -408,8 +408,8 @@ class _Builder:
             else:
                 deps = x.tiles.all_writers()
             for first, count, per in _deal(lo, n_rows, copies):
-                arrays = tuple(a for j in range(count)
-                               for a in copy_arrays[(first + j) % copies])  # fmt: skip
+                arrays = copy_arrays[first] if count == 1 else tuple(
+                    a for j in range(count) for a in copy_arrays[(first + j) % copies])  # fmt: skip
                 flows = (
                     FlowSpec(in_row * per * count, in_links, share=count),
                     FlowSpec(out_row * per * count, out_links, share=count),
@@ -606,7 +606,10 @@ def _deal(lo: int, n_rows: int, copies: int) -> list[tuple[int, int, int]]:
     q, extra = divmod(n_rows, copies)
     first = lo % copies
     groups: list[tuple[int, int, int]] = []
-    for start, count, rows in ((first, extra, q + 1), ((first + extra) % copies, copies - extra, q)):
+    for start, count, rows in (
+        (first, extra, q + 1),
+        ((first + extra) % copies, copies - extra, q),
+    ):
         if not count or not rows:
             continue
         head = min(count, copies - start)
