@@ -68,6 +68,12 @@ def test_a_tile_is_done_when_its_rows_are_whatever_the_copies() -> None:
     # first tile is ready at 16 + 16 = 32 (2 rows per copy) and the consumer
     # runs 32 + 96 = 128: pipeline fill, honest. (When a tile went whole to
     # one copy, 2 tiles gave 144: the consumer waited for the whole producer.)
+    # With 4-row tiles (3 tiles) the copies' shares are uneven: tile 0 (rows
+    # 0-3) puts rows 0 and 3 on copy 0 (16 cycles), one row on copies 1 and 2:
+    # ready at 32; tile 1 (rows 4-7): copy 1 takes rows 4 and 7 from 24 to 40,
+    # copy 2 row 5 from 24, copy 0 row 6 from 32: ready at 40; tile 2: copy 2
+    # rows 8 and 11 from 32 to 48, the others one row each by 48. The
+    # consumer's 4-row tiles run from 32, 64 and 96: 128.
     from tests.test_timing import linear, prog, program, segment
 
     body = segment(0, [
@@ -89,3 +95,6 @@ def test_a_tile_is_done_when_its_rows_are_whatever_the_copies() -> None:
     assert rows.total_cycles == pytest.approx(120.0)
     halves = simulate_timing(parse_module(text), TileOptions(tiles=2))
     assert halves.total_cycles == pytest.approx(128.0)
+    thirds = simulate_timing(parse_module(text), TileOptions(tiles=3))
+    assert thirds.total_cycles == pytest.approx(128.0)
+    assert thirds.run.link_bytes[0] == pytest.approx(rows.run.link_bytes[0])
