@@ -245,6 +245,8 @@ def summarize(
             )
     have = {(p["model"], p["batch"]) for p in points}
     points += [p for p in kept if (p["model"], p["batch"]) not in have]
+    order = {m: i for i, m in enumerate(MODELS)}
+    points.sort(key=lambda p: (order.get(p["model"], len(order)), p["model"], p["batch"]))
     if not points:
         return None
     violations = [
