@@ -84,7 +84,13 @@ b1 = [p for p in s["points"] if p["batch"] == 1]
 rows = comp["rows"]
 over = [r for r in rows if r["ratio"] > 3.0]
 
-comp_repeat = max(len(t) for r in rows for t in r["runs"].values())
+_reps = {r["model"]: max(len(t) for t in r["runs"].values()) for r in rows}
+_most = max(set(_reps.values()), key=list(_reps.values()).count)
+comp_repeat = f"{_most} runs" + (
+    " (" + ", ".join(f"{m}: {n}" for m, n in _reps.items() if n != _most) + ")"
+    if any(n != _most for n in _reps.values())
+    else ""
+)
 not_timed = [m for m in data["models"] if m not in {r["model"] for r in rows}]
 unmeasured = f"Not measured: {', '.join(not_timed)}. " if not_timed else ""
 
