@@ -211,6 +211,34 @@ def test_memo_by_signature() -> None:
     assert solver.mips_solved == mips and solver.cache_hits == 1
 
 
+@pytest.mark.parametrize("model", ["tiny-bert", "tiny-llama", "tiny-opt", "tiny-cnn"])
+def test_signature_keeps_exactly_the_segments_whole_edges(model: str) -> None:
+    # the whole-tensor edges inside a segment, by their definition (every
+    # edge of the model with both ends in the segment), for every segment:
+    # a segment signature that dropped one would share cached solutions
+    # between segments whose strict fill differs
+    from xdsl.dialects.func import FuncOp
+
+    from cmswitch.models import load_model
+    from cmswitch.schedule.allocate import signature
+    from cmswitch.workload import compute_ops
+
+    loaded = load_model(model, seq=16)
+    funcs = [f for f in loaded.module.ops if isinstance(f, FuncOp) and compute_ops(f)]
+    checked = 0
+    for func in funcs:
+        wl = Workload.from_module(func, loaded.hardware)
+        assert wl.whole_edges
+        for start in range(len(wl)):
+            for end in range(start, len(wl)):
+                want = tuple(sorted(
+                    (p - start, c - start) for p, c in wl.whole_edges if start <= p and c <= end
+                ))  # fmt: skip
+                assert signature(wl, start, end)[3] == want, (start, end)
+                checked += bool(want)
+    assert checked
+
+
 def test_layer_groups_contiguous_and_not() -> None:
     from cmswitch.schedule.allocate import layer_groups
 

@@ -15,6 +15,7 @@ from cmswitch.simulate import meta_of
 from cmswitch.simulator.tiles import TileOptions
 from cmswitch.simulator.timing import simulate_timing
 
+
 @pytest.mark.parametrize("model", ["tiny-cnn", "tiny-bert", "tiny-llama"])
 @pytest.mark.parametrize("policy", ["cmswitch", "cim-mlc", "static:0.5"])
 def test_halving_the_tile_size(model: str, policy: str) -> None:

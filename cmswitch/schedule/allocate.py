@@ -186,8 +186,17 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
         (o.shape, o.min_arrays, o.weight_bytes, o.input_bytes, o.output_bytes, o.vector_work)
         for o in workload.ops[start : end + 1]
     )
+    # a whole edge runs from an earlier operator to a later one (its reader),
+    # so the segment's are among its readers' predecessors: no scan of
+    # every whole edge of the model per candidate segment
+    whole_edges = workload.whole_edges
     whole = tuple(
-        sorted((p - start, c - start) for p, c in workload.whole_edges if start <= p and c <= end)
+        sorted(
+            (p - start, c - start)
+            for c in range(start, end + 1)
+            for p in workload.ops[c].preds
+            if p >= start and (p, c) in whole_edges
+        )
     )
     return (ops, internal_edges(workload, start, end), layer_groups(workload, start, end), whole)
 
