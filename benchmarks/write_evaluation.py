@@ -94,6 +94,20 @@ comp_repeat = f"{_most} runs" + (
 not_timed = [m for m in data["models"] if m not in {r["model"] for r in rows}]
 unmeasured = f"Not measured: {', '.join(not_timed)}. " if not_timed else ""
 
+previous = ""
+_prev_path = Path("benchmarks/results/compile_time_previous.json")
+if _prev_path.exists():
+    _prev = json.loads(_prev_path.read_text())
+    previous = (
+        f"An earlier run of the same script (`compile_time_previous.json`, commit "
+        f"{str(_prev['provenance'].get('commit'))[:7]}, load average "
+        f"{_prev['loadavg_before'][0]:.1f}) measured "
+        + ", ".join(f"{r['model']} {r['ratio']:.2f}x" for r in _prev["rows"])
+        + ": at a few seconds per compile the ratio moves with the machine's load by "
+        "a quarter, and the LLMs' DP has become faster since (a segment's signature "
+        "no longer scans every whole-tensor edge of the model). "
+    )
+
 coverage = (
     f"all {npts} points"
     if not missing
@@ -280,7 +294,7 @@ schedule is faster). Target: at most 3x on every zoo model:
 
 {ctable}
 
-{unmeasured}Every policy runs the granularity search (four splits), so the
+{previous}{unmeasured}Every policy runs the granularity search (four splits), so the
 baselines pay for it too. `strict` solves a HiGHS MIP per distinct segment
 and mode (the allocation has a closed form only under `paper`; under
 `strict` the reload trade-off is closed-form after one MIP per segment), and
