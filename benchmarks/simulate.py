@@ -139,7 +139,8 @@ def save(json_path: str, rows: list[dict[str, Any]], **provenance: Any) -> None:
                   loadavg=os.getloadavg(), **provenance)  # fmt: skip
 
 
-def merge(sources: list[str], json_path: str, arch: str, tiles: int) -> int:
+def merge(sources: list[str], json_path: str, arch: str, tiles: int,
+          since: str | None = None) -> int:  # fmt: skip
     """The rows of runs made in parallel (each its own --json), into one
     file, in the order a single run makes them; each source's provenance is
     kept under ``sources``. Their sidecars are merged too."""
@@ -163,7 +164,8 @@ def merge(sources: list[str], json_path: str, arch: str, tiles: int) -> int:
     side = sidecar_path(json_path)
     if side.exists():
         side.unlink()  # rebuilt from the sources
-    save(json_path, ordered, arch=arch, tiles=tiles, sources=sources_prov)
+    extra = {"measured_since": since} if since else {}
+    save(json_path, ordered, arch=arch, tiles=tiles, sources=sources_prov, **extra)
     print(f"{len(ordered)} rows from {len(sources)} files into {json_path}")
     return 0
 
@@ -237,6 +239,8 @@ def main() -> int:
     ap.add_argument("--resume", action="store_true", help="keep the points already in --json")
     ap.add_argument("--merge", nargs="+", metavar="JSON",
                     help="merge these results (parallel runs) into --json, run nothing")  # fmt: skip
+    ap.add_argument("--measured-since", metavar="COMMIT",
+                    help="with --merge: the commit the merged runs started at (recorded)")  # fmt: skip
     ap.add_argument("--markdown", action="store_true",
                     help="print the tables of an existing --json as Markdown, run nothing")  # fmt: skip
     args = ap.parse_args()
@@ -244,7 +248,7 @@ def main() -> int:
         print(markdown(json.loads(Path(args.json).read_text())["rows"]))
         return 0
     if args.merge:
-        return merge(args.merge, args.json, args.arch, args.tiles)
+        return merge(args.merge, args.json, args.arch, args.tiles, args.measured_since)
     console = Console()
     hw = Hardware.load(args.arch)
     rows: list[dict[str, Any]] = []
