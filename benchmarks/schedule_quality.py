@@ -37,6 +37,7 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +182,7 @@ def summarize(
     names: list[str],
     batches: list[int],
     runs: dict[str, dict[str, Any]],
-    kept: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    kept: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any] | None:
     """Per point: every policy at its best granularity, and the speedups.
     `kept`: points of an earlier run (same cost-model revision) that this

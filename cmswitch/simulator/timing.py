@@ -409,7 +409,7 @@ class _Builder:
                 deps = x.tiles.all_writers()
             for first, count, per in _deal(lo, n_rows, copies):
                 arrays = copy_arrays[first] if count == 1 else tuple(
-                    a for j in range(count) for a in copy_arrays[(first + j) % copies])  # fmt: skip
+                    a for c in copy_arrays[first : first + count] for a in c)  # fmt: skip
                 flows = (
                     FlowSpec(in_row * per * count, in_links, share=count),
                     FlowSpec(out_row * per * count, out_links, share=count),
@@ -599,8 +599,8 @@ def _deal(lo: int, n_rows: int, copies: int) -> list[tuple[int, int, int]]:
     """Rows ``lo .. lo + n_rows - 1`` dealt round-robin to ``copies`` copies
     (row ``r`` on copy ``r % copies``), as ``(first copy, copies, rows each)``
     groups of consecutive copies with as many rows: the ``n_rows % copies``
-    copies from ``lo % copies`` on take one row more than the others. A
-    group never wraps past the last copy: copies merged into one task start
+    copies from ``lo % copies`` on (modulo ``copies``) take one row more
+    than the others. A group never wraps past the last copy: copies merged into one task start
     together, which is exact only for copies that were freed together (the
     same groups of the previous tiles)."""
     q, extra = divmod(n_rows, copies)
