@@ -52,7 +52,7 @@ from cmswitch.passes.cim_split import CimSplitPass
 from cmswitch.schedule.allocate import SolverCache
 from cmswitch.schedule.cost import REVISION
 from cmswitch.schedule.policies import schedule
-from cmswitch.workload import Workload, compute_ops
+from cmswitch.workload import FORMAT, Workload, compute_ops
 
 MODELS = ("resnet18", "mobilenetv2", "vgg16", "bert-large", "llama2-7b", "opt-6.7b", "opt-13b")
 CONFIGS = {
@@ -69,7 +69,7 @@ def workloads(
 ) -> list[Workload]:
     """The model split to `budget` arrays per operator, one workload per
     function with CIM operators (cached on disk)."""
-    path = cache / "workloads" / f"{name}-b{batch}-s{seq}-{hw.name}-{budget}.pickle"
+    path = cache / "workloads" / f"{name}-b{batch}-s{seq}-{hw.name}-{budget}-f{FORMAT}.pickle"
     if path.exists():
         return pickle.loads(path.read_bytes())
     from xdsl.dialects.func import FuncOp

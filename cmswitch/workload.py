@@ -65,6 +65,12 @@ from cmswitch.hardware import Hardware
 
 AiModel = Literal["roofline", "input", "streamed"]
 
+FORMAT = 2
+"""Bumped when the fields of :class:`Workload` or :class:`CimOpInfo` change,
+so pickled workloads (``benchmarks/schedule_quality.py``'s cache) of an
+older format are never read back with defaults in the new fields. 2:
+``CimOpInfo.source`` and ``Workload.vector_edges``."""
+
 
 @dataclass(frozen=True)
 class CimOpInfo:
@@ -91,6 +97,10 @@ class CimOpInfo:
     """Index of the first operator of its layer: sub-operators made by
     ``cim-split`` from one operator share it (their ``origin`` attribute);
     -1 (the default) means the operator is a layer of its own."""
+    source: int = -1
+    """The CIM operator producing its streamed operand (a linear's or
+    convolution's input, a matmul's left operand); -1 when that operand is
+    a function argument."""
 
     def __post_init__(self) -> None:
         if self.layer < 0:
@@ -132,6 +142,10 @@ class Workload:
     """Edges whose reader waits for the producer's whole tensor, not row by
     row (execution model, *Tiles*: a pooling, transpose or reduction on
     the way, a change of row count, attention's operands and results)."""
+    vector_edges: frozenset[tuple[int, int]] = frozenset()
+    """Edges only vector ops hosted at the reader read (a residual add's
+    other operand): their bytes are read by the vector unit, not streamed
+    into the arrays."""
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -201,6 +215,7 @@ class Workload:
                     vector_work=vector_work[i] if vector_work else 0,
                     live_out=i == len(shapes) - 1,
                     layer=layers[i] if layers is not None else i,
+                    source=preds[-1] if preds else -1,
                 )
             )
         return Workload(hardware, tuple(ops), dict(edges), 0, name)
@@ -270,6 +285,8 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
 
     whole: set[SSAValue] = set()  # values that exist only once the producer is done
     whole_edges: set[tuple[int, int]] = set()
+    cim_edges: set[tuple[int, int]] = set()  # read by the CIM operator itself
+    source: dict[int, int] = {}
 
     def read(v: SSAValue, reader: int, barrier: bool | None = None) -> None:
         """`barrier` None: a vector op hosted at `reader` reads `v` (the
@@ -278,8 +295,10 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
         if p is None or p == reader:
             return
         edges[(p, reader)] = max(edges.get((p, reader), 0.0), numel(shape_of(v)) * ab)
-        if barrier is not None and (barrier or v in whole):
-            whole_edges.add((p, reader))
+        if barrier is not None:
+            cim_edges.add((p, reader))
+            if barrier or v in whole:
+                whole_edges.add((p, reader))
 
     for op in func.walk():
         if isinstance(op, ComputeOp):
@@ -288,6 +307,9 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
             origin = op.attributes.get("origin")
             layer = layer_of.setdefault(origin.data, i) if isinstance(origin, StringAttr) else i
             matmul = isinstance(op, MatmulOp)
+            streamed = producer.get(op.lhs if isinstance(op, MatmulOp) else op.operands[0])
+            if streamed is not None:
+                source[i] = streamed
             for v in _dynamic_operands(op):
                 # attention's product waits for its whole operands; a linear
                 # operator reading another row count waits for the whole
@@ -356,10 +378,12 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
             **d,
             preds=tuple(sorted(preds.get(d["index"], ()))),
             live_out=d["index"] in returned,
+            source=source.get(d["index"], -1),
         )
         for d in ops
     )
-    return Workload(hw, infos, edges, leading, func.sym_name.data, frozenset(whole_edges))
+    return Workload(hw, infos, edges, leading, func.sym_name.data, frozenset(whole_edges),
+                    frozenset(e for e in edges if e not in cim_edges))  # fmt: skip
 
 
 _ROW_WISE = (ElementwiseOp, SoftmaxOp, LayerNormOp, RMSNormOp, SliceOp, ConcatOp, BroadcastOp,

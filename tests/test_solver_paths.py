@@ -49,7 +49,7 @@ def check_legal(wl: Workload, allocs: Any, shared: Any, opts: CostOptions) -> No
 
 # seeds whose full-segment MIP stops at one node with an incumbent and an
 # open gap under the strict model (streamed intensity, closed-form reload)
-@pytest.mark.parametrize("seed", [7, 26, 29])
+@pytest.mark.parametrize("seed", [3, 14, 31])
 def test_node_limit_keeps_the_incumbent_and_its_gap(seed: int) -> None:
     wl = hard_segment(seed)
     n = len(wl)

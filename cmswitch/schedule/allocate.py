@@ -86,6 +86,7 @@ from cmswitch.schedule.cost import (
     pipeline_time,
     resident_bytes,
     segment_period,
+    segment_streams,
     segment_vector_work,
     spill_cycles,
     streamed_bytes,
@@ -198,7 +199,13 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
             if p >= start and (p, c) in whole_edges
         )
     )
-    return (ops, internal_edges(workload, start, end), layer_groups(workload, start, end), whole)
+    # what the operators move, and what of it crosses the channel whatever
+    # the memory arrays (strict), depends on what the segment holds
+    streams = segment_streams(workload, start, end)
+    return (
+        ops, internal_edges(workload, start, end), layer_groups(workload, start, end), whole,
+        streams,
+    )  # fmt: skip
 
 
 def layer_groups(workload: Workload, start: int, end: int) -> tuple[int, ...]:
@@ -383,9 +390,17 @@ class SegmentSolver:
         def used(raw: _Raw) -> int:  # Com of the segment's largest layer
             return _group_max(groups, [a.compute for a in raw.allocs])
 
+        # the operator reading the most bytes made inside the segment: the
+        # lowering writes a producer's output into its readers' input arrays
+        internal_in = [0.0] * len(ops)
+        for _, c, b in internal_edges(wl, start, end):
+            internal_in[c] += b
+        holder = max(range(len(ops)), key=lambda i: (internal_in[i], -i))
+
         def filled(raw: _Raw) -> _Raw:
             """Strict, data spilling: idle arrays hold part of it (as input
-            buffers of the first operator), which only lowers the cost."""
+            buffers of the operator reading the most of it, where the
+            lowering places it), which only lowers the cost."""
             memory = plan.memory_arrays(raw.allocs, raw.shared)
             if not mode.memory or spill_cycles(wl, start, end, memory, opts) <= 0.0:
                 return raw
@@ -396,8 +411,9 @@ class SegmentSolver:
             extra = min(idle, math.ceil(over / hw.array_bytes - 1e-9))
             if extra <= 0:
                 return raw
-            a0 = raw.allocs[0]
-            allocs = (OpAlloc(a0.compute, a0.mem_in + extra, a0.mem_out), *raw.allocs[1:])
+            a = raw.allocs[holder]
+            allocs = (*raw.allocs[:holder], OpAlloc(a.compute, a.mem_in + extra, a.mem_out),
+                      *raw.allocs[holder + 1 :])  # fmt: skip
             return _Raw(allocs, raw.shared, raw.u, raw.gap)
 
         def cost_of(raw: _Raw) -> float:
@@ -662,14 +678,23 @@ class SegmentSolver:
                     room = min(room, mode.memory_cap)
                 if need <= room:
                     h.addConstr(mem_expr >= res / hw.array_bytes)
-        for i, o in enumerate(ops):
+        # strict: operator i moves Q_i bytes, X_i of them over the channel
+        # whatever its memory arrays (cost.segment_streams)
+        streams = (
+            segment_streams(wl, start, end)
+            if d
+            else tuple((streamed_bytes(o, opts), 0.0) for o in ops)
+        )
+        for i, (o, (q, x)) in enumerate(zip(ops, streams, strict=True)):
             work = compute_macs(o, hw, opts)
             r = work / op_max
-            k = work / (streamed_bytes(o, opts) * hw.op_cim)
+            k = work / (q * hw.op_cim)
             h.addConstr(u * r <= c[i])
             lhs = u * r - (mi[i] + mo[i]) * (hw.d_cim * k) if mode.memory else u * r
             if d:
                 h.addConstr(lhs - d[i] * k <= 0)
+                if x > 0:
+                    h.addConstr(u * r - d[i] * (work / (x * hw.op_cim)) <= 0)
             else:
                 h.addConstr(lhs <= hw.d_main * k)
         return _Model(

@@ -78,6 +78,18 @@ Decisions where the spec is loose (documented here once):
   previous one, the previous segment's results still needed later (edges
   leaving it forward) are written to main memory, at most as many bytes as
   the memory arrays given up held: ``min(live, (M' - M) * array_bytes) / ext_bw``.
+* **Where data is (strict).** Memory arrays serve only data placed in
+  them, and a segment's memory arrays hold what the segment makes. What an
+  operator reads from an earlier segment (its streamed input, its vector
+  ops' other operands) or from the function's arguments is in main memory
+  and crosses the external channel, ``X_i`` bytes (:func:`external_bytes`):
+  the shares must give ``d_i >= X_i / T`` besides ``Mem_i D_cim + d_i >=
+  Q_i / T``. (Revision 3 let memory arrays stream any input: on llama2-7b
+  its compute estimate was a quarter of the simulation for schedules with
+  memory arrays.) *Simplification*: an output kept in memory arrays across
+  a boundary is read back from main memory all the same (``strict``
+  overestimates such reads); memory arrays serve an operator's inputs and
+  outputs together (``Mem_i = mi_i + mo_i``).
 * **Spill (strict).** Intermediate tensors passed inside a segment live on
   chip where they fit (``memory arrays * array_bytes + buffer_bytes``); the
   rest spills to main memory and crosses the external channel twice (written,
@@ -104,12 +116,14 @@ CostModel = Literal["paper", "strict"]
 COST_MODELS: tuple[str, ...] = ("strict", "paper")
 AI_MODELS: tuple[str, ...] = ("roofline", "input", "streamed")
 DEFAULT_AI: dict[str, AiModel] = {"strict": "streamed", "paper": "roofline"}
-REVISION: dict[str, int] = {"strict": 3, "paper": 1}
+REVISION: dict[str, int] = {"strict": 4, "paper": 1}
 """Bumped whenever a model's numbers change, so caches of results keyed by
 it (``benchmarks/schedule_quality.py``) never mix revisions. strict 2:
 bit-serial compute in whole copies, memory arrays serving only tensors they
 hold whole, whole-tensor readers in the fill; 3: revision 2 without the
-holding rule (its MIP binaries made compile time 2.7x)."""
+holding rule (its MIP binaries made compile time 2.7x); 4: what a segment
+reads from earlier segments or the function's arguments crosses the
+external channel whatever its memory arrays (:func:`external_bytes`)."""
 
 
 @dataclass(frozen=True)
@@ -239,33 +253,81 @@ def segment_period(
             op_latency(o, a.compute, a.memory, hw, opts) for o, a in zip(ops, allocs, strict=False)
         )
     # strict: T >= OP_i / (c_i OP_cim) and the shares needed at period T,
-    # d_i = max(0, OP_i / (AI_i T) - Mem_i D_cim), must sum to <= D_main.
+    # d_i = max(X_i / T, Q_i / T - Mem_i D_cim), must sum to <= D_main.
     t_c = max(compute_time(o, a.compute, hw, opts) for o, a in zip(ops, allocs, strict=False))
     if math.isinf(t_c):
         return t_c
     need = [
-        (streamed_bytes(o, opts), a.memory * hw.d_cim) for o, a in zip(ops, allocs, strict=False)
+        (q, a.memory * hw.d_cim, x)
+        for (q, x), a in zip(segment_streams(workload, start, end), allocs, strict=False)
     ]
     return max(t_c, shared_bandwidth_period(need, hw.d_main))
 
 
-def shared_bandwidth_period(need: Sequence[tuple[float, float]], d_main: float) -> float:
-    """The smallest T with ``sum_i max(0, q_i / T - b_i) <= d_main`` for
-    ``need = [(q_i, b_i)]`` (bytes an operator streams, bytes/cycle its
-    memory arrays supply). Exact: operator i draws on the channel iff
-    ``T < q_i / b_i``; with the set S drawing, ``T = sum_S q / (d_main +
-    sum_S b)``, and S is found by adding operators in decreasing ``q / b``."""
-    items = sorted(((q / b if b > 0 else math.inf), q, b) for q, b in need if q > 0)
-    items.reverse()
-    sq = sb = 0.0
-    for k, (tau, q, b) in enumerate(items):
-        sq += q
+def external_bytes(workload: Workload, start: int, i: int) -> float:
+    """Strict: bytes operator ``i`` moves over the external channel in a
+    segment starting at ``start``, whatever its memory arrays (the execution
+    model's memory arrays serve only data placed in them): its streamed
+    input when a segment before made it or it is a function argument (it is
+    in main memory), and what its vector ops read from earlier segments
+    (:attr:`Workload.vector_edges`)."""
+    o = workload.ops[i]
+    x = o.input_bytes if o.source < start else 0.0
+    vector_edges = workload.vector_edges
+    for p in o.preds:
+        if p < start and (p, i) in vector_edges:
+            x += workload.edges[(p, i)]
+    return x
+
+
+def segment_streams(workload: Workload, start: int, end: int) -> tuple[tuple[float, float], ...]:
+    """Strict, per operator of the segment: ``(Q_i, X_i)``, the bytes it
+    moves during compute (streamed inputs and outputs, and its vector ops'
+    reads from earlier segments) and the part of them that must cross the
+    external channel (:func:`external_bytes`)."""
+    memo = _index(workload).streams
+    got = memo.get((start, end))
+    if got is None:
+        rows = []
+        for i in range(start, end + 1):
+            o = workload.ops[i]
+            x = external_bytes(workload, start, i)
+            vec = x - (o.input_bytes if o.source < start else 0.0)
+            rows.append((o.input_bytes + o.output_bytes + vec, x))
+        got = memo[(start, end)] = tuple(rows)
+    return got
+
+
+def shared_bandwidth_period(
+    need: Sequence[tuple[float, float] | tuple[float, float, float]], d_main: float
+) -> float:
+    """The smallest T with ``sum_i max(x_i / T, q_i / T - b_i) <= d_main``
+    for ``need = [(q_i, b_i[, x_i])]``: bytes an operator moves, bytes/cycle
+    its memory arrays supply, bytes of them that must cross the channel
+    (``x_i <= q_i``, default 0). Exact: operator i draws more than ``x_i /
+    T`` from the channel iff ``T < (q_i - x_i) / b_i``; with the set S of
+    those, ``T = (sum_S q + sum_rest x) / (d_main + sum_S b)``, and S is
+    found by adding operators in decreasing ``(q - x) / b``."""
+    items: list[tuple[float, float, float]] = []
+    base = 0.0  # the x of every operator
+    for row in need:
+        q, b = row[0], row[1]
+        x = min(q, row[2]) if len(row) == 3 else 0.0
+        base += x
+        if q > x:
+            items.append(((q - x) / b if b > 0 else math.inf, q - x, b))
+    items.sort(reverse=True)
+    if not items or base / d_main >= items[0][0]:
+        return base / d_main  # no operator needs more than its x from the channel
+    sq, sb = base, 0.0
+    for k, (tau, extra, b) in enumerate(items):
+        sq += extra
         sb += b
         t = sq / (d_main + sb)
         below = items[k + 1][0] if k + 1 < len(items) else 0.0
         if below <= t <= tau:
             return t
-    return 0.0
+    return base / d_main
 
 
 def intra_latency(
@@ -402,6 +464,7 @@ class _Index:
         self.live: dict[tuple[int, int], float] = {}
         self.resident: dict[tuple[int, int], float] = {}
         self.fill: dict[tuple[int, int, bool], float] = {}
+        self.streams: dict[tuple[int, int], tuple[tuple[float, float], ...]] = {}
 
 
 _INDEX: dict[int, _Index] = {}
