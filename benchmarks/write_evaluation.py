@@ -156,8 +156,10 @@ shared with other engineers' jobs; load average near 10 during the runs).
   shared channel on every array's port at once, spills charged at external
   bandwidth, the vector unit as a concurrent stage; since revision
   {data.get("revisions", {}).get("strict", 1)}: bit-serial compute in whole copies, readers waiting
-  for whole tensors in the pipeline fill; "Estimate against simulation"
-  below). `paper`: the paper's
+  for whole tensors in the pipeline fill, and what a segment reads from
+  earlier segments crossing the external channel whatever its memory arrays
+  (memory arrays serve only data placed in them); "Estimate against
+  simulation" below). `paper`: the paper's
   equations as printed, to reproduce it, with each intensity (`roofline`,
   `input`, `streamed`). Every policy is costed by the same model.
 * **Policies, on equal terms:** `cmswitch`, `cim-mlc`, `all-compute-dp`,
@@ -322,7 +324,7 @@ if SIM.exists():
     llm_part = (
         f" (on the LLMs {min(p['simulated']['vs_all_compute'] for p in llm_pts):.2f}-"
         f"{max(p['simulated']['vs_all_compute'] for p in llm_pts):.2f}x of the strongest "
-        "all-compute baseline: `strict` overrates memory arrays there, see EVALUATION)"
+        "all-compute baseline)"
         if llm_pts
         else ""
     )
