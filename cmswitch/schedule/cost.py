@@ -271,13 +271,15 @@ def external_bytes(workload: Workload, start: int, i: int) -> float:
     input when a segment before made it or it is a function argument (it is
     in main memory), and what its vector ops read from earlier segments
     (:attr:`Workload.vector_edges`)."""
+    return sum(_external_parts(workload, start, i))
+
+
+def _external_parts(workload: Workload, start: int, i: int) -> tuple[float, float]:
+    """(streamed input, vector reads) of :func:`external_bytes`."""
     o = workload.ops[i]
-    x = o.input_bytes if o.source < start else 0.0
     vector_edges = workload.vector_edges
-    for p in o.preds:
-        if p < start and (p, i) in vector_edges:
-            x += workload.edges[(p, i)]
-    return x
+    vec = sum(workload.edges[(p, i)] for p in o.preds if p < start and (p, i) in vector_edges)
+    return (o.input_bytes if o.source < start else 0.0), vec
 
 
 def segment_streams(workload: Workload, start: int, end: int) -> tuple[tuple[float, float], ...]:
@@ -291,9 +293,8 @@ def segment_streams(workload: Workload, start: int, end: int) -> tuple[tuple[flo
         rows = []
         for i in range(start, end + 1):
             o = workload.ops[i]
-            x = external_bytes(workload, start, i)
-            vec = x - (o.input_bytes if o.source < start else 0.0)
-            rows.append((o.input_bytes + o.output_bytes + vec, x))
+            streamed, vec = _external_parts(workload, start, i)
+            rows.append((o.input_bytes + o.output_bytes + vec, streamed + vec))
         got = memo[(start, end)] = tuple(rows)
     return got
 
