@@ -104,8 +104,8 @@ if _prev_path.exists():
         f"{_prev['loadavg_before'][0]:.1f}) measured "
         + ", ".join(f"{r['model']} {r['ratio']:.2f}x" for r in _prev["rows"])
         + ": at a few seconds per compile the ratio moves with the machine's load by "
-        "a quarter, and the LLMs' DP has become faster since (a segment's signature "
-        "no longer scans every whole-tensor edge of the model). "
+        "a quarter or more, and the two runs are of different `strict` revisions (each "
+        "revision changes which plans the MIPs weigh). "
     )
 
 coverage = (
@@ -126,7 +126,7 @@ and the plots are drawn by the same `report.py` run from the same file.
 
 ```sh
 python benchmarks/schedule_quality.py --out benchmarks/results/schedule_quality.json
-python benchmarks/compile_time.py --repeat 1 --json benchmarks/results/compile_time.json
+python benchmarks/compile_time.py --json benchmarks/results/compile_time.json
 python benchmarks/write_evaluation.py   # this file and the README paragraph
 ```
 
@@ -287,10 +287,10 @@ fixed split, the paper's own claim, is small.
 The whole `cmswitch compile MODEL -o out.mlir --report r.json` command,
 fresh process, wall clock, under the default `strict` model, the policies
 interleaved in one session, median of {comp_repeat} (`benchmarks/compile_time.py`,
-commit {str(comp["provenance"].get("commit"))[:7]}). The machine was shared
-(load average {comp["loadavg_before"][0]:.1f} before and
-{comp["loadavg_after"][0]:.1f} after, 2 cores): absolute times are inflated, the ratios
-less so. The ratio is to the strongest baseline at that model (the one whose
+commit {str(comp["provenance"].get("commit"))[:7]}). The machine (2 cores, shared with
+other jobs) had a load average of {comp["loadavg_before"][0]:.1f} before and
+{comp["loadavg_after"][0]:.1f} after the run: absolute times move with the load, the
+ratios less so. The ratio is to the strongest baseline at that model (the one whose
 schedule is faster). Target: at most 3x on every zoo model:
 {"met" if not over else "not met at " + ", ".join(f"{r['model']} ({r['ratio']:.2f}x)" for r in over)}.
 
