@@ -9,12 +9,14 @@ program simulated (as ``benchmarks/simulate.py`` does). Then the bytes
 that cross the external channel are counted twice, per segment:
 
 * **estimated** (what ``strict`` charges at ``external_bw_bytes``): the
-  streamed bytes that must cross (:func:`cmswitch.schedule.cost.external_bytes`:
-  inputs made by an earlier segment or given as arguments, vector reads of
-  earlier segments' tensors), spilled intermediate data written and read back
-  once (``2 x`` :func:`~cmswitch.schedule.cost.spill_bytes`), weight
-  programming (:func:`~cmswitch.schedule.cost.programmed_bytes`) and
-  write-back (``writeback_cycles x external_bw_bytes``);
+  streamed bytes its period puts on the channel, per operator ``max(X_i,
+  Q_i - Mem_i D_cim T)`` at the segment's period ``T``
+  (:func:`cmswitch.schedule.cost.segment_streams`: ``X_i`` must cross, the
+  rest of ``Q_i`` crosses where the operator's memory arrays do not supply
+  it), spilled intermediate data written and read back once (``2 x``
+  :func:`~cmswitch.schedule.cost.spill_bytes`), weight programming
+  (:func:`~cmswitch.schedule.cost.programmed_bytes`) and write-back
+  (``writeback_cycles x external_bw_bytes``);
 * **simulated** (the engine's bytes on the external link per task), split by
   the kind of task that moved them: array compute (its input and output
   tiles), vector work, programming, stores and loads.
@@ -62,15 +64,20 @@ def run_point(model: str, batch: int, seq: int, policy: str, hw: Hardware,
     wl = sched.workload
     e = hw.external_bw_bytes
     segments: list[dict[str, Any]] = []
+    opts = cost.CostOptions(model="strict")
     for plan in sched.segments:
         s, t = plan.start, plan.end
         memory = plan.memory_arrays
+        period = cost.segment_period(wl, s, t, plan.allocs, opts)
+        streams = cost.segment_streams(wl, s, t)
+        streamed = sum(max(x, q - a.memory * hw.d_cim * period)
+                       for (q, x), a in zip(streams, plan.allocs, strict=True))  # fmt: skip
         segments.append({
             "start": s,
             "end": t,
             "memory_arrays": memory,
             "estimated": {
-                "streamed": sum(cost.external_bytes(wl, s, i) for i in range(s, t + 1)),
+                "streamed": streamed,
                 "spill": 2.0 * cost.spill_bytes(wl, s, t, memory),
                 "program": cost.programmed_bytes(wl, s, plan.allocs),
                 "writeback": plan.writeback_cycles * e,

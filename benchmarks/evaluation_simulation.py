@@ -151,9 +151,11 @@ def _channel() -> str:
 commit {_commits(data)}, `strict` revision {data["revision"]}; {", ".join(models)}
 at batch {" and ".join(map(str, sorted({r["batch"] for r in rows})))}) counts, per
 segment, the bytes that cross the external channel while operators run: as
-`strict` charges them (streamed bytes from earlier segments and arguments,
-spilled data written and read back once) and as the simulator moves them
-(array compute and vector tasks). The simulated schedules move
+`strict` charges them (what its period puts on the channel: the bytes that
+must cross, read from earlier segments and arguments, and the streamed bytes
+the operators' memory arrays do not supply; spilled data written and read
+back once) and as the simulator moves them (array compute and vector
+tasks). The simulated schedules move
 {ratio(mem):.2f}x the estimated bytes for the schedules using memory arrays
 (cmswitch, static) and {ratio(allc):.2f}x for the all-compute baselines
 (geometric means); {vec_share:.0%} of the simulated bytes are the vector
