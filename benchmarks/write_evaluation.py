@@ -321,10 +321,13 @@ if SIM.exists():
     sim_static = g([p["simulated"]["vs_best_static"] for p in pts])
     not_first = sum(p["fastest_simulated"] != "cmswitch" for p in pts)
     llm_pts = [p for p in pts if p["model"] in ("llama2-7b", "opt-6.7b", "opt-13b")]
+    llm_lo = min((p["simulated"]["vs_all_compute"] for p in llm_pts), default=1.0)
+    llm_hi = max((p["simulated"]["vs_all_compute"] for p in llm_pts), default=1.0)
+    llm_range = (
+        f"{llm_lo:.3f}x" if f"{llm_lo:.3f}" == f"{llm_hi:.3f}" else f"{llm_lo:.3f}-{llm_hi:.3f}x"
+    )
     llm_part = (
-        f" (on the LLMs {min(p['simulated']['vs_all_compute'] for p in llm_pts):.2f}-"
-        f"{max(p['simulated']['vs_all_compute'] for p in llm_pts):.2f}x of the strongest "
-        "all-compute baseline)"
+        f" (on the LLMs {llm_range} the speed of the strongest all-compute baseline)"
         if llm_pts
         else ""
     )
