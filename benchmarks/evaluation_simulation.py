@@ -7,6 +7,8 @@ revision 3 work, kept for comparison), ``simulate_rev3.json`` (the run of
 `strict` revision 3, before memory arrays stopped serving what they do not
 hold), ``channel_bytes.json`` (``benchmarks/channel_bytes.py``: bytes
 over the external channel, estimate against simulation),
+``held_fraction_rule.json`` (``benchmarks/held_fraction_rule.py``: the
+planned rule on today's schedules),
 ``compare_simulated.json``
 (``benchmarks/compare_simulated.py --from-simulate``) and
 ``simulate_speed_*.json`` (``benchmarks/simulate_speed.py``).
@@ -176,6 +178,36 @@ revision.
 
 {head}
 {chr(10).join(lines)}
+{_candidate()}"""
+
+
+def _candidate() -> str:
+    """The planned per-tensor rule evaluated on today's schedules
+    (``held_fraction_rule.json``)."""
+    data = _load("held_fraction_rule.json")
+    if data is None:
+        return ""
+    rows, summ = data["rows"], data["summary"]
+    over = max(rows, key=lambda r: r["candidate_cycles"] / r["simulated_cycles"])
+    under = min(rows, key=lambda r: r["candidate_cycles"] / r["simulated_cycles"])
+    return f"""
+**The planned rule, checked before it is built.** `python
+benchmarks/held_fraction_rule.py` (`benchmarks/results/held_fraction_rule.json`,
+commit {_commits(data)}) evaluates the per-tensor rule of `docs/DESIGN.md`
+(held fraction per tensor, every access of the rest on the channel, vector
+accesses at {data["vector_accesses"]:g} bytes per element) on the schedules revision
+{data["revision"]} chose, against their simulation ({len(rows)} points; the compiler does
+not use the rule). Per point, the compute estimate moves from
+{summ["current"]["compute"]:.2f}x to {summ["candidate"]["compute"]:.2f}x away from the simulated
+compute, the total from {summ["current"]["total"]:.2f}x to
+{summ["candidate"]["total"]:.2f}x (geometric means of the factor). It overshoots most at
+{over["model"]} b{over["batch"]} {over["policy"]} ({over["candidate_cycles"] / over["simulated_cycles"]:.2f}
+of the simulated cycles, compute {over["candidate_compute"] / over["simulated_compute"]:.2f}) and
+undershoots most at {under["model"]} b{under["batch"]} {under["policy"]}
+({under["candidate_cycles"] / under["simulated_cycles"]:.2f}, compute
+{under["candidate_compute"] / under["simulated_compute"]:.2f}); programming overlap is still not
+modelled, so waiting stays overestimated. Evidence for the rule, not a
+result: under it the optimiser would choose other schedules.
 """
 
 
