@@ -348,7 +348,15 @@ def main() -> int:
                 "split_fractions": list(ScheduleOptions().split_fractions),
                 "schedule_seconds_total": total,
                 "this_run_seconds": time.perf_counter() - t_start,
-                "configs": {**results, **kept},
+                "configs": {  # in the order of CONFIGS, the headline first
+                    c: got
+                    for c, got in sorted(
+                        {**results, **kept}.items(),
+                        key=lambda item: (
+                            list(CONFIGS).index(item[0]) if item[0] in CONFIGS else len(CONFIGS)
+                        ),
+                    )
+                },
                 "revisions": {
                     **old.get("revisions", {}),
                     **{c: REVISION[CONFIGS[c][0]] for c in args.configs},
