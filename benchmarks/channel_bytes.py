@@ -44,7 +44,7 @@ from cmswitch.compile import compile_model, parse_policy
 from cmswitch.hardware import Hardware
 from cmswitch.models import load_model
 from cmswitch.passes.cim_schedule import ScheduleOptions
-from cmswitch.schedule import cost
+from cmswitch.schedule import cost, held
 from cmswitch.simulate import meta_of
 from cmswitch.simulator.tiles import TileOptions
 from cmswitch.simulator.timing import simulate_timing
@@ -64,21 +64,19 @@ def run_point(model: str, batch: int, seq: int, policy: str, hw: Hardware,
     wl = sched.workload
     e = hw.external_bw_bytes
     segments: list[dict[str, Any]] = []
-    opts = cost.CostOptions(model="strict")
     for plan in sched.segments:
         s, t = plan.start, plan.end
         memory = plan.memory_arrays
-        period = cost.segment_period(wl, s, t, plan.allocs, opts)
-        streams = cost.segment_streams(wl, s, t)
-        streamed = sum(max(x, q - a.memory * hw.d_cim * period)
-                       for (q, x), a in zip(streams, plan.allocs, strict=True))  # fmt: skip
+        local = tuple((p - s, c - s, k) for p, c, k in plan.shared)
+        data = cost.segment_data(wl, s, t)
+        held_arrays = held.held_arrays(data, plan.allocs, local)
+        streamed = data.external + held.unheld_bytes(data, held_arrays, hw)
         segments.append({
             "start": s,
             "end": t,
             "memory_arrays": memory,
             "estimated": {
                 "streamed": streamed,
-                "spill": 2.0 * cost.spill_bytes(wl, s, t, memory),
                 "program": cost.programmed_bytes(wl, s, plan.allocs),
                 "writeback": plan.writeback_cycles * e,
             },
@@ -94,7 +92,7 @@ def run_point(model: str, batch: int, seq: int, policy: str, hw: Hardware,
     for row, seg in zip(segments, timeline.segments, strict=False):
         row["simulated_cycles"] = seg.cycles
         row["simulated"] = dict(row["simulated"])
-    est_stream = sum(r["estimated"]["streamed"] + r["estimated"]["spill"] for r in segments)
+    est_stream = sum(r["estimated"]["streamed"] for r in segments)
     sim_stream = sum(r["simulated"].get(k, 0.0) for r in segments for k in STREAMING)
     by_kind: collections.Counter[str] = collections.Counter()
     for r in segments:

@@ -1,4 +1,4 @@
-"""Segment MIPs against brute force over every count vector on tiny chips.
+"""Segment solvers against brute force over every count vector on tiny chips.
 
 The brute force enumerates every (c_i, mi_i, mo_i, s_ij) satisfying the
 constraints of spec section 5 directly (no MIP, no bounds), costs each distinct
@@ -18,7 +18,8 @@ import pytest
 from cmswitch.dialects.cim import MatmulShape
 from cmswitch.hardware import Hardware
 from cmswitch.schedule.allocate import ALL_COMPUTE, DUAL, AllocMode, SegmentSolver
-from cmswitch.schedule.cost import CostOptions, capacity_ok, local_cost
+from cmswitch.schedule import cost, held
+from cmswitch.schedule.cost import CostOptions, local_cost
 from cmswitch.schedule.plan import OpAlloc
 from cmswitch.workload import Workload
 
@@ -78,11 +79,10 @@ def _bounded(ranges: list[range], limit: int, acc: int = 0) -> Iterator[tuple[in
             yield (v, *rest)
 
 
-def brute_force(
-    wl: Workload, mode: AllocMode, opts: CostOptions, *, hold_only: bool = False
-) -> float:
-    """The cheapest plan of `mode` (strict: counted with its spill; with
-    `hold_only` among the plans that hold the intermediate data on chip)."""
+def brute_force(wl: Workload, mode: AllocMode, opts: CostOptions) -> float:
+    """The cheapest plan of `mode`: every (c, mi, mo, s) costed by the cost
+    model (strict: with the arrays shared in place, which it counts once
+    in the tensor they hold)."""
     hw, n, big = wl.hardware, len(wl), wl.hardware.arrays
     edges = [(p, c, math.ceil(b / hw.array_bytes)) for (p, c), b in wl.edges.items()]
     max_share = sum(e for *_, e in edges) if mode.memory else 0
@@ -112,14 +112,17 @@ def brute_force(
             memory = sum(mi) + sum(mo) - sum(s)
             if sum(c) + memory > big or memory > mcap:
                 continue
-            if hold_only and not capacity_ok(wl, 0, n - 1, memory):
-                continue
-            # the cost depends on the per-operator buffers and (strict: the
-            # spill) on the distinct memory arrays
-            key = (c, tuple(a + b for a, b in zip(mi, mo, strict=False)), memory)
+            allocs = [OpAlloc(*x) for x in zip(c, mi, mo, strict=True)]
+            shared = [(p, q, x) for (p, q, _), x in zip(edges, s, strict=True) if x]
+            # the cost depends on the per-operator buffers (paper) or the
+            # arrays holding each tensor (strict)
+            if opts.model == "paper":
+                key: tuple[object, ...] = (c, tuple(a + b for a, b in zip(mi, mo, strict=True)))
+            else:
+                data = cost.segment_data(wl, 0, n - 1)
+                key = (c, tuple(held.held_arrays(data, allocs, shared)))
             if key not in seen:
-                allocs = [OpAlloc(ci, m, 0) for ci, m in zip(key[0], key[1], strict=False)]
-                seen[key] = local_cost(wl, 0, n - 1, allocs, opts, memory)
+                seen[key] = local_cost(wl, 0, n - 1, allocs, opts, shared)
             best = min(best, seen[key])
     return best
 
@@ -145,19 +148,9 @@ def test_mip_equals_brute_force(seed: int, n: int, arrays: int, model: str) -> N
             assert got is None, mode
             continue
         assert got is not None, mode
-        if model == "strict" and mode.memory:
-            # strict searches the plans holding the data on chip where one
-            # can; where none can, spilling plans, not proven optimal
-            held = brute_force(wl, mode, opts, hold_only=True)
-            if math.isinf(held):
-                assert got.local >= expect * (1 - 1e-9), mode
-            else:
-                assert got.local == pytest.approx(held, rel=1e-6), mode
-        else:
-            assert got.local == pytest.approx(expect, rel=1e-6), mode
-        memory = got.memory_arrays
+        assert got.local == pytest.approx(expect, rel=1e-6), mode
         # the returned allocation really costs what it claims and is legal
-        assert local_cost(wl, 0, n - 1, got.allocs, opts, memory) == pytest.approx(
+        assert local_cost(wl, 0, n - 1, got.allocs, opts, got.shared) == pytest.approx(
             got.local, rel=1e-9
         )
         assert got.compute_arrays + got.memory_arrays <= arrays
@@ -181,9 +174,10 @@ def test_single_op_full_chip_reload_tradeoff(preset: str, shape: MatmulShape, mo
     opts = CostOptions(model=model)  # type: ignore[arg-type]
     m0 = wl.ops[0].min_arrays
     expect = min(
-        local_cost(wl, 0, 0, [OpAlloc(c, mem, 0)], opts)
+        local_cost(wl, 0, 0, [alloc], opts)
         for c in range(m0, hw.arrays + 1)
         for mem in range(hw.arrays - c + 1)
+        for alloc in (OpAlloc(c, mem, 0), OpAlloc(c, 0, mem))
     )
     got = SegmentSolver(wl, opts).solve(0, 0)
     assert got is not None

@@ -135,8 +135,6 @@ def apply_schedule(func: FuncOp, result: Schedule) -> None:
             "writeback_cycles": seg.writeback_cycles,
             "vector_cycles": seg.vector_cycles,
         }
-        if seg.spill_cycles:  # strict only
-            cost["spill_cycles"] = seg.spill_cycles
         props.append(
             SegmentProps(
                 seg.compute_arrays,

@@ -1,21 +1,25 @@
-"""Step 2: allocation inside one segment by mixed-integer programming (spec 5).
+"""Step 2: allocation inside one segment (spec 5).
 
-Variables per operator i (counts, not array ids): ``c_i`` compute arrays,
-``mi_i`` / ``mo_i`` memory arrays used as input / output buffer; per internal
-edge (i, j) ``s_ij`` output arrays of i reused in place as input arrays of j;
-in the ``strict`` model continuous bandwidth shares ``d_i``. Constraints are
-Eq. 6-8 with the errata fixed (``<=``; a producer's output arrays are reused by
-its consumers at most once in total, likewise a consumer's input arrays):
+**Strict model** (the default): :mod:`strict_solver`, exact and without a
+MIP (at a fixed period the compute arrays are closed-form and the memory
+arrays a knapsack over the segment's tensors; feasibility is monotone in
+the period).
+
+**Paper model**: mixed-integer programming. Variables per operator i
+(counts, not array ids): ``c_i`` compute arrays, ``mi_i`` / ``mo_i`` memory
+arrays used as input / output buffer; per internal edge (i, j) ``s_ij``
+output arrays of i reused in place as input arrays of j. Constraints are
+Eq. 6-8 with the errata fixed (``<=``; a producer's output arrays are
+reused by its consumers at most once in total, likewise a consumer's input
+arrays):
 
     c_i >= min_arrays_i,  sum_j s_ij <= mo_i,  sum_i s_ij <= mi_j,
     s_ij <= ceil(bytes_ij / array_bytes),  sum(c + mi + mo) - sum s <= N.
 
 The pipeline objective (Eq. 9, 10) is linearised with a throughput variable
 ``u`` (``t`` scaled to arrays so HiGHS sees coefficients near 1):
-``u * OP_i / OP_max <= c_i`` and ``u * OP_i / OP_max <= (Mem_i D_cim + d_i) AI_i / OP_cim``,
-with ``OP_i`` the array work (:func:`cost.compute_macs`: the MACs in ``paper``,
-whole bit-serial copies in ``strict``) and ``AI_i = OP_i / streamed bytes``.
-In ``strict`` compute arrays come in whole copies (``c_i = min_i k_i``).
+``u * OP_i / OP_max <= c_i`` and ``u * OP_i / OP_max <= (Mem_i D_cim + D_main) AI_i / OP_cim``,
+with ``AI_i = OP_i / streamed bytes`` under the chosen intensity.
 
 **How reload enters.** The segment's own cost is ``T (1 + F) + W max_i c_i +
 vector`` (see :mod:`cost`); the reload term makes duplication a trade-off and
@@ -30,21 +34,6 @@ exact w.r.t. the cost model up to HiGHS's relative gap (1e-7). A second MIP
 then keeps the chosen period and reload and minimises the arrays used, so
 switches and write-backs into later segments are not inflated by idle buffers.
 
-**Strict model: the reload in closed form.** Strict's reload is ``max(W,
-programmed bytes / E)``, linear in the compute arrays, so after the one MIP
-for the best period ``T_min`` the trade-off is a scan over the periods at
-which some operator's fewest compute arrays step down, keeping that MIP's
-memory arrays (:meth:`SegmentSolver._strict_reload_scan` has the
-argument); no branch and bound.
-
-**Strict model: spills.** Where some plan of the mode can hold the
-segment's intermediate data on chip, the MIP searches only plans that hold
-it (``memory arrays >= resident bytes beyond the buffer``). Where none can,
-the data spills (:func:`cost.spill_cycles`, linear in the memory arrays);
-the MIP does not see that term, and the arrays a plan leaves idle are then
-given to memory (which only lowers the cost). There, and only there, the
-result is not proven optimal (tests compare with brute force elsewhere).
-
 **Paper model: usually no MIP at all.** With ``d_i = D_main`` the fewest
 arrays an operator needs for a period ``T`` are closed-form and feasibility is
 monotone in ``T`` (:mod:`closed_form` has the argument). The best period
@@ -53,10 +42,9 @@ sharing by two bounds on a b-matching (one max-flow); the reload trade-off is
 a scan over the periods at which some operator's fewest compute arrays step
 down; the leanest allocation at the chosen period is closed-form too. Where the matching bounds cannot decide (odd cycles with
 tight budgets), the MIP above decides instead: one MIP for ``T*`` and one for
-the leanest sharing. The ``strict`` model (bandwidth shares couple the
-operators) always uses the MIP branch and bound. ``SegmentSolver(closed_form=
-False)`` (``--solver mip``) uses it for both models; tests check that the two
-agree.
+the leanest sharing. ``SegmentSolver(closed_form=False)`` (``--solver mip``)
+uses the MIP branch and bound for every paper segment; tests check that the
+two agree.
 
 Results are memoised by a segment signature (operator shapes, byte counts,
 vector work and internal edges, relative to the segment start) and by the
@@ -70,30 +58,26 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 
 import highspy
-import numpy as np
 
-from cmswitch.hardware import Hardware
-from cmswitch.schedule import closed_form, plan
+from cmswitch.schedule import closed_form, plan, strict_solver
 from cmswitch.schedule.cost import (
     CostOptions,
     compute_macs,
     fill_factor,
     local_cost,
     pipeline_time,
-    resident_bytes,
+    segment_data,
     segment_period,
-    segment_streams,
     segment_vector_work,
-    spill_cycles,
     streamed_bytes,
     vector_cycles,
 )
 from cmswitch.schedule.plan import OpAlloc
-from cmswitch.workload import CimOpInfo, Workload
+from cmswitch.workload import Workload
 
 _GAP = 1e-7
 _TIE = 1e-9
@@ -199,12 +183,12 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
             if p >= start and (p, c) in whole_edges
         )
     )
-    # what the operators move, and what of it crosses the channel whatever
-    # the memory arrays (strict), depends on what the segment holds
-    streams = segment_streams(workload, start, end)
+    # what the segment reads from earlier segments (strict) depends on
+    # where it starts
+    external = segment_data(workload, start, end).external_parts
     return (
         ops, internal_edges(workload, start, end), layer_groups(workload, start, end), whole,
-        streams,
+        external,
     )  # fmt: skip
 
 
@@ -294,10 +278,7 @@ class SegmentSolver:
     ) -> SegmentSolution | None:
         """The dual-mode optimum, if it is already known, proven optimal and
         allowed in `mode` (a subset of the dual-mode plans): then it is
-        `mode`'s optimum too, and no solve is needed. (In strict, a mode
-        that can hold the segment's data on chip is searched among plans
-        that hold it; a dual-mode plan allowed in `mode` that holds it shows
-        `mode` can, so the argument holds there too.) For `mode` DUAL itself
+        `mode`'s optimum too, and no solve is needed. For `mode` DUAL itself
         the entry is absent: :meth:`solve` returns cached solutions first."""
         dual = self._cache.get((sig, DUAL))
         if dual is None or dual.gap > 0.0:
@@ -313,9 +294,27 @@ class SegmentSolver:
 
     # ---------------------------------------------------------------- private
     def _solve(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
-        if self.closed_form and self.opts.model == "paper":
+        if self.opts.model == "strict":
+            return self._solve_strict(start, end, mode)
+        if self.closed_form:
             return self._solve_paper(start, end, mode)
         return self._solve_bnb(start, end, mode)
+
+    def _solve_strict(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
+        """Strict model: :mod:`strict_solver` (exact, no MIP)."""
+        wl, hw = self.workload, self.workload.hardware
+        memory = 0
+        if mode.memory:
+            memory = hw.arrays if mode.memory_cap is None else mode.memory_cap
+        top = hw.arrays if mode.compute_cap is None else min(hw.arrays, mode.compute_cap)
+        got = strict_solver.solve(
+            wl, start, end, self.opts, strict_solver.Limits(hw.arrays, top, memory)
+        )
+        self.closed_form_solved += 1
+        if got is None:
+            return None
+        allocs = got[0]
+        return SegmentSolution(allocs, (), local_cost(wl, start, end, allocs, self.opts), 0.0)
 
     def _solve_paper(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
         """Paper model: T* by :mod:`closed_form` (a MIP only when its matching
@@ -390,41 +389,12 @@ class SegmentSolver:
         def used(raw: _Raw) -> int:  # Com of the segment's largest layer
             return _group_max(groups, [a.compute for a in raw.allocs])
 
-        # the operator reading the most bytes made inside the segment: the
-        # lowering writes a producer's output into its readers' input arrays
-        internal_in = [0.0] * len(ops)
-        for _, c, b in internal_edges(wl, start, end):
-            internal_in[c] += b
-        holder = max(range(len(ops)), key=lambda i: (internal_in[i], -i))
-
-        def filled(raw: _Raw) -> _Raw:
-            """Strict, data spilling: idle arrays hold part of it (as input
-            buffers of the operator reading the most of it, where the
-            lowering places it), which only lowers the cost."""
-            memory = plan.memory_arrays(raw.allocs, raw.shared)
-            if not mode.memory or spill_cycles(wl, start, end, memory, opts) <= 0.0:
-                return raw
-            idle = hw.arrays - plan.compute_arrays(raw.allocs) - memory
-            if mode.memory_cap is not None:
-                idle = min(idle, mode.memory_cap - memory)
-            over = resident_bytes(wl, start, end) - hw.buffer_bytes - memory * hw.array_bytes
-            extra = min(idle, math.ceil(over / hw.array_bytes - 1e-9))
-            if extra <= 0:
-                return raw
-            a = raw.allocs[holder]
-            allocs = (*raw.allocs[:holder], OpAlloc(a.compute, a.mem_in + extra, a.mem_out),
-                      *raw.allocs[holder + 1 :])  # fmt: skip
-            return _Raw(allocs, raw.shared, raw.u, raw.gap)
-
         def cost_of(raw: _Raw) -> float:
-            raw = filled(raw)
-            memory = plan.memory_arrays(raw.allocs, raw.shared)
-            return local_cost(wl, start, end, raw.allocs, opts, memory)
+            return local_cost(wl, start, end, raw.allocs, opts)
 
         def bound(lo: int, hi: int, t_lb: float) -> float:
-            # Paper model only (strict scans the reload caps in closed form,
-            # so has no bandwidth or spill floor here): every cap R in
-            # [lo, hi] has T(R) >= t_lb, >= OP_max / (R OP_cim), reload >= lo w.
+            # every cap R in [lo, hi] has T(R) >= t_lb, >= OP_max / (R
+            # OP_cim), reload >= lo w
             t = max(t_lb, op_max / (hi * hw.op_cim))
             return pipeline_time(t * fill, vec, opts) + lo * w
 
@@ -435,13 +405,9 @@ class SegmentSolver:
         best_cost, best = cost_of(raw), raw
         incomplete = False  # a sub-problem timed out without any solution
         t_top = segment_period(wl, start, end, raw.allocs, opts) / (1.0 + 1e-6)
-        if opts.model == "strict":
-            best, best_cost = self._strict_reload_scan(start, end, raw, cost_of)
-            todo = []
-        else:
-            # Branch and bound over reload caps: an interval [lo, hi] of caps
-            # not yet covered, with a lower bound on the period of every cap.
-            todo = [(r0, used(raw) - 1, t_top)]
+        # Branch and bound over reload caps: an interval [lo, hi] of caps
+        # not yet covered, with a lower bound on the period of every cap.
+        todo = [(r0, used(raw) - 1, t_top)]
         while todo:
             todo = [x for x in todo if x[0] <= x[1]]
             if not todo:
@@ -464,151 +430,39 @@ class SegmentSolver:
             todo.append((lo, used(raw) - 1, t_mid))
             todo.append((mid + 1, hi, t_lb))
         cost, raw = best_cost, best
-        # Second pass: same period and reload, fewest arrays (in strict only
-        # where that adds no spill).
-        if opts.model == "strict":
-            lean = self._trim(start, end, raw, cost_of)
-        else:
-            r_best = used(raw)
-            lean = self._mip(start, end, mode, r_best, raw.u * (1.0 - _TIE)).run()
+        # Second pass: same period and reload, fewest arrays.
+        lean = self._mip(start, end, mode, used(raw), raw.u * (1.0 - _TIE)).run()
         if (
             lean is not None
             and cost_of(lean) <= cost * (1.0 + _TIE)
             and _arrays_used(lean) <= _arrays_used(raw)
         ):
             cost, raw = cost_of(lean), lean
-        raw = filled(raw)
         gap = raw.gap
         if incomplete:  # optimality of the reload trade-off not proven
             gap = 1.0
             self.worst_gap = max(self.worst_gap, gap)
         return SegmentSolution(raw.allocs, raw.shared, cost, gap)
 
-    def _strict_reload_scan(
-        self, start: int, end: int, raw: _Raw, cost_of: Callable[[_Raw], float]
-    ) -> tuple[_Raw, float]:
-        """Strict: the reload trade-off in closed form after one MIP. The
-        reload is ``max(W, P / E)`` with ``P = sum_i a_i c_i`` the programmed
-        bytes (``a_i`` the bytes one array of operator i holds), so at a
-        period T the cheapest plan has the fewest compute arrays for T,
-        ``c_i(T) = min_i max(1, ceil(R_i / T))`` in whole copies (``R_i``
-        the cycles one copy needs, :func:`cost.compute_macs`), and the memory of
-        the max-throughput plan ``raw`` (period T_min): with fewer compute
-        arrays it still fits, its bandwidth still serves T >= T_min, and it
-        holds what ``raw`` holds. Any plan of period T is no cheaper (it
-        programs at least as many bytes). The cost ``max(T fill, V) +
-        max(W, P(T) / E)`` only grows between the steps of some c_i, so
-        the best T is T_min or a step ``R_i / k`` (k copies) above it."""
-        wl, opts, hw = self.workload, self.opts, self.workload.hardware
-        ops = wl.ops[start : end + 1]
-        t_min = segment_period(wl, start, end, raw.allocs, opts)
-        # every operator has MACs (M = 0 fails earlier, in fill_factor) and a
-        # compute array in the MIP's plan: the period is positive and finite
-        assert 0.0 < t_min < math.inf
-        fill = 1.0 + fill_factor(wl, start, end, opts)
-        vec = vector_cycles(segment_vector_work(wl, start, end), hw)
-        a = np.array(_programmed_weights(ops, hw))
-        mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
-        # one row of M costs `rows` cycles per copy (whole copies, bit-serial)
-        rows = np.array([compute_macs(o, hw, opts) / (o.min_arrays * hw.op_cim) for o in ops])
-        top = max(x.compute // o.min_arrays for o, x in zip(ops, raw.allocs, strict=True))
-        steps = (rows[rows > 0][:, None] / np.arange(1, top + 1)).ravel()
-        cands = np.unique(np.concatenate([[t_min], steps[steps > t_min]]))
-        copies = np.ceil(rows[:, None] / cands[None, :] - 1e-9).astype(np.int64)
-        c = mins[:, None] * np.maximum(1, copies)
-        programmed = a @ c * hw.array_bytes
-        est = np.maximum(cands * fill, vec) + np.maximum(
-            hw.write_cycles_per_array, programmed / hw.external_bw_bytes
-        )
-        k = int(np.nonzero(est <= est.min() * (1.0 + 1e-12))[0][-1])  # ties: fewer arrays
-        allocs = tuple(
-            OpAlloc(int(ci), x.mem_in, x.mem_out) for ci, x in zip(c[:, k], raw.allocs, strict=True)
-        )
-        plan_t = _Raw(allocs, raw.shared, raw.u, raw.gap)
-        best, best_cost = raw, cost_of(raw)
-        got = cost_of(plan_t)
-        if got <= best_cost:
-            best, best_cost = plan_t, got
-        return best, best_cost
-
-    def _trim(
-        self, start: int, end: int, raw: _Raw, cost_of: Callable[[_Raw], float]
-    ) -> _Raw | None:
-        """Strict's lean pass, greedy instead of a second MIP: compute arrays
-        down to the fewest the period needs (extra ones only add reload),
-        then memory arrays one at a time while the cost does not grow. The
-        result may keep a few arrays a MIP would free (they only affect the
-        switches and write-backs around the segment)."""
-        wl, hw = self.workload, self.workload.hardware
-        ops = wl.ops[start : end + 1]
-        t = segment_period(wl, start, end, raw.allocs, self.opts)
-
-        def fewest(o: CimOpInfo, have: int) -> int:  # whole copies for period t
-            k = math.ceil(compute_macs(o, hw, self.opts) / (t * hw.op_cim * o.min_arrays) - 1e-9)
-            return o.min_arrays * max(1, min(have // o.min_arrays, k))
-
-        allocs = [
-            OpAlloc(fewest(o, a.compute), a.mem_in, a.mem_out)
-            for o, a in zip(ops, raw.allocs, strict=True)
-        ]
-        cur = _Raw(tuple(allocs), raw.shared, raw.u, raw.gap)
-        base = cost_of(cur)
-        if base > cost_of(raw) * (1.0 + _TIE):
-            return None
-        shared_in: dict[int, int] = {}
-        shared_out: dict[int, int] = {}
-        for p, c, k in raw.shared:
-            shared_out[p] = shared_out.get(p, 0) + k
-            shared_in[c] = shared_in.get(c, 0) + k
-        for i in range(len(ops)):
-            for field in ("mem_in", "mem_out"):
-                # the cost never drops with fewer memory arrays: binary search
-                # for the fewest that keep it
-                floor = (shared_in if field == "mem_in" else shared_out).get(i, 0)
-
-                def with_(v: int, i: int = i, field: str = field, cur: _Raw = cur) -> _Raw:
-                    a = cur.allocs[i]
-                    b = (
-                        OpAlloc(a.compute, v, a.mem_out)
-                        if field == "mem_in"
-                        else OpAlloc(a.compute, a.mem_in, v)
-                    )
-                    return _Raw((*cur.allocs[:i], b, *cur.allocs[i + 1 :]), cur.shared,
-                                cur.u, cur.gap)  # fmt: skip
-
-                lo, hi = floor, getattr(cur.allocs[i], field)
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if cost_of(with_(mid)) <= base * (1.0 + _TIE):
-                        hi = mid
-                    else:
-                        lo = mid + 1
-                cur = with_(lo)
-        return cur
-
     def _fallback(self, start: int, end: int, mode: AllocMode) -> SegmentSolution | None:
         """The time limit stopped the MIP before any solution: the fewest
-        arrays (every operator at its minimum compute arrays, memory only as
-        the strict capacity needs), reported with gap 1 (nothing proven)."""
+        arrays (every operator at its minimum compute arrays, no memory),
+        reported with gap 1 (nothing proven)."""
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         compute = sum(o.min_arrays for o in ops)
         ccap = hw.arrays if mode.compute_cap is None else mode.compute_cap
         if compute > ccap:
             return None
-        memory = 0
-        if opts.model == "strict" and mode.memory:  # hold what fits, spill the rest
-            over = resident_bytes(wl, start, end) - hw.buffer_bytes
-            mcap = hw.arrays if mode.memory_cap is None else mode.memory_cap
-            memory = min(max(0, math.ceil(over / hw.array_bytes)), mcap, hw.arrays - compute)
-        allocs = tuple(OpAlloc(o.min_arrays, memory if k == 0 else 0) for k, o in enumerate(ops))
+        allocs = tuple(OpAlloc(o.min_arrays) for o in ops)
         self.worst_gap = max(self.worst_gap, 1.0)
-        return SegmentSolution(allocs, (), local_cost(wl, start, end, allocs, opts, memory), 1.0)
+        return SegmentSolution(allocs, (), local_cost(wl, start, end, allocs, opts), 1.0)
 
     def _mip(
         self, start: int, end: int, mode: AllocMode, reload_cap: int, u_floor: float | None
     ) -> _Model:
-        """Model: max u (u_floor None) or min arrays subject to u >= u_floor."""
+        """Paper model: max u (u_floor None) or min arrays subject to u >=
+        u_floor."""
         wl, opts, hw = self.workload, self.opts, self.workload.hardware
         ops = wl.ops[start : end + 1]
         n = len(ops)
@@ -617,11 +471,6 @@ class SegmentSolver:
         h = _new_highs(self.time_limit, self.node_limit)
         big = float(hw.arrays)
         c = [h.addIntegral(lb=o.min_arrays, ub=min(reload_cap, hw.arrays)) for o in ops]
-        if opts.model == "strict":  # whole copies: c_i = min_i * copies_i
-            for o, ci in zip(ops, c, strict=True):
-                if o.min_arrays > 1:
-                    k = h.addIntegral(lb=1, ub=hw.arrays // o.min_arrays)
-                    h.addConstr(ci - o.min_arrays * k == 0)
         # the reload cap bounds each layer's compute arrays (Eq. 2's Com_l)
         members: dict[int, list[int]] = {}
         for k, g in enumerate(layer_groups(wl, start, end)):
@@ -639,7 +488,6 @@ class SegmentSolver:
         mi: list[highspy.highs_var] = []
         mo: list[highspy.highs_var] = []
         s: list[highspy.highs_var] = []
-        mem_expr: highspy.highs_linear_expression | None = None
         if mode.memory:
             mi = [h.addIntegral(lb=0, ub=big) for _ in ops]
             mo = [h.addIntegral(lb=0, ub=big) for _ in ops]
@@ -655,48 +503,19 @@ class SegmentSolver:
                 if ins:
                     h.addConstr(h.qsum(ins) <= mi[i])
             mem_total = h.qsum(mi) + h.qsum(mo) - (h.qsum(s) if s else 0)
-            mem_expr = mem_total
             arrays_used = arrays_used + mem_total
             if mode.memory_cap is not None:
                 h.addConstr(mem_total <= mode.memory_cap)
         h.addConstr(arrays_used <= hw.arrays)
         if mode.compute_cap is not None:
             h.addConstr(h.qsum(c) <= mode.compute_cap)
-        d: list[highspy.highs_var] = []
-        if opts.model == "strict":
-            d = [h.addVariable(lb=0.0, ub=hw.d_main) for _ in ops]
-            h.addConstr(h.qsum(d) <= hw.d_main)
-            # Hold the segment's intermediate data on chip whenever some plan
-            # of this mode can; otherwise it spills (cost.spill_cycles) and
-            # the MIP does not see the spill (a restriction of the search,
-            # documented in DESIGN.md).
-            res = resident_bytes(wl, start, end) - hw.buffer_bytes
-            if res > 0 and mem_expr is not None:
-                need = math.ceil(res / hw.array_bytes - 1e-9)
-                room = hw.arrays - sum(o.min_arrays for o in ops)
-                if mode.memory_cap is not None:
-                    room = min(room, mode.memory_cap)
-                if need <= room:
-                    h.addConstr(mem_expr >= res / hw.array_bytes)
-        # strict: operator i moves Q_i bytes, X_i of them over the channel
-        # whatever its memory arrays (cost.segment_streams)
-        streams = (
-            segment_streams(wl, start, end)
-            if d
-            else tuple((streamed_bytes(o, opts), 0.0) for o in ops)
-        )
-        for i, (o, (q, x)) in enumerate(zip(ops, streams, strict=True)):
+        for i, o in enumerate(ops):
             work = compute_macs(o, hw, opts)
             r = work / op_max
-            k = work / (q * hw.op_cim)
+            k = work / (streamed_bytes(o, opts) * hw.op_cim)
             h.addConstr(u * r <= c[i])
             lhs = u * r - (mi[i] + mo[i]) * (hw.d_cim * k) if mode.memory else u * r
-            if d:
-                h.addConstr(lhs - d[i] * k <= 0)
-                if x > 0:
-                    h.addConstr(u * r - d[i] * (work / (x * hw.op_cim)) <= 0)
-            else:
-                h.addConstr(lhs <= hw.d_main * k)
+            h.addConstr(lhs <= hw.d_main * k)
         return _Model(
             self, h, c, mi, mo, s, u, edges, group_rows,
             maximize_u=u_floor is None, objective=arrays_used,
@@ -806,12 +625,6 @@ class _Model:
             if self.s and iv(self.s[e]) > 0
         )
         return _Raw(allocs, shared, float(sol[self.u.index]), gap)
-
-
-def _programmed_weights(ops: Sequence[CimOpInfo], hw: Hardware) -> list[float]:
-    """Per operator, the weight bytes one of its compute arrays is programmed
-    with, in array units (0 for run-time operands): ``P = sum_i a_i c_i``."""
-    return [o.weight_bytes / (o.min_arrays * hw.array_bytes) if o.stationary else 0.0 for o in ops]
 
 
 def _arrays_used(raw: _Raw) -> int:

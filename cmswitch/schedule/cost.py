@@ -12,15 +12,12 @@ Operator latency (paper Eq. 10)::
 
     L_i = OP_i / min(c_i * OP_cim, (Mem_i * D_cim + d_i) * AI_i)
 
-with ``d_i = D_main`` in the ``paper`` model (every operator sees the full
-main-memory bandwidth) and, in the ``strict`` model, continuous shares
-``d_i >= 0, sum d_i <= D_main`` chosen to minimise the segment period (the
-execution model's max-min fair flows on one channel reach the same period
-when every operator is sized for it). ``AI_i`` is the arithmetic intensity
-(:meth:`cmswitch.workload.CimOpInfo.ai`): ``strict`` uses ``streamed``
-(inputs and outputs cross during compute; weights are charged by the
-reload) and nothing else; ``paper`` takes ``roofline`` (its default),
-``input`` or ``streamed``.
+with ``d_i = D_main`` (every operator sees the full main-memory
+bandwidth; ``paper`` only). ``AI_i`` is the arithmetic intensity
+(:meth:`cmswitch.workload.CimOpInfo.ai`): ``roofline`` (the paper's
+default), ``input`` or ``streamed``. ``strict`` replaces the bandwidth
+side of Eq. 10 by where the data is ("Where data is" below): a segment's
+period is ``max(max_i compute_i, channel, ports)``.
 
 Decisions where the spec is loose (documented here once):
 
@@ -78,26 +75,22 @@ Decisions where the spec is loose (documented here once):
   previous one, the previous segment's results still needed later (edges
   leaving it forward) are written to main memory, at most as many bytes as
   the memory arrays given up held: ``min(live, (M' - M) * array_bytes) / ext_bw``.
-* **Where data is (strict).** Memory arrays serve only data placed in
-  them, and a segment's memory arrays hold what the segment makes. What an
-  operator reads from an earlier segment (its streamed input, its vector
-  ops' other operands) or from the function's arguments is in main memory
-  and crosses the external channel, ``X_i`` bytes (:func:`external_bytes`):
-  the shares must give ``d_i >= X_i / T`` besides ``Mem_i D_cim + d_i >=
-  Q_i / T``. (Revision 3 let memory arrays stream any input: on llama2-7b
-  its compute estimate was a quarter of the simulation for schedules with
-  memory arrays.) *Simplification*: an output kept in memory arrays across
-  a boundary is read back from main memory all the same (``strict``
-  overestimates such reads); memory arrays serve an operator's inputs and
-  outputs together (``Mem_i = mi_i + mo_i``).
-* **Spill (strict).** Intermediate tensors passed inside a segment live on
-  chip where they fit (``memory arrays * array_bytes + buffer_bytes``); the
-  rest spills to main memory and crosses the external channel twice (written,
-  read back): ``2 * max(0, resident - capacity) / external_bw_bytes``, added
-  to the segment (not overlapped: a conservative simplification). A segment
-  is never infeasible for capacity. Reported per segment as
-  ``spill_cycles`` and, in a schedule's breakdown, inside ``writeback``
-  (data written to main memory). ``paper`` has no capacity term.
+* **Where data is (strict).** Per tensor, not per operator
+  (:mod:`cmswitch.schedule.held`, revision 5): a tensor made in the
+  segment is held on its producer's output arrays and its readers' input
+  arrays; the held fraction of every access (its write, its vector ops'
+  reads and writes, every reader's streamed input) is served by those
+  arrays' ports, the rest crosses the external channel and the buffer's
+  bus (``D_main``) together with what the segment reads from earlier
+  segments and the function's arguments (``X``, :func:`external_bytes`,
+  main memory only). The period is ``max(compute, channel, ports)``; data
+  that does not fit is the unheld part, not a separate spill term (a
+  segment is never infeasible for capacity). *Simplifications*: an output
+  kept in memory arrays across a boundary is read back from main memory
+  all the same (``strict`` overestimates such reads); an input from an
+  earlier segment staged in the reader's input arrays is charged as its
+  im2col rows, not its feature map. ``paper`` has no capacity term and
+  gives every operator the whole ``D_main`` (Eq. 10).
 """
 
 from __future__ import annotations
@@ -109,6 +102,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cmswitch.hardware import Hardware
+from cmswitch.schedule import held
 from cmswitch.schedule.plan import OpAlloc
 from cmswitch.workload import AiModel, CimOpInfo, Workload
 
@@ -116,14 +110,17 @@ CostModel = Literal["paper", "strict"]
 COST_MODELS: tuple[str, ...] = ("strict", "paper")
 AI_MODELS: tuple[str, ...] = ("roofline", "input", "streamed")
 DEFAULT_AI: dict[str, AiModel] = {"strict": "streamed", "paper": "roofline"}
-REVISION: dict[str, int] = {"strict": 4, "paper": 1}
+REVISION: dict[str, int] = {"strict": 5, "paper": 1}
 """Bumped whenever a model's numbers change, so caches of results keyed by
 it (``benchmarks/schedule_quality.py``) never mix revisions. strict 2:
 bit-serial compute in whole copies, memory arrays serving only tensors they
 hold whole, whole-tensor readers in the fill; 3: revision 2 without the
 holding rule (its MIP binaries made compile time 2.7x); 4: what a segment
 reads from earlier segments or the function's arguments crosses the
-external channel whatever its memory arrays (:func:`external_bytes`)."""
+external channel whatever its memory arrays (:func:`external_bytes`); 5:
+per-tensor held fractions instead of per-operator bandwidth shares
+(:mod:`cmswitch.schedule.held`), vector accesses on the channel, no
+separate spill term."""
 
 
 @dataclass(frozen=True)
@@ -243,25 +240,38 @@ def _fill_factor(workload: Workload, start: int, end: int, strict: bool) -> floa
 
 
 def segment_period(
-    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+    workload: Workload,
+    start: int,
+    end: int,
+    allocs: Sequence[OpAlloc],
+    opts: CostOptions,
+    shared: Sequence[tuple[int, int, int]] = (),
 ) -> float:
-    """T = max_i L_i; in the strict model with the best bandwidth shares."""
+    """T = max_i L_i (paper). Strict: the slowest of the operators' compute
+    and the memory arrays' ports, and the channel's time spread over the
+    whole pipeline, fill included (``channel / (1 + F)``: the channel's
+    bytes cross once however the stages overlap, so ``T (1 + F) =
+    max(pipeline (1 + F), channel)``). ``shared``: arrays shared in place,
+    (producer, reader, arrays) by segment position."""
     hw = workload.hardware
     ops = workload.ops[start : end + 1]
     if opts.model == "paper":
         return max(
             op_latency(o, a.compute, a.memory, hw, opts) for o, a in zip(ops, allocs, strict=False)
         )
-    # strict: T >= OP_i / (c_i OP_cim) and the shares needed at period T,
-    # d_i = max(X_i / T, Q_i / T - Mem_i D_cim), must sum to <= D_main.
     t_c = max(compute_time(o, a.compute, hw, opts) for o, a in zip(ops, allocs, strict=False))
-    if math.isinf(t_c):
-        return t_c
-    need = [
-        (q, a.memory * hw.d_cim, x)
-        for (q, x), a in zip(segment_streams(workload, start, end), allocs, strict=False)
-    ]
-    return max(t_c, shared_bandwidth_period(need, hw.d_main))
+    data = segment_data(workload, start, end)
+    channel, ports = held.data_period(data, held.held_arrays(data, allocs, shared), hw)
+    return max(t_c, ports, channel / (1.0 + fill_factor(workload, start, end, opts)))
+
+
+def segment_data(workload: Workload, start: int, end: int) -> held.SegmentData:
+    """:func:`held.segment_data`, memoised per workload."""
+    memo = _index(workload).data
+    got = memo.get((start, end))
+    if got is None:
+        got = memo[(start, end)] = held.segment_data(workload, start, end)
+    return got
 
 
 def external_bytes(workload: Workload, start: int, i: int) -> float:
@@ -282,60 +292,16 @@ def _external_parts(workload: Workload, start: int, i: int) -> tuple[float, floa
     return (o.input_bytes if o.source < start else 0.0), vec
 
 
-def segment_streams(workload: Workload, start: int, end: int) -> tuple[tuple[float, float], ...]:
-    """Strict, per operator of the segment: ``(Q_i, X_i)``, the bytes it
-    moves during compute (streamed inputs and outputs, and its vector ops'
-    reads from earlier segments) and the part of them that must cross the
-    external channel (:func:`external_bytes`)."""
-    memo = _index(workload).streams
-    got = memo.get((start, end))
-    if got is None:
-        rows = []
-        for i in range(start, end + 1):
-            o = workload.ops[i]
-            streamed, vec = _external_parts(workload, start, i)
-            rows.append((o.input_bytes + o.output_bytes + vec, streamed + vec))
-        got = memo[(start, end)] = tuple(rows)
-    return got
-
-
-def shared_bandwidth_period(
-    need: Sequence[tuple[float, float] | tuple[float, float, float]], d_main: float
-) -> float:
-    """The smallest T with ``sum_i max(x_i / T, q_i / T - b_i) <= d_main``
-    for ``need = [(q_i, b_i[, x_i])]``: bytes an operator moves, bytes/cycle
-    its memory arrays supply, bytes of them that must cross the channel
-    (``x_i <= q_i``, default 0). Exact: operator i draws more than ``x_i /
-    T`` from the channel iff ``T < (q_i - x_i) / b_i``; with the set S of
-    those, ``T = (sum_S q + sum_rest x) / (d_main + sum_S b)``, and S is
-    found by adding operators in decreasing ``(q - x) / b``."""
-    items: list[tuple[float, float, float]] = []
-    base = 0.0  # the x of every operator
-    for row in need:
-        q, b = row[0], row[1]
-        x = min(q, row[2]) if len(row) == 3 else 0.0
-        base += x
-        if q > x:
-            items.append(((q - x) / b if b > 0 else math.inf, q - x, b))
-    items.sort(reverse=True)
-    if not items or base / d_main >= items[0][0]:
-        return base / d_main  # no operator needs more than its x from the channel
-    sq, sb = base, 0.0
-    for k, (tau, extra, b) in enumerate(items):
-        sq += extra
-        sb += b
-        t = sq / (d_main + sb)
-        below = items[k + 1][0] if k + 1 < len(items) else 0.0
-        if below <= t <= tau:
-            return t
-    return base / d_main
-
-
 def intra_latency(
-    workload: Workload, start: int, end: int, allocs: Sequence[OpAlloc], opts: CostOptions
+    workload: Workload,
+    start: int,
+    end: int,
+    allocs: Sequence[OpAlloc],
+    opts: CostOptions,
+    shared: Sequence[tuple[int, int, int]] = (),
 ) -> float:
     """Pipeline fill + period: T * (1 + F)."""
-    return segment_period(workload, start, end, allocs, opts) * (
+    return segment_period(workload, start, end, allocs, opts, shared) * (
         1.0 + fill_factor(workload, start, end, opts)
     )
 
@@ -465,7 +431,7 @@ class _Index:
         self.live: dict[tuple[int, int], float] = {}
         self.resident: dict[tuple[int, int], float] = {}
         self.fill: dict[tuple[int, int, bool], float] = {}
-        self.streams: dict[tuple[int, int], tuple[tuple[float, float], ...]] = {}
+        self.data: dict[tuple[int, int], held.SegmentData] = {}
 
 
 _INDEX: dict[int, _Index] = {}
@@ -480,29 +446,6 @@ def _index(workload: Workload) -> _Index:
         _INDEX.clear()
     index = _INDEX[id(workload)] = _Index(workload)
     return index
-
-
-def capacity_ok(workload: Workload, start: int, end: int, memory_arrays: int) -> bool:
-    """The segment's intermediate data fits its memory arrays and the buffer."""
-    return spill_bytes(workload, start, end, memory_arrays) <= 0.0
-
-
-def spill_bytes(workload: Workload, start: int, end: int, memory_arrays: int) -> float:
-    """Intermediate bytes of the segment that do not fit on chip (strict)."""
-    hw = workload.hardware
-    over = resident_bytes(workload, start, end) - hw.buffer_bytes
-    return max(0.0, over - memory_arrays * hw.array_bytes)
-
-
-def spill_cycles(
-    workload: Workload, start: int, end: int, memory_arrays: int, opts: CostOptions
-) -> float:
-    """Strict: spilled bytes written to main memory and read back."""
-    if opts.model != "strict":
-        return 0.0
-    return (
-        2.0 * spill_bytes(workload, start, end, memory_arrays) / workload.hardware.external_bw_bytes
-    )
 
 
 def pipeline_time(intra: float, vector: float, opts: CostOptions) -> float:
@@ -524,11 +467,10 @@ class LocalCost:
     reload: float
     vector: float
     """Vector time not hidden behind the arrays."""
-    spill: float
 
     @property
     def total(self) -> float:
-        return self.intra + self.reload + self.vector + self.spill
+        return self.intra + self.reload + self.vector
 
 
 def local_parts(
@@ -537,21 +479,15 @@ def local_parts(
     end: int,
     allocs: Sequence[OpAlloc],
     opts: CostOptions,
-    memory: int | None = None,
+    shared: Sequence[tuple[int, int, int]] = (),
 ) -> LocalCost:
-    """The segment's own cost. ``memory`` is its distinct memory arrays
-    (default: every operator's buffers, no in-place sharing)."""
-    intra = intra_latency(workload, start, end, allocs, opts)
+    """The segment's own cost. ``shared``: arrays shared in place,
+    (producer, reader, arrays) by segment position (strict counts them once
+    in the tensor they hold)."""
+    intra = intra_latency(workload, start, end, allocs, opts, shared)
     vec = vector_cycles(segment_vector_work(workload, start, end), workload.hardware)
-    spill = 0.0
-    if opts.model == "strict":
-        mem = sum(a.memory for a in allocs) if memory is None else memory
-        spill = spill_cycles(workload, start, end, mem, opts)
     return LocalCost(
-        intra,
-        reload_cost(workload, start, end, allocs, opts),
-        exposed_vector(intra, vec, opts),
-        spill,
+        intra, reload_cost(workload, start, end, allocs, opts), exposed_vector(intra, vec, opts)
     )
 
 
@@ -561,7 +497,7 @@ def local_cost(
     end: int,
     allocs: Sequence[OpAlloc],
     opts: CostOptions,
-    memory: int | None = None,
+    shared: Sequence[tuple[int, int, int]] = (),
 ) -> float:
-    """What a segment costs on its own: intra + reload + vector (+ spill)."""
-    return local_parts(workload, start, end, allocs, opts, memory).total
+    """What a segment costs on its own: intra + reload + vector."""
+    return local_parts(workload, start, end, allocs, opts, shared).total

@@ -62,9 +62,6 @@ class SegmentPlan:
     vector_cycles: float
     gap: float = 0.0
     """Relative MIP gap of the allocation (0 if proven optimal or no MIP)."""
-    spill_cycles: float = 0.0
-    """Strict model: intermediate data that did not fit on chip, written to
-    main memory and read back (0 in the paper model)."""
 
     @property
     def compute_arrays(self) -> int:
@@ -82,7 +79,6 @@ class SegmentPlan:
             + self.reload_cycles
             + self.writeback_cycles
             + self.vector_cycles
-            + self.spill_cycles
         )
 
 
@@ -108,13 +104,11 @@ class Schedule:
 
     def breakdown(self) -> dict[str, float]:
         """Cycles by part: ``intra, vector, reload, switch, writeback`` (the
-        shared report schema); ``writeback`` includes the strict model's
-        spills (data written to main memory). The parts sum to the latency."""
+        shared report schema). The parts sum to the latency."""
         keys = ("intra", "vector", "reload", "switch", "writeback")
         out: dict[str, float] = {
             k: float(sum(getattr(s, f"{k}_cycles") for s in self.segments)) for k in keys
         }
-        out["writeback"] += sum(s.spill_cycles for s in self.segments)
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -138,7 +132,6 @@ class Schedule:
                     "reload_cycles": s.reload_cycles,
                     "writeback_cycles": s.writeback_cycles,
                     "vector_cycles": s.vector_cycles,
-                    "spill_cycles": s.spill_cycles,
                     "gap": s.gap,
                     "allocs": [
                         {"op": n, "compute": a.compute, "mem_in": a.mem_in, "mem_out": a.mem_out}

@@ -60,12 +60,12 @@ from cmswitch.schedule.cost import (
     pipeline_time,
     segment_period,
     segment_vector_work,
-    spill_cycles,
     stationary_weight_bytes,
     switch_cost,
     vector_cycles,
     writeback_cost,
 )
+from cmswitch.schedule.held import VECTOR_ACCESSES
 from cmswitch.schedule.plan import (
     OpAlloc,
     Schedule,
@@ -75,7 +75,7 @@ from cmswitch.schedule.plan import (
     memory_arrays,
 )
 from cmswitch.schedule.segment import Key, segment_dp
-from cmswitch.workload import Workload
+from cmswitch.workload import CimOpInfo, Workload
 
 POLICIES: tuple[str, ...] = ("cmswitch", "cim-mlc", "all-compute-dp", "static", "puma")
 SOLVERS: tuple[str, ...] = ("auto", "mip")
@@ -107,6 +107,11 @@ class _Seg:
     @functools.cached_property
     def memory(self) -> int:
         return memory_arrays(self.allocs, self.shared)
+
+    @functools.cached_property
+    def local_shared(self) -> tuple[tuple[int, int, int], ...]:
+        """``shared`` by segment position (the cost model's convention)."""
+        return tuple((p - self.start, c - self.start, k) for p, c, k in self.shared)
 
 
 # ----------------------------------------------------------------- evaluation
@@ -170,7 +175,7 @@ def _inter(workload: Workload, prev: _Seg | None, seg: _Seg) -> tuple[float, flo
 
 
 def _local(workload: Workload, seg: _Seg, opts: CostOptions) -> LocalCost:
-    return local_parts(workload, seg.start, seg.end, seg.allocs, opts, seg.memory)
+    return local_parts(workload, seg.start, seg.end, seg.allocs, opts, seg.local_shared)
 
 
 def evaluate(
@@ -207,7 +212,6 @@ def evaluate(
                 wb,
                 vec,
                 seg.gap,
-                spill_cycles=part.spill,
             )
         )
         prev = seg
@@ -249,7 +253,9 @@ def duplicate(
             if free <= 0:
                 break
             base = around(k, seg)
-            period = segment_period(workload, seg.start, seg.end, seg.allocs, options)
+            period = segment_period(
+                workload, seg.start, seg.end, seg.allocs, options, seg.local_shared
+            )
             ops = workload.ops[seg.start : seg.end + 1]
             bottleneck = [
                 i
@@ -383,15 +389,19 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     """A cheap lower bound on any plan's local cost for DP pruning (see
     segment_dp), valid for every mode.
 
-    Local cost >= T_lb (1 + F) (+) vector + reload_lb (+ the least spill:
-    every array not needed for the minimum compute in memory mode), where
-    (+) is a sum (paper) or a max (strict) and T_lb uses only the
-    compute side: sum_i c_i <= N and c_i >= OP_i / (T OP_cim) give
-    T >= sum OP / (N OP_cim); c_i <= N - sum of the others' minima gives
-    T >= OP_i / ((N - others) OP_cim); in strict also T >= the segment's
-    streamed bytes / (D_main + 2 D_cim x the arrays beyond the minimum
-    compute). (The matching bound on the inter cost
-    leaving a plan is `max_out` in :func:`_dp`.)"""
+    Local cost >= T_lb (1 + F) (+) vector + reload_lb, where (+) is a sum
+    (paper) or a max (strict) and T_lb uses the compute side: sum_i c_i <=
+    N and c_i >= OP_i / (T OP_cim) give T >= sum OP / (N OP_cim); c_i <= N
+    - sum of the others' minima gives T >= OP_i / ((N - others) OP_cim). In
+    strict also the data side (:mod:`held`): every access is served by the
+    channel and the buffer's bus (``D_main``, over the whole pipeline ``T (1
+    + F)``) or by a memory array's port (``D_cim``, within ``T``), at most
+    the arrays beyond the minimum compute, so T >= (reads and writes of the
+    segment) / (D_main (1 + F) + D_cim x those arrays);
+    the reads and writes counted are every operator's streamed input,
+    output and vector accesses (:data:`held.VECTOR_ACCESSES`), a subset of
+    what :func:`held.segment_data` counts. (The matching bound on the
+    inter cost leaving a plan is `max_out` in :func:`_dp`.)"""
     hw = workload.hardware
     ops = workload.ops
     w = hw.write_cycles_per_array
@@ -402,27 +412,30 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     mins_sum = list(itertools.accumulate(mins, initial=0))
     n_arr, op_cim = hw.arrays, hw.op_cim
 
-    streamed = list(itertools.accumulate((o.macs / o.ai(opts.intensity) for o in ops), initial=0.0))
+    def touched(o: CimOpInfo) -> float:
+        made = o.output_bytes + VECTOR_ACCESSES * o.vector_work * hw.act_bytes
+        src = ops[o.source] if o.source >= 0 else None
+        read = o.input_bytes if src is None or src.output_bytes > 0 else 0.0
+        return read + (made if o.output_bytes > 0 else 0.0)
+
+    accessed = list(itertools.accumulate((touched(o) for o in ops), initial=0.0))
 
     def lower(i: int, j: int) -> float:
         others = n_arr - (mins_sum[j + 1] - mins_sum[i])
         t = (macs_sum[j + 1] - macs_sum[i]) / (n_arr * op_cim)
-        if opts.model == "strict":  # the channel is shared; an array in
-            # memory mode serves at most two operators (in place), D_cim each
-            bw = hw.d_main + 2 * max(0, others) * hw.d_cim
-            t = max(t, (streamed[j + 1] - streamed[i]) / bw)
+        fill = 1.0 + fill_factor(workload, i, j, opts)
+        if opts.model == "strict":
+            bw = hw.d_main * fill + max(0, others) * hw.d_cim
+            t = max(t, (accessed[j + 1] - accessed[i]) / bw)
         top = 0
         for k in range(i, j + 1):
             t = max(t, macs[k] / ((others + mins[k]) * op_cim))
             top = max(top, mins[k])
         reload = top * w
-        spill = 0.0
         if opts.model == "strict":  # every weight programmed at least once
             reload = max(w, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
-            spill = spill_cycles(workload, i, j, max(0, others), opts)
         vec = vector_cycles(segment_vector_work(workload, i, j), hw)
-        intra = t * (1.0 + fill_factor(workload, i, j, opts))
-        return (pipeline_time(intra, vec, opts) + reload + spill) * (1.0 - 1e-9)
+        return (pipeline_time(t * fill, vec, opts) + reload) * (1.0 - 1e-9)
 
     return lower
 

@@ -1,0 +1,153 @@
+"""Strict cost model: where a segment's data is and what crosses the channel.
+
+The per-tensor rule of ``docs/DESIGN.md`` ("Where data is"), the part of
+``strict`` (revision 5) that replaced per-operator bandwidth shares:
+
+* every CIM operator ``q`` of a segment makes one tensor of ``S_q`` bytes
+  (its output); its vector ops work on it in place. Per inference it is
+  accessed ``A_q`` bytes: its write, ``VECTOR_ACCESSES`` bytes per element
+  of its vector work (a read and a write), and the streamed input of every
+  CIM operator of the segment reading it (a convolution's im2col rows);
+* it is held on ``H_q`` memory arrays: ``q``'s output arrays and the input
+  arrays of its readers in the segment, arrays shared in place counted
+  once (:func:`held_arrays`). The fraction
+  ``f_q = min(1, H_q * array_bytes / S_q)`` of every access is served by
+  those arrays' ports, ``D_cim`` each: ``f_q A_q / (H_q D_cim) <= T``;
+* the rest, ``(1 - f_q) A_q``, and what the segment reads from earlier
+  segments and the function's arguments (``X``, :func:`cost.external_bytes`)
+  cross the external channel and the fixed buffer's bus, which the lowering
+  fills in proportion to their bandwidths: ``(X + U) / D_main <= T`` with
+  ``U = sum_q (1 - f_q) A_q``, and ``X / external_bw_bytes <= T`` (reads
+  of earlier data come from main memory only).
+
+So a tensor partly held is read at the channel's pace for its unheld part
+(the execution model's reads touch every place in proportion), and a
+segment's data beyond its memory arrays is not a separate spill: it is the
+unheld part. The period of a plan is the largest of its compute time, the
+channel time and the port times (:func:`data_period`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cmswitch.hardware import Hardware
+from cmswitch.schedule.plan import OpAlloc
+from cmswitch.workload import Workload
+
+VECTOR_ACCESSES = 2.0
+"""Bytes of a host's tensor one element of its vector work touches (one
+read and one write at one byte per activation: scaled by ``act_bytes``)."""
+
+
+@dataclass(frozen=True)
+class HeldTensor:
+    """The tensor one operator of a segment makes."""
+
+    producer: int
+    """Position of the producing operator in the segment."""
+    size: float
+    """``S``: bytes."""
+    accesses: float
+    """``A``: bytes read and written per inference."""
+    readers: tuple[int, ...]
+    """Positions of the segment's CIM operators streaming it as input."""
+
+    @property
+    def port_cycles_per_array(self) -> float:
+        """Accesses one byte of it sees, times the bytes of an array: with
+        ``D_cim`` the cycles an array holding part of it is busy
+        (``array_bytes * A / S``; divide by ``D_cim``)."""
+        return self.accesses / self.size
+
+
+@dataclass(frozen=True)
+class SegmentData:
+    """What a segment's operators read and write (allocation aside)."""
+
+    tensors: tuple[HeldTensor, ...]
+    external: float
+    """``X``: bytes read from earlier segments and function arguments."""
+    external_parts: tuple[float, ...]
+    """``X`` per operator (streamed input and vector reads)."""
+
+    @property
+    def accesses(self) -> float:
+        return sum(t.accesses for t in self.tensors)
+
+
+def segment_data(workload: Workload, start: int, end: int) -> SegmentData:
+    """The tensors of operators ``start..end`` and the bytes they read from
+    outside. Readers are CIM operators whose streamed input (``source``) is
+    the tensor; vector ops reading it count in its ``VECTOR_ACCESSES``."""
+    from cmswitch.schedule.cost import external_bytes  # cost imports this module
+
+    hw = workload.hardware
+    readers: dict[int, list[int]] = {}
+    for j in range(start, end + 1):
+        src = workload.ops[j].source
+        if src >= start:
+            readers.setdefault(src, []).append(j - start)
+    tensors = []
+    for q in range(start, end + 1):
+        o = workload.ops[q]
+        if o.output_bytes <= 0:
+            continue
+        mine = tuple(readers.get(q, ()))
+        accesses = (
+            o.output_bytes
+            + VECTOR_ACCESSES * o.vector_work * hw.act_bytes
+            + sum(workload.ops[start + j].input_bytes for j in mine)
+        )
+        tensors.append(HeldTensor(q - start, float(o.output_bytes), accesses, mine))
+    parts = tuple(external_bytes(workload, start, i) for i in range(start, end + 1))
+    return SegmentData(tuple(tensors), sum(parts), parts)
+
+
+def held_arrays(
+    data: SegmentData, allocs: Sequence[OpAlloc], shared: Sequence[tuple[int, int, int]] = ()
+) -> list[int]:
+    """``H`` per tensor of ``data``: its producer's output arrays and its
+    readers' input arrays. An array shared in place (``shared``: (producer,
+    reader, arrays), segment positions) is one array: it counts as the
+    producer's output array only (never twice, whichever tensor the reader
+    streams)."""
+    into: dict[int, int] = {}
+    for _, c, k in shared:
+        into[c] = into.get(c, 0) + k
+    return [
+        allocs[t.producer].mem_out + sum(allocs[j].mem_in - into.get(j, 0) for j in t.readers)
+        for t in data.tensors
+    ]
+
+
+def unheld_bytes(data: SegmentData, held: Sequence[int], hw: Hardware) -> float:
+    """``U``: accesses to the parts of the tensors not on their arrays."""
+    return sum(
+        t.accesses * max(0.0, 1.0 - h * hw.array_bytes / t.size)
+        for t, h in zip(data.tensors, held, strict=True)
+    )
+
+
+def channel_cycles(data: SegmentData, unheld: float, hw: Hardware) -> float:
+    """The period the channel and the buffer's bus allow."""
+    return max(data.external / hw.external_bw_bytes, (data.external + unheld) / hw.d_main)
+
+
+def port_cycles(data: SegmentData, held: Sequence[int], hw: Hardware) -> float:
+    """The period the memory arrays' ports allow: the slowest tensor's
+    held accesses over its arrays."""
+    worst = 0.0
+    for t, h in zip(data.tensors, held, strict=True):
+        if h > 0:
+            on_chip = min(1.0, h * hw.array_bytes / t.size) * t.accesses
+            worst = max(worst, on_chip / (h * hw.d_cim))
+    return worst
+
+
+def data_period(
+    data: SegmentData, held: Sequence[int], hw: Hardware
+) -> tuple[float, float]:
+    """(channel, port) cycles of a plan holding ``held`` arrays per tensor."""
+    return channel_cycles(data, unheld_bytes(data, held, hw), hw), port_cycles(data, held, hw)
