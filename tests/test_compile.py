@@ -105,10 +105,13 @@ def test_cmswitch_dominates_static_at_its_granularities(name: str) -> None:
 
 
 def test_time_limit_keeps_a_valid_schedule_and_reports_it() -> None:
-    """Strict model (always MIP): a time limit too short for any MIP still
-    gives a legal schedule; the time-outs and the unproven gap are reported."""
+    """Paper model on the MIP solver: a time limit too short for any MIP
+    still gives a legal schedule; the time-outs and the unproven gap are
+    reported."""
     model = load_model("tiny-cnn")
-    opts = ScheduleOptions(cost_model="strict", time_limit=1e-9, split_fractions=(1.0,))
+    opts = ScheduleOptions(
+        cost_model="paper", solver="mip", time_limit=1e-9, split_fractions=(1.0,)
+    )
     res = compile_model(model, opts)
     st = res.schedule.stats
     assert st.time_limited > 0 and st.worst_gap > 0

@@ -18,7 +18,6 @@ from cmswitch.schedule.cost import (
     op_latency,
     reload_cost,
     segment_period,
-    shared_bandwidth_period,
     switch_cost,
     vector_cycles,
     writeback_cost,
@@ -101,8 +100,10 @@ def test_pipeline_fill_and_period() -> None:
 def test_strict_shares_main_bandwidth() -> None:
     # two independent identical ops, both bandwidth bound without memory:
     # paper (roofline): each gets 132 B/cycle; paper with the streamed
-    # intensity: each still gets all of it; strict (streamed): they split it,
-    # T = 2 * 66 560 / 132 = 1008.5 > 512 (compute: MACS / (20 * 1600))
+    # intensity: each still gets all of it; strict: one channel for both,
+    # their inputs (arguments, 40 960 each) and outputs (25 600 each, no
+    # reader: the write is its only access) cross it:
+    # T = 2 * 66 560 / 132 = 1008.5 > 512 (compute: 64 rows x 8 bits)
     wl = Workload.from_ops(HW, [SHAPE, SHAPE], edges={})
     allocs = [OpAlloc(20), OpAlloc(20)]
     assert segment_period(wl, 0, 1, allocs, PAPER) == pytest.approx(BYTES / 132)
@@ -111,52 +112,55 @@ def test_strict_shares_main_bandwidth() -> None:
         max(STREAMED / 132, MACS / 32000)
     )
     assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(2 * STREAMED / 132, rel=1e-9)
-    # op 0 has 20 memory arrays (800 B/cycle), but its input is a function
-    # argument in main memory: its 40 960 input bytes cross the channel
-    # anyway, the arrays serve only its output; op 1 streams all 66 560:
-    # T = (40 960 + 66 560) / 132 = 814.5 > 512 (the paper model's rule,
-    # memory arrays streaming any input, gave 512)
+    # input arrays hold nothing for an operator reading an argument (main
+    # memory): op 0's 20 of them change nothing
     allocs = [OpAlloc(20, 20, 0), OpAlloc(20)]
-    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(
-        (40960 + STREAMED) / 132, rel=1e-9
-    )
+    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(2 * STREAMED / 132, rel=1e-9)
+    # 2 output arrays (2 x 12 800 bytes) hold op 0's output whole: its write
+    # leaves the channel, (81 920 + 25 600) / 132 = 814.5; their ports need
+    # 25 600 / (2 x 40) = 320 < 512. One array holds half:
+    # (81 920 + 12 800 + 25 600) / 132 = 911.5, its port 12 800 / 40 = 320
+    got = segment_period(wl, 0, 1, [OpAlloc(20, 0, 2), OpAlloc(20)], STRICT)
+    assert got == pytest.approx((81920 + 25600) / 132, rel=1e-9)
+    got = segment_period(wl, 0, 1, [OpAlloc(20, 0, 1), OpAlloc(20)], STRICT)
+    assert got == pytest.approx((81920 + 12800 + 25600) / 132, rel=1e-9)
 
 
-def test_strict_memory_arrays_serve_what_the_segment_makes() -> None:
-    # a chain: op 1 reads op 0's output inside the segment, so op 1's memory
-    # arrays (800 B/cycle) serve its input and output; op 0's input is a
-    # function argument (main memory): at T = 512 (compute) op 0 needs
-    # 66 560 / 512 = 130 B/cycle of the channel, op 1 none: compute binds
+def test_strict_memory_arrays_hold_what_the_segment_makes() -> None:
+    """Hand-derived, strict (held fractions). chain(2): op 0 (input an
+    argument, 40 960 B) makes 25 600 B, its vector work (6 400 elements)
+    reads and writes it (12 800 B), op 1 streams it as 40 960 B of input:
+    A0 = 79 360; op 1 makes 25 600 B (A1 = 25 600). F = 1/64; compute 512."""
     wl = chain(2)
-    allocs = [OpAlloc(20), OpAlloc(20, 20, 0)]
-    assert segment_period(wl, 0, 1, allocs, STRICT) == pytest.approx(MACS / 32000, rel=1e-9)
-    # op 1 alone in its segment: its input comes from the segment before,
-    # through main memory, however many memory arrays it has: on 2 copies
-    # (compute 256) the channel binds, 40 960 / 132 = 310.3
+    fill = 1 + 1 / 64
+    t = segment_period(wl, 0, 1, [OpAlloc(20), OpAlloc(20)], STRICT)
+    assert t == pytest.approx((40960 + 79360 + 25600) / 132 / fill, rel=1e-9)
+    # op 0's tensor whole on 2 arrays: its accesses leave the channel
+    # ((40 960 + 25 600) / 132 / fill = 496.5) but 2 ports need 79 360 / 80
+    # = 992; on 4 arrays 496: compute (512) binds
+    t = segment_period(wl, 0, 1, [OpAlloc(20, 0, 2), OpAlloc(20)], STRICT)
+    assert t == pytest.approx(992.0, rel=1e-9)
+    t = segment_period(wl, 0, 1, [OpAlloc(20, 0, 4), OpAlloc(20)], STRICT)
+    assert t == pytest.approx(512.0, rel=1e-9)
+    # half of it on 1 array: its port serves half the accesses at 40 B/cycle
+    # (992), the other half crosses: (40 960 + 39 680 + 25 600) / 132 / fill
+    t = segment_period(wl, 0, 1, [OpAlloc(20, 0, 1), OpAlloc(20)], STRICT)
+    assert t == pytest.approx(992.0, rel=1e-9)
+    # the reader's input arrays hold it as well as the producer's output arrays
+    t = segment_period(wl, 0, 1, [OpAlloc(20), OpAlloc(20, 4, 0)], STRICT)
+    assert t == pytest.approx(512.0, rel=1e-9)
+    # 2 output arrays shared in place as op 1's 2 input arrays are 2 arrays
+    t = segment_period(wl, 0, 1, [OpAlloc(20, 0, 2), OpAlloc(20, 2, 0)], STRICT, ((0, 1, 2),))
+    assert t == pytest.approx(992.0, rel=1e-9)
+    # op 1 alone: its input (from the segment before) is in main memory
+    # whatever its input arrays; on 2 copies (compute 256) the channel binds:
+    # (40 960 + 25 600) / 132 = 504.2; its output held on 2 arrays leaves
+    # 40 960 B, over the external channel only: 40 960 / 128 = 320
     for memory in (0, 20, 60):
         got = segment_period(wl, 1, 1, [OpAlloc(40, memory, 0)], STRICT)
-        assert got == pytest.approx(40960 / 132 if memory else STREAMED / 132)
-
-
-def test_shared_bandwidth_period_with_channel_bytes() -> None:
-    # brute force: the smallest T on a fine grid with
-    # sum_i max(x_i / T, q_i / T - b_i) <= D
-    import random
-
-    rng = random.Random(7)
-    for _ in range(200):
-        need = [
-            (q, rng.choice([0.0, rng.uniform(1, 50)]), rng.choice([0.0, rng.uniform(0, q)]))
-            for q in (rng.uniform(1, 1000) for _ in range(rng.randint(1, 5)))
-        ]
-        d = rng.uniform(1, 20)
-
-        def fits(t: float, need: list[tuple[float, float, float]] = need, d: float = d) -> bool:
-            return sum(max(x / t, q / t - b) for q, b, x in need) <= d * (1 + 1e-9)
-
-        t = shared_bandwidth_period(need, d)
-        assert fits(t)
-        assert t <= 1e-12 or not fits(t * (1 - 1e-6))
+        assert got == pytest.approx(STREAMED / 132, rel=1e-9)
+    got = segment_period(wl, 1, 1, [OpAlloc(40, 0, 2)], STRICT)
+    assert got == pytest.approx(40960 / 128, rel=1e-9)
 
 
 def test_streamed_intensity_leaves_weights_out() -> None:
@@ -190,8 +194,8 @@ def test_conv_streams_im2col_rows() -> None:
     assert op.ai("streamed") == pytest.approx(m * n * k / (m * n + m * k))
 
 
-def test_strict_vector_unit_overlaps_and_spills() -> None:
-    from cmswitch.schedule.cost import local_parts, spill_cycles
+def test_strict_vector_unit_overlaps() -> None:
+    from cmswitch.schedule.cost import local_parts
 
     # vector work 6400 elements = 100 cycles after op 0
     wl = chain(2)
@@ -201,19 +205,7 @@ def test_strict_vector_unit_overlaps_and_spills() -> None:
     assert paper.vector == 100  # added
     assert strict.vector == 0.0  # hidden behind the arrays (intra >> 100)
     assert strict.intra > 100
-    # op0 -> op1 carries 25 600 bytes: with the 81 920-byte buffer it fits
-    assert spill_cycles(wl, 0, 1, 0, STRICT) == 0.0
-    small = dataclasses.replace(HW, buffer_bytes=600)
-    wl_small = chain(2, small)
-    # 25 000 bytes spill, written and read back at 128 B/cycle; one memory
-    # array (12 800 bytes) holds part of it
-    assert spill_cycles(wl_small, 0, 1, 0, STRICT) == pytest.approx(2 * 25000 / 128)
-    assert spill_cycles(wl_small, 0, 1, 1, STRICT) == pytest.approx(2 * 12200 / 128)
-    assert spill_cycles(wl_small, 0, 1, 2, STRICT) == 0.0
-    assert spill_cycles(wl_small, 0, 1, 0, PAPER) == 0.0
-    parts = local_parts(wl_small, 0, 1, allocs, STRICT, memory=0)
-    assert parts.spill == pytest.approx(2 * 25000 / 128)
-    assert parts.total == pytest.approx(parts.intra + parts.reload + parts.vector + parts.spill)
+    assert strict.total == pytest.approx(strict.intra + strict.reload)
 
 
 def test_reload_eq2_and_bandwidth_bound() -> None:
@@ -322,47 +314,6 @@ def test_live_bytes_fan_out_by_hand() -> None:
     # 7 arrays (896 bytes) given up, less than the 1536 live bytes
     assert writeback_cost(wl, 0, 1, 10, 3) == 896
     assert writeback_cost(wl, 0, 1, 20, 0) == 1536  # all live bytes, 1 B/cycle
-
-
-def test_resident_bytes_and_capacity_by_hand() -> None:
-    """Strict capacity: every edge inside the segment is held on chip, or
-    spilled to main memory and read back."""
-    from cmswitch.schedule.allocate import DUAL, SegmentSolver
-    from cmswitch.schedule.cost import capacity_ok, local_cost, resident_bytes, spill_cycles
-    from cmswitch.schedule.policies import evaluate
-
-    wl = fan_out()
-    assert resident_bytes(wl, 0, 2) == 1024 + 1024 + 512
-    assert resident_bytes(wl, 1, 3) == 512 + 256  # op0's edges come from outside
-    assert resident_bytes(wl, 2, 2) == 0
-    # 2560 bytes = 256 (buffer) + 18 x 128: 18 memory arrays exactly
-    assert capacity_ok(wl, 0, 2, 18) and not capacity_ok(wl, 0, 2, 17)
-    # strict spills what does not fit instead of refusing the segment: one
-    # array short, its 128 bytes are written to DRAM and read back at 1 B/cycle
-    assert spill_cycles(wl, 0, 2, 18, STRICT) == 0.0
-    assert spill_cycles(wl, 0, 2, 17, STRICT) == 2 * 128 / 1
-    ops = [OpAlloc(1), OpAlloc(1), OpAlloc(1, 18)]
-    held = evaluate(wl, [(0, 2, ops, ()), (3, 3, [OpAlloc(1)], ())], STRICT)
-    assert held.latency_cycles > 0 and held.segments[0].spill_cycles == 0.0
-    short = [OpAlloc(1), OpAlloc(1), OpAlloc(1, 17)]
-    spilt = evaluate(wl, [(0, 2, short, ()), (3, 3, [OpAlloc(1)], ())], STRICT)
-    assert spilt.segments[0].spill_cycles == 256.0
-    # the solver: 3 compute + 18 memory arrays fit 21 arrays; on 20 at most
-    # 17 memory arrays remain, so at least 128 bytes (256 cycles) spill, and
-    # the segment's cost counts them
-    assert [o.min_arrays for o in wl.ops] == [1] * 4
-    for arrays, least_spill in ((21, 0.0), (20, 256.0)):
-        chip = Workload.from_ops(
-            dataclasses.replace(FAN_HW, arrays=arrays), [MatmulShape(64, 32, 4)] * 4, FAN_EDGES
-        )
-        got = SegmentSolver(chip, STRICT).solve(0, 2, DUAL)
-        assert got is not None, arrays  # never infeasible for capacity
-        assert got.compute_arrays + got.memory_arrays <= arrays
-        spill = spill_cycles(chip, 0, 2, got.memory_arrays, STRICT)
-        assert spill >= least_spill, arrays
-        assert got.local == pytest.approx(
-            local_cost(chip, 0, 2, list(got.allocs), STRICT, memory=got.memory_arrays)
-        )
 
 
 def test_strict_fill_waits_for_whole_tensors() -> None:

@@ -177,13 +177,14 @@ def test_assign_function_returns_what_it_writes() -> None:
     assert [len(ids) for _, ids in got] == [1, 2]
 
 
-def test_segment_records_the_strict_spill() -> None:
+def test_segment_records_the_strict_channel_time() -> None:
     """Strict model, two chained linears (x[32 x 8] . w[8 x 8] . w[8 x 4]) in
     one segment on their minimum 4 + 2 compute arrays of the narrow chip, no
-    memory array: the 32 x 8 = 256-byte intermediate exceeds the 64-byte
-    buffer by 192 bytes, written out and read back at 1 B/cycle: 384 spill
-    cycles, which the segment's cost in the IR must carry (mutant
-    ``cim_schedule.py:138``: spill_cycles not written)."""
+    memory array: every access crosses the 2 B/cycle channel + bus: the
+    argument x (256 bytes), the intermediate written and read (2 x 256),
+    the output written (128): 896 / 2 = 448 cycles over the pipeline, above
+    32 rows x 8 bits x (1 + 1/32) = 264 of compute; the segment's cost in
+    the IR must carry it (the strict period, not the compute alone)."""
     from xdsl.dialects.func import FuncOp
 
     from cmswitch.builder import module_hardware
@@ -200,4 +201,4 @@ def test_segment_records_the_strict_spill() -> None:
     plan = [(0, 1, (OpAlloc(4), OpAlloc(2)), ())]
     apply_schedule(func, evaluate(wl, plan, CostOptions(model="strict")))
     [(seg, _)] = read_segments(func)
-    assert cost_dict(seg)["spill_cycles"] == 2 * (32 * 8 - 64) / 1
+    assert cost_dict(seg)["intra_cycles"] == 448.0

@@ -71,17 +71,17 @@ def test_paper_mip_fallback_reports_the_mip_gap(seed: int, monkeypatch: pytest.M
     assert got.gap == solver.worst_gap
 
 
-def test_strict_lower_bound_counts_the_spill_when_no_array_is_free() -> None:
+def test_strict_lower_bound_counts_the_data_when_no_array_is_free() -> None:
     """Strict model, two chained operators whose minimum arrays fill the chip
-    (1 + 7 of 8): the allocation is forced and no array is left to hold the
-    256 intermediate bytes beyond the 16-byte buffer, so they spill: written
-    and read back at 4096 B/cycle, 2 x 240 / 4096 = 0.1171875 cycles. With
-    T = 64 rows of M x 8 bit-serial cycles = 512 on the first operator's one
-    copy (strict revision 3: whole copies; the second needs 2 x 8 = 16),
-    F = 1/64 and W = 32 (one array row each), the segment costs
-    512 (1 + 1/64) + 32 + 0.1171875, and the DP's
-    lower bound must be exactly that (mutant ``policies.py:417``
-    ``max(1, others)``: a bound with one memory array that is not there)."""
+    (2 + 6 of 8, 32 x 32 arrays): no array is left to hold data, so every
+    access crosses the 2 B/cycle channel + bus (1 B/cycle external + 8
+    bits): op 0's input 64 x 8 = 512 (an argument), its output 512 written
+    and read by op 1 as 2 x 32 = 64, op 1's output 2 x 24 = 48: (512 + 512 +
+    64 + 48) / 2 = 568 cycles over the whole pipeline, above 64 rows x 8
+    bits x (1 + 1/64) = 520 of compute; the 8 x 8 + 32 x 24 = 832 weight
+    bytes programmed at 1 B/cycle: 568 + 832, and the DP's lower bound must
+    be exactly that (mutant ``policies.py`` ``max(1, others)``: a memory
+    array's port that is not there, a bound of 520 + 832)."""
     import dataclasses
 
     from cmswitch.dialects.cim import MatmulShape
@@ -92,14 +92,14 @@ def test_strict_lower_bound_counts_the_spill_when_no_array_is_free() -> None:
 
     hw = dataclasses.replace(
         BASE, arrays=8, rows=32, cols=32, buffer_bytes=16, internal_bw_bits=8,
-        external_bw_bytes=4096,
+        external_bw_bytes=1,
     )  # fmt: skip
-    wl = Workload.from_ops(hw, [MatmulShape(64, 16, 4), MatmulShape(2, 32, 28)])
-    assert [o.min_arrays for o in wl.ops] == [1, 7]
+    wl = Workload.from_ops(hw, [MatmulShape(64, 8, 8), MatmulShape(2, 32, 24)])
+    assert [o.min_arrays for o in wl.ops] == [2, 6]
     opts = CostOptions(model="strict")
-    seg = SegmentSolver(wl, opts).solve(0, 1, ALL_COMPUTE)
-    expect = 64 * 8 * (1 + 1 / 64) + 32 + 2 * (256 - 16) / 4096
-    assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
+    seg = SegmentSolver(wl, opts).solve(0, 1)
+    expect = (512 + 512 + 64 + 48) / 2 + 832
+    assert seg is not None and [a.compute for a in seg.allocs] == [2, 6]
     assert seg.local == pytest.approx(expect, rel=1e-12)
     assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)
 
@@ -166,14 +166,16 @@ def test_op_latency_without_compute_or_bandwidth_is_infinite() -> None:
 
 
 def test_strict_lower_bound_counts_the_shared_channel() -> None:
-    """Strict model, the same forced allocation (1 + 7 of 8 arrays) behind a
-    2 B/cycle main-memory channel (1 B/cycle external + 8 bits internal):
-    the operators stream 64 x 16 + 64 x 4 = 1280 and 2 x 32 + 2 x 28 = 120
-    bytes through it, so T = 1400 / 2 = 700 cycles (the arrays alone would
-    take 256). With F = 1/64 and the 16 x 4 + 32 x 28 = 960 weight bytes
-    programmed at 1 B/cycle the segment costs 700 (1 + 1/64) + 960, and the
-    DP's lower bound must be exactly that (mutant ``policies.py:405``: the
-    channel's term dropped, a bound of 256 (1 + 1/64) + 960)."""
+    """Strict model, a forced allocation (1 + 7 of 8 arrays) behind a 2
+    B/cycle main-memory channel (1 B/cycle external + 8 bits internal): the
+    operators read and write 64 x 16 + 64 x 4 + 2 x 32 + 2 x 28 = 1400
+    bytes through it (700 cycles), but op 0's input, 1024 bytes of a
+    function argument, comes over the 1 B/cycle external channel alone:
+    1024 cycles over the whole pipeline, above 64 rows x 8 bits x (1 +
+    1/64) = 520 of compute. With the 16 x 4 + 32 x 28 = 960 weight bytes
+    programmed at 1 B/cycle the segment costs 1024 + 960, and the DP's
+    lower bound must be exactly that (mutant: the external term dropped, a
+    bound of 700 + 960)."""
     import dataclasses
 
     from cmswitch.dialects.cim import MatmulShape
@@ -190,7 +192,7 @@ def test_strict_lower_bound_counts_the_shared_channel() -> None:
     wl = Workload.from_ops(hw, [MatmulShape(64, 16, 4), MatmulShape(2, 32, 28)])
     opts = CostOptions(model="strict")
     seg = SegmentSolver(wl, opts).solve(0, 1, ALL_COMPUTE)
-    expect = 700 * (1 + 1 / 64) + 960
+    expect = 1024 + 960
     assert seg is not None and [a.compute for a in seg.allocs] == [1, 7]
     assert seg.local == pytest.approx(expect, rel=1e-12)
     assert policies._lower_bound(wl, opts)(0, 1) == pytest.approx(expect, rel=1e-7)

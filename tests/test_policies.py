@@ -176,7 +176,6 @@ def test_empty_workload_and_json() -> None:
             + seg["reload_cycles"]
             + seg["writeback_cycles"]
             + seg["vector_cycles"]
-            + seg["spill_cycles"]
             for seg in js["segments"]
         )
     )
@@ -206,12 +205,15 @@ def test_repeated_blocks_are_solved_once() -> None:
 
 
 def test_solver_stats_reach_the_schedule() -> None:
-    """Every MIP a policy solves is reported (strict model: no closed form),
-    and duplication keeps the statistics of the schedule it improves."""
+    """Every MIP a policy solves is reported (paper model, MIP solver: no
+    closed form), and duplication keeps the statistics of the schedule it
+    improves; strict segments are all closed form (no MIP)."""
     wl = Workload.from_ops(TINY, [MatmulShape(64, 32, 8), MatmulShape(64, 8, 8)])
-    opts = CostOptions(model="strict")
+    strict = schedule(wl, "cmswitch", CostOptions(model="strict"), compute_fraction=0.5)
+    assert strict.stats.mips_solved == 0 and strict.stats.closed_form > 0
+    opts = CostOptions(model="paper")
     for policy in ("cmswitch", "all-compute-dp", "static", "puma"):
-        s = schedule(wl, policy, opts, compute_fraction=0.5)
+        s = schedule(wl, policy, opts, compute_fraction=0.5, solver="mip")
         assert s.stats.mips_solved > 0 and s.stats.closed_form == 0, policy
         again = duplicate(wl, s, opts)
         assert again.stats == s.stats, policy

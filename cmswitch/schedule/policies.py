@@ -397,7 +397,9 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     channel and the buffer's bus (``D_main``, over the whole pipeline ``T (1
     + F)``) or by a memory array's port (``D_cim``, within ``T``), at most
     the arrays beyond the minimum compute, so T >= (reads and writes of the
-    segment) / (D_main (1 + F) + D_cim x those arrays);
+    segment) / (D_main (1 + F) + D_cim x those arrays), and the streamed
+    inputs read from before the segment cross the external channel alone,
+    T >= those bytes / (external_bw_bytes (1 + F));
     the reads and writes counted are every operator's streamed input,
     output and vector accesses (:data:`held.VECTOR_ACCESSES`), a subset of
     what :func:`held.segment_data` counts. (The matching bound on the
@@ -428,9 +430,14 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
             bw = hw.d_main * fill + max(0, others) * hw.d_cim
             t = max(t, (accessed[j + 1] - accessed[i]) / bw)
         top = 0
+        external = 0.0  # streamed inputs from before the segment (main memory)
         for k in range(i, j + 1):
             t = max(t, macs[k] / ((others + mins[k]) * op_cim))
             top = max(top, mins[k])
+            if ops[k].source < i:
+                external += ops[k].input_bytes
+        if opts.model == "strict":
+            t = max(t, external / (hw.external_bw_bytes * fill))
         reload = top * w
         if opts.model == "strict":  # every weight programmed at least once
             reload = max(w, stationary_weight_bytes(workload, i, j) / hw.external_bw_bytes)
