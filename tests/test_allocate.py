@@ -17,8 +17,8 @@ import pytest
 
 from cmswitch.dialects.cim import MatmulShape
 from cmswitch.hardware import Hardware
-from cmswitch.schedule.allocate import ALL_COMPUTE, DUAL, AllocMode, SegmentSolver
 from cmswitch.schedule import cost, held
+from cmswitch.schedule.allocate import ALL_COMPUTE, DUAL, AllocMode, SegmentSolver
 from cmswitch.schedule.cost import CostOptions, local_cost
 from cmswitch.schedule.plan import OpAlloc
 from cmswitch.workload import Workload

@@ -86,7 +86,7 @@ def test_strict_lower_bound_counts_the_data_when_no_array_is_free() -> None:
 
     from cmswitch.dialects.cim import MatmulShape
     from cmswitch.schedule import CostOptions, policies
-    from cmswitch.schedule.allocate import ALL_COMPUTE, SegmentSolver
+    from cmswitch.schedule.allocate import SegmentSolver
     from cmswitch.workload import Workload
     from tests.test_dp_inter import BASE
 

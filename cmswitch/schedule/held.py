@@ -146,8 +146,6 @@ def port_cycles(data: SegmentData, held: Sequence[int], hw: Hardware) -> float:
     return worst
 
 
-def data_period(
-    data: SegmentData, held: Sequence[int], hw: Hardware
-) -> tuple[float, float]:
+def data_period(data: SegmentData, held: Sequence[int], hw: Hardware) -> tuple[float, float]:
     """(channel, port) cycles of a plan holding ``held`` arrays per tensor."""
     return channel_cycles(data, unheld_bytes(data, held, hw), hw), port_cycles(data, held, hw)

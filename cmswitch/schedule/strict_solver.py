@@ -115,9 +115,7 @@ class _Tensors:
                 items.append((int(q), need))
         return base, items
 
-    def fewest(
-        self, t: float, budget: int, target: float
-    ) -> tuple[int, np.ndarray] | None:
+    def fewest(self, t: float, budget: int, target: float) -> tuple[int, np.ndarray] | None:
         """The fewest arrays saving at least ``target`` bytes at period
         ``t`` and, per tensor, its arrays; None if ``budget`` cannot."""
         base, items = self.best(t, budget)
