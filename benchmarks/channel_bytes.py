@@ -3,27 +3,22 @@
     python benchmarks/channel_bytes.py                      # CNNs + BERT-large, batch 1 and 8
     python benchmarks/channel_bytes.py --models resnet18 --batches 8 --json out.json
 
-A diagnostic for the next revision of the ``strict`` cost model, not a
-headline. Every point is compiled under ``strict`` and its `cim_meta`
+A diagnostic of the ``strict`` cost model, not a headline. Every point is compiled under ``strict`` and its `cim_meta`
 program simulated (as ``benchmarks/simulate.py`` does). Then the bytes
 that cross the external channel are counted twice, per segment:
 
-* **estimated** (what ``strict`` charges at ``external_bw_bytes``): the
-  streamed bytes its period puts on the channel, per operator ``max(X_i,
-  Q_i - Mem_i D_cim T)`` at the segment's period ``T``
-  (:func:`cmswitch.schedule.cost.segment_streams`: ``X_i`` must cross, the
-  rest of ``Q_i`` crosses where the operator's memory arrays do not supply
-  it), spilled intermediate data written and read back once (``2 x``
-  :func:`~cmswitch.schedule.cost.spill_bytes`), weight programming
-  (:func:`~cmswitch.schedule.cost.programmed_bytes`) and write-back
-  (``writeback_cycles x external_bw_bytes``);
+* **estimated** (what ``strict`` charges): what the segment reads from
+  earlier segments and arguments and every access to the part of a tensor
+  its memory arrays do not hold (:mod:`cmswitch.schedule.held`: ``X + U``),
+  weight programming (:func:`~cmswitch.schedule.cost.programmed_bytes`) and
+  write-back (``writeback_cycles x external_bw_bytes``);
 * **simulated** (the engine's bytes on the external link per task), split by
   the kind of task that moved them: array compute (its input and output
   tiles), vector work, programming, stores and loads.
 
-``streaming`` compares the bytes moved while operators run (estimate: the
-streamed and spilled bytes; simulation: compute + vector tasks), the part
-the estimate's period and spill terms are built on. ``uncounted cycles`` is
+``streaming`` compares the bytes moved while operators run (estimate: ``X +
+U``; simulation: compute + vector tasks), the part the estimate's channel
+term is built on. ``uncounted cycles`` is
 the simulated streaming bytes the estimate does not charge, at the channel's
 rate: the channel time they take alone (hidden where the channel was idle in
 the estimate's period, added where it was the bottleneck).

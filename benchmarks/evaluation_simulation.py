@@ -7,8 +7,8 @@ revision 3 work, kept for comparison), ``simulate_rev3.json`` (the run of
 `strict` revision 3, before memory arrays stopped serving what they do not
 hold), ``channel_bytes.json`` (``benchmarks/channel_bytes.py``: bytes
 over the external channel, estimate against simulation),
-``held_fraction_rule.json`` (``benchmarks/held_fraction_rule.py``: the
-planned rule on today's schedules),
+``simulate_rev4.json`` (the run of `strict` revision 4, before per-tensor
+held fractions),
 ``compare_simulated.json``
 (``benchmarks/compare_simulated.py --from-simulate``) and
 ``simulate_speed_*.json`` (``benchmarks/simulate_speed.py``).
@@ -148,66 +148,71 @@ def _channel() -> str:
                     for r in gap)  # fmt: skip
     models = sorted({r["model"] for r in rows})
     return f"""
-**Where the compute estimate goes wrong: bytes over the channel.**
+**Bytes over the channel, estimated and simulated.**
 `python benchmarks/channel_bytes.py` (`benchmarks/results/channel_bytes.json`,
 commit {_commits(data)}, `strict` revision {data["revision"]}; {", ".join(models)}
 at batch {" and ".join(map(str, sorted({r["batch"] for r in rows})))}) counts, per
 segment, the bytes that cross the external channel while operators run: as
-`strict` charges them (what its period puts on the channel: the bytes that
-must cross, read from earlier segments and arguments, and the streamed bytes
-the operators' memory arrays do not supply; spilled data written and read
-back once) and as the simulator moves them (array compute and vector
-tasks). The simulated schedules move
-{ratio(mem):.2f}x the estimated bytes for the schedules using memory arrays
-(cmswitch, static) and {ratio(allc):.2f}x for the all-compute baselines
-(geometric means); {vec_share:.0%} of the simulated bytes are the vector
-unit's reads and writes of tensors in main memory, which `strict` counts
-only where they read a tensor of an earlier segment. At {explained} of the {len(gap)} points where the simulation is
-slower than the estimate, the uncounted bytes alone, at the channel's rate
-("uncounted cycles"), amount to at least the difference. The rest of the
-uncounted bytes are the arrays' own reads and writes of tensors made inside
-a segment and not held whole on chip: such a tensor is read from main
-memory on every read, by a convolution as im2col rows (k^2 times its
-bytes), where `strict` charges a spill as written and read once, and the
-part of it a segment's memory arrays do hold serves only its share of the
-reads, where `strict` credits their bandwidth to all of it. So the next `strict` rule is a per-tensor placement mirroring the
-lowering's (held fraction per tensor; every access of the rest on the
-channel, vector accesses included), which needs the fixed-period
-formulation of the segment MIP named in `docs/DESIGN.md`; it is not in this
-revision.
+`strict` charges them (what the segment reads from earlier segments and
+arguments, and every access to the part of a tensor its memory arrays do
+not hold: writes, vector reads and writes, readers' im2col rows) and as
+the simulator moves them (array compute and vector tasks). The simulated
+schedules move {ratio(mem):.2f}x the estimated bytes for the schedules
+using memory arrays (cmswitch, static) and {ratio(allc):.2f}x for the
+all-compute baselines (geometric means); {vec_share:.0%} of the simulated
+bytes are the vector unit's. At {explained} of the {len(gap)} points where the
+simulation is slower than the estimate, the bytes the estimate does not
+charge, at the channel's rate ("uncounted cycles"), amount to at least the
+difference. (Under revision 4, which credited memory arrays' bandwidth to
+tensors they held only in part and counted vector accesses only to
+earlier segments' tensors, the simulated schedules moved 2.17x and 1.35x
+the estimated bytes.)
 
 {head}
 {chr(10).join(lines)}
-{_candidate()}"""
+{_revision4()}"""
 
 
-def _candidate() -> str:
-    """The planned per-tensor rule evaluated on today's schedules
-    (``held_fraction_rule.json``)."""
-    data = _load("held_fraction_rule.json")
-    if data is None:
+def _revision4() -> str:
+    """Revision 5 against revision 4 on the same points (``simulate_rev4.json``)."""
+    old, new = _load("simulate_rev4.json"), _load("simulate.json")
+    if old is None or new is None:
         return ""
-    rows, summ = data["rows"], data["summary"]
-    over = max(rows, key=lambda r: r["candidate_cycles"] / r["simulated_cycles"])
-    under = min(rows, key=lambda r: r["candidate_cycles"] / r["simulated_cycles"])
+
+    def strict(d: dict[str, Any]) -> dict[tuple[str, int, str], dict[str, Any]]:
+        return {(r["model"], r["batch"], r["policy"]): r for r in d["rows"]
+                if r["cost_model"] == "strict" and "error" not in r}  # fmt: skip
+
+    o, n = strict(old), strict(new)
+    keys = sorted(set(o) & set(n))
+    if not keys:
+        return ""
+
+    def factor(d: dict[tuple[str, int, str], dict[str, Any]]) -> float:
+        return math.exp(sum(abs(math.log(d[k]["estimated_cycles"] / d[k]["simulated_cycles"]))
+                            for k in keys) / len(keys))  # fmt: skip
+
+    def speedup(d: dict[tuple[str, int, str], dict[str, Any]], over: tuple[str, ...]) -> float:
+        vals = []
+        for m, b in sorted({(k[0], k[1]) for k in keys}):
+            if (m, b, "cmswitch") not in d or any((m, b, p) not in d for p in over):
+                continue
+            base = min(d[(m, b, p)]["simulated_cycles"] for p in over)
+            vals.append(base / d[(m, b, "cmswitch")]["simulated_cycles"])
+        return _geomean(vals)
+
+    allc = ("cim-mlc", "all-compute-dp")
+    static = tuple(sorted({k[2] for k in keys if k[2].startswith("static")}))
     return f"""
-**The planned rule, checked before it is built.** `python
-benchmarks/held_fraction_rule.py` (`benchmarks/results/held_fraction_rule.json`,
-commit {_commits(data)}) evaluates the per-tensor rule of `docs/DESIGN.md`
-(held fraction per tensor, every access of the rest on the channel, vector
-accesses at {data["vector_accesses"]:g} bytes per element) on the schedules revision
-{data["revision"]} chose, against their simulation ({len(rows)} points; the compiler does
-not use the rule). Per point, the compute estimate moves from
-{summ["current"]["compute"]:.2f}x to {summ["candidate"]["compute"]:.2f}x away from the simulated
-compute, the total from {summ["current"]["total"]:.2f}x to
-{summ["candidate"]["total"]:.2f}x (geometric means of the factor). It overshoots most at
-{over["model"]} b{over["batch"]} {over["policy"]} ({over["candidate_cycles"] / over["simulated_cycles"]:.2f}
-of the simulated cycles, compute {over["candidate_compute"] / over["simulated_compute"]:.2f}) and
-undershoots most at {under["model"]} b{under["batch"]} {under["policy"]}
-({under["candidate_cycles"] / under["simulated_cycles"]:.2f}, compute
-{under["candidate_compute"] / under["simulated_compute"]:.2f}); programming overlap is still not
-modelled, so waiting stays overestimated. Evidence for the rule, not a
-result: under it the optimiser would choose other schedules.
+**Revision 5 against revision 4.** Revision 5 made the per-tensor held
+fraction the rule (`docs/DESIGN.md`) and solves it exactly without a MIP.
+On the same {len(keys)} points (`simulate_rev4.json`, commit {_commits(old)}, against
+`simulate.json`): the estimate is {factor(o):.2f}x from the simulation per point
+under revision 4 and {factor(n):.2f}x under revision 5; by the simulation,
+cmswitch's schedules are {speedup(o, allc):.3f}x (revision 4) and {speedup(n, allc):.3f}x
+(revision 5) faster than the strongest all-compute baseline, {speedup(o, static):.3f}x
+and {speedup(n, static):.3f}x than the best static split (geometric means; each
+revision's baselines are scheduled under the same revision).
 """
 
 

@@ -151,15 +151,15 @@ shared with other engineers' jobs; load average near 10 during the runs).
 * **Points:** the seven paper models, prefill at sequence length 64, batch
   1, 4, 8, 16. This run covers, under `strict`, {coverage}.
 * **Cost models** (`docs/DESIGN.md`, `cmswitch/schedule/cost.py`):
-  `strict`, the default and the headline: the chip execution model's rules
-  (shared external bandwidth, `streamed` intensity, programming through the
-  shared channel on every array's port at once, spills charged at external
-  bandwidth, the vector unit as a concurrent stage; since revision
-  {data.get("revisions", {}).get("strict", 1)}: bit-serial compute in whole copies, readers waiting
-  for whole tensors in the pipeline fill, and what a segment reads from
-  earlier segments crossing the external channel whatever its memory arrays
-  (memory arrays serve only data placed in them); "Estimate against
-  simulation" below). `paper`: the paper's
+  `strict`, the default and the headline, revision
+  {data.get("revisions", {}).get("strict", 1)}: the chip execution model's rules (one external
+  channel per segment; programming through it on every array's port at
+  once; bit-serial compute in whole copies; readers waiting for whole
+  tensors in the pipeline fill; the vector unit as a concurrent stage; and,
+  since revision 5, per tensor the held fraction on its memory arrays'
+  ports and every access to the rest, vector accesses and im2col reads
+  included, on the channel, with what the segment reads from earlier
+  segments; "Estimate against simulation" below). `paper`: the paper's
   equations as printed, to reproduce it, with each intensity (`roofline`,
   `input`, `streamed`). Every policy is costed by the same model.
 * **Policies, on equal terms:** `cmswitch`, `cim-mlc`, `all-compute-dp`,
@@ -203,7 +203,7 @@ more, smaller operators get more bandwidth for the same work); under
 
 Averaged over the points, the share of each policy's own latency:
 
-| | intra | vector (not hidden) | reload | switch | write-back + spill |
+| | intra | vector (not hidden) | reload | switch | write-back |
 |---|---|---|---|---|---|
 | cmswitch | {share(s, "cmswitch", "intra"):.0%} | {share(s, "cmswitch", "vector"):.0%} | {share(s, "cmswitch", "reload"):.0%} | {share(s, "cmswitch", "switch"):.1%} | {share(s, "cmswitch", "writeback"):.1%} |
 | strongest all-compute | {share(s, "strongest_all_compute", "intra"):.0%} | {share(s, "strongest_all_compute", "vector"):.0%} | {share(s, "strongest_all_compute", "reload"):.0%} | {share(s, "strongest_all_compute", "switch"):.1%} | {share(s, "strongest_all_compute", "writeback"):.1%} |
@@ -271,13 +271,12 @@ fixed split, the paper's own claim, is small.
 
 * Worst MIP gap over every policy and point: {", ".join(f"{k} {v:.1e}" for k, v in gaps.items())};
   time-limited MIPs: {", ".join(f"{k} {v}" for k, v in tl.items())}.
-* `strict` segments whose intermediate data cannot be held on chip in a
-  mode (they spill) are solved with the spill outside the MIP: there, and
-  only there, the segment plan is not proven optimal (`docs/DESIGN.md`).
+* `strict` segments are solved without a MIP, exactly (a bisection on
+  the period to a relative 1e-12; `docs/DESIGN.md`); the gaps above are
+  the `paper` model's MIPs.
 * Tests check the DP against brute force over all segmentations under
   every cost model and intensity, each segment allocation against brute
-  force over all count vectors (strict: among plans that hold the data
-  where one can), `cmswitch <= every baseline` on random graphs
+  force over all count vectors, `cmswitch <= every baseline` on random graphs
   (hypothesis) under every cost model including user-named static
   fractions, and granularity parity (a baseline split like cmswitch plans
   the same workload, and cmswitch is never slower there).
@@ -297,10 +296,9 @@ schedule is faster). Target: at most 3x on every zoo model:
 {ctable}
 
 {previous}{unmeasured}Every policy runs the granularity search (four splits), so the
-baselines pay for it too. `strict` solves a HiGHS MIP per distinct segment
-and mode (the allocation has a closed form only under `paper`; under
-`strict` the reload trade-off is closed-form after one MIP per segment), and
-cmswitch solves the dual-mode and all-compute plans of every segment where a
+baselines pay for it too. Since revision 5 `strict` solves every distinct
+segment and mode without a MIP (a bisection on the period with a knapsack
+over the segment's tensors, then the reload scan), and cmswitch solves the dual-mode and all-compute plans of every segment where a
 baseline solves one kind. On the LLMs the split to a quarter of the chip
 (about 39 000 operators for LLaMA-2-7B) makes the DP itself the larger cost,
 for every policy alike.
