@@ -540,8 +540,9 @@ def add_compile_commands(
                        help="processes for the granularity search (0: up to 2; results do "
                        "not depend on it)")  # fmt: skip
         p.add_argument("--solver", choices=("auto", "mip"), default="auto",
-                       help="auto: segments in closed form where exact, else HiGHS; "
-                       "mip: HiGHS MIP for every segment")  # fmt: skip
+                       help="paper cost model: auto solves segments in closed form where "
+                       "exact, else with a HiGHS MIP; mip uses the MIP for every segment "
+                       "(strict never needs a MIP)")  # fmt: skip
 
     def cmd_compile(args: argparse.Namespace) -> int:
         from cmswitch import fileio

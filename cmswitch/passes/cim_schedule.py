@@ -207,8 +207,8 @@ class CimSchedulePass(ModulePass):
     `compute-fraction` (static policy; cmswitch also offers the static plans
     of 1/4, 1/2 and 3/4), `node-limit` (branch-and-bound nodes per MIP; 0:
     unlimited), `time-limit` (seconds per MIP; 0: none, the default),
-    `solver` (auto: closed form where exact, else HiGHS | mip: HiGHS for
-    every segment), `duplicate` (finish every policy with weight
+    `solver` (paper cost model: auto, closed form where exact, else HiGHS |
+    mip, HiGHS for every segment; strict never needs a MIP), `duplicate` (finish every policy with weight
     duplication; false: leave it to `cim-duplicate`), `arch` (preset or TOML
     file; default: the module's cim.hardware)."""
 

@@ -483,8 +483,9 @@ def schedule(
     (a work limit: the result does not depend on the machine's load),
     ``time_limit`` optionally its seconds; a MIP stopped by either keeps its
     best incumbent and reports its gap. ``solver``: ``auto`` solves segments
-    in closed form where that is exact (paper cost model) and with HiGHS
-    otherwise; ``mip`` uses HiGHS for every segment. ``cache`` (a dict,
+    in closed form where that is exact and with HiGHS otherwise (paper cost
+    model; strict segments never need a MIP); ``mip`` uses HiGHS for every
+    paper segment. ``cache`` (a dict,
     initially empty) shares segment solutions between calls with the same
     chip, cost options, limits and solver. ``duplicate_weights=False`` skips
     the final :func:`duplicate` (the ``cim-duplicate`` pass does it on IR)."""
