@@ -163,10 +163,10 @@ all-compute baselines (geometric means); {vec_share:.0%} of the simulated
 bytes are the vector unit's. At {explained} of the {len(gap)} points where the
 simulation is slower than the estimate, the bytes the estimate does not
 charge, at the channel's rate ("uncounted cycles"), amount to at least the
-difference. (Under revision 4, which credited memory arrays' bandwidth to
-tensors they held only in part and counted vector accesses only to
-earlier segments' tensors, the simulated schedules moved 2.17x and 1.35x
-the estimated bytes.)
+difference. (Revision 4 credited memory arrays' bandwidth to tensors they
+held only in part and counted vector accesses only to earlier segments'
+tensors; the run of this script under it is in the history of
+`channel_bytes.json`.)
 
 {head}
 {chr(10).join(lines)}
@@ -296,10 +296,10 @@ def section() -> str:
   was 0.25: an LLM's activations come from the segment before through main
   memory (a feed-forward piece reads a 1 MiB tensor that no memory array
   holds), and the model credited the segment's memory arrays with streaming
-  them. Revision 4 charges what a segment reads from earlier segments to the
-  external channel, so on the LLMs no schedule gains from memory arrays
-  that hold nothing, and cmswitch's schedules there are the all-compute
-  ones (below).
+  them. Since revision 4 what a segment reads from earlier segments is
+  charged to the external channel; since revision 5 memory arrays pay off
+  only for tensors a segment makes and holds, so on the LLMs cmswitch gains
+  little over the all-compute schedules (below).
 """
     cmp_text = ""
     cmp = _load("compare_simulated.json")
@@ -377,25 +377,21 @@ simulation): `strict` compute {terms["strict"][0]:.2f}, waiting
 {terms["paper"][1]:.2f}. The two terms err in opposite directions:
 
 * *Compute is underestimated.* Tiles take longer than their array cycles
-  ("tile time / tile cycles") because reads and writes touch each place of a
-  tensor in proportion: a tensor made inside a segment but only partly
-  held by memory arrays streams the rest over the shared channel at its
-  pace (a convolution reads it as im2col rows, k^2 times its bytes), while
-  `strict` adds the arrays' bandwidth to the channel's for it (what a
-  segment reads from *earlier* segments is charged to the channel since
-  revision 4; the rest of the rule needs a fixed-period formulation of the
-  segment MIP, `docs/DESIGN.md`); the vector unit's reads and writes of
-  main memory are not in `strict` (but for its reads of earlier segments'
-  tensors); the ports of arrays shared in place by
-  a producer and its consumer carry both; and the vector unit, one
-  first-come-first-served server, is not always hidden behind the arrays.
+  ("tile time / tile cycles"): the simulator pipelines tiles, not rows,
+  so a stage waits for whole tiles of its producer (the estimate's fill is
+  `1/M` per row-wise edge); the vector unit, one first-come-first-served
+  server, is not always hidden behind the arrays; and where memory arrays
+  hold a tensor, the simulator's reads of it are not always spread over
+  them as evenly as the estimate's ports assume (BERT-large at batch 8 in
+  the table below: its memory-using schedules move about twice the bytes
+  the estimate charges; not yet explained).
 * *Waiting is overestimated.* Both models add each segment's weight
   programming to its time; in the simulation the next segment's arrays that
   are free are programmed while the current segment computes, so only part
   of the estimated reload is exposed ("exposed reload" column). `strict`
-  does not model that overlap yet; modelling it alone would lower `strict`'s
-  estimates, which are already below the simulation in total, so it belongs
-  with the compute fix.
+  does not model that overlap yet: it is the next rule to build (and an
+  optimisation the schedule could aim at), but alone it would lower
+  `strict`'s totals, which are already a little below the simulation.
 {_channel()}{llm_text}
 `paper`'s totals can be closer than its terms: its compute is further below
 the simulation and its waiting further above, and the two cancel. {paper_rank}

@@ -138,7 +138,7 @@ tables and plots and reads every number of the prose from the same JSON.)
 so it resumes where it stopped; `--configs`, `--models` and `--batches`
 select a part. Its scheduling time over everything in the cache was
 {data["schedule_seconds_total"] / 60:.0f} minutes on this machine (2 cores
-shared with other engineers' jobs; load average near 10 during the runs).
+shared with the session's other benchmark runs).
 
 ## Setup
 
@@ -338,7 +338,13 @@ faster than the strongest all-compute baseline's and {sim_static:.3f}x than
 the best static split's in geometric mean, and {
         "cmswitch is the fastest policy at every one of them"
         if not not_first
-        else f"another policy is the fastest at {not_first} of the {len(pts)} points"
+        else f"another policy is the fastest at {not_first} of the {len(pts)} points ("
+        + ", ".join(
+            f"{p['model']} batch {p['batch']}: {p['fastest_simulated']}"
+            for p in pts
+            if p["fastest_simulated"] != "cmswitch"
+        )
+        + ")"
     }{llm_part}."""
 agree = "the timing simulator, which runs each schedule's `cim_meta` program, judges them"
 SIMJ = Path("benchmarks/results/simulate.json")
