@@ -399,17 +399,6 @@ def segment_vector_work(workload: Workload, start: int, end: int) -> int:
     return prefix[end + 1] - prefix[start]
 
 
-def resident_bytes(workload: Workload, start: int, end: int) -> float:
-    """Bytes of intermediate tensors passed inside the segment (strict capacity)."""
-    index = _index(workload)
-    got = index.resident.get((start, end))
-    if got is None:
-        pred = index.pred
-        got = sum(b for c in range(start, end + 1) for p, b in pred[c] if p >= start)
-        index.resident[(start, end)] = got
-    return got
-
-
 class _Index:
     """Per-workload tables the DP asks for thousands of times: successor /
     predecessor lists with bytes, prefix sums, and memoised segment values."""
@@ -429,7 +418,6 @@ class _Index:
             )
         )
         self.live: dict[tuple[int, int], float] = {}
-        self.resident: dict[tuple[int, int], float] = {}
         self.fill: dict[tuple[int, int, bool], float] = {}
         self.data: dict[tuple[int, int], held.SegmentData] = {}
 

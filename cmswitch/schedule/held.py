@@ -54,13 +54,6 @@ class HeldTensor:
     readers: tuple[int, ...]
     """Positions of the segment's CIM operators streaming it as input."""
 
-    @property
-    def port_cycles_per_array(self) -> float:
-        """Accesses one byte of it sees, times the bytes of an array: with
-        ``D_cim`` the cycles an array holding part of it is busy
-        (``array_bytes * A / S``; divide by ``D_cim``)."""
-        return self.accesses / self.size
-
 
 @dataclass(frozen=True)
 class SegmentData:
