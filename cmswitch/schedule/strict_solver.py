@@ -88,7 +88,8 @@ class _Tensors:
 
     def best(self, t: float, budget: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """``best[b]``: the largest saving with ``b <= budget`` arrays at
-        period ``t``, and how to reconstruct it (:meth:`held`)."""
+        period ``t`` from the tensors holdable in part, and the tensors
+        that can only be held whole, with their arrays (:meth:`fewest`)."""
         partial = self.port <= t * (1 + _EPS)
         # concave items: every tensor holdable in part, arrays in decreasing saving
         gains: list[tuple[float, int]] = []
