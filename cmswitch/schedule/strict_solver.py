@@ -91,17 +91,9 @@ class _Tensors:
         period ``t`` from the tensors holdable in part, and the tensors
         that can only be held whole, with their arrays (:meth:`fewest`)."""
         partial = self.port <= t * (1 + _EPS)
-        # concave items: every tensor holdable in part, arrays in decreasing saving
-        gains: list[tuple[float, int]] = []
-        for q in np.nonzero(partial)[0]:
-            n = int(self.full[q])
-            if n > 1:
-                gains.append((float(self.per_array[q]), n - 1))
-            gains.append((float(self.last[q]), 1))
-        gains.sort(key=lambda g: -g[0])
         base = np.zeros(budget + 1)
         b = 0
-        for gain, count in gains:
+        for gain, _, count in self._gains(partial):
             take = min(count, budget - b)
             if take <= 0:
                 break
@@ -143,10 +135,11 @@ class _Tensors:
         self._spread(t, rest, held)
         return b, held
 
-    def _spread(self, t: float, arrays: int, held: np.ndarray) -> None:
-        """Give ``arrays`` to the partly holdable tensors in decreasing
-        marginal saving (the greedy prefix :meth:`best` priced)."""
-        partial = self.port <= t * (1 + _EPS)
+    def _gains(self, partial: np.ndarray) -> list[tuple[float, int, int]]:
+        """The tensors holdable in part as (bytes saved per array, tensor,
+        arrays), in decreasing saving: each tensor's full arrays, then its
+        last, partly filled one (a concave saving per tensor, so the greedy
+        prefix is the best for every budget)."""
         order: list[tuple[float, int, int]] = []
         for q in np.nonzero(partial)[0]:
             n = int(self.full[q])
@@ -154,6 +147,12 @@ class _Tensors:
                 order.append((float(self.per_array[q]), int(q), n - 1))
             order.append((float(self.last[q]), int(q), 1))
         order.sort(key=lambda g: -g[0])
+        return order
+
+    def _spread(self, t: float, arrays: int, held: np.ndarray) -> None:
+        """Give ``arrays`` to the partly holdable tensors in decreasing
+        marginal saving (the greedy prefix :meth:`best` priced)."""
+        order = self._gains(self.port <= t * (1 + _EPS))
         for _, q, count in order:
             take = min(count, arrays)
             if take <= 0:

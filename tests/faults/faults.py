@@ -181,8 +181,8 @@ FAULTS: list[Fault] = [
         "strict-solver-cheapest-first",
         "strict solver: memory arrays given to the tensors that save the least first",
         STRICT_SOLVER,
-        "        gains.sort(key=lambda g: -g[0])",
-        "        gains.sort(key=lambda g: g[0])",
+        "        order.sort(key=lambda g: -g[0])",
+        "        order.sort(key=lambda g: g[0])",
         ("tests/test_allocate.py",),
     ),
     Fault(
