@@ -29,7 +29,7 @@ Arithmetic intensity (spec section 3) comes in three flavours:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypedDict
 
@@ -65,11 +65,18 @@ from cmswitch.hardware import Hardware
 
 AiModel = Literal["roofline", "input", "streamed"]
 
-FORMAT = 2
+FORMAT = 3
 """Bumped when the fields of :class:`Workload` or :class:`CimOpInfo` change,
 so pickled workloads (``benchmarks/schedule_quality.py``'s cache) of an
 older format are never read back with defaults in the new fields. 2:
-``CimOpInfo.source`` and ``Workload.vector_edges``."""
+``CimOpInfo.source`` and ``Workload.vector_edges``; 3:
+``CimOpInfo.vector_bytes``, ``CimOpInfo.vector_peak`` and
+``Workload.leading_vector_bytes``."""
+
+SYNTHETIC_VECTOR_ACCESSES = 2.0
+""":meth:`Workload.from_ops` has no vector ops, only their work: it takes
+each element of work as one unary op's read and write (``vector_bytes =
+2 x work x act_bytes``)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,16 @@ class CimOpInfo:
     """The CIM operator producing its streamed operand (a linear's or
     convolution's input, a matmul's left operand); -1 when that operand is
     a function argument."""
+    vector_bytes: float = 0.0
+    """Bytes the non-CIM ops it hosts read and write, as the execution
+    model moves them: each op reads every run-time operand this host's
+    chain made, whole, and writes its result (a reshape is a view: none).
+    Operands made by other hosts are edges (:attr:`Workload.edges`)."""
+    vector_peak: float = 0.0
+    """The most bytes of its chain's values (its output and those ops'
+    results) alive at once, from each value's write to its last reader
+    anywhere: the chain's working set (a softmax over the concatenated
+    parts of a split product, results kept for later segments)."""
 
     def __post_init__(self) -> None:
         if self.layer < 0:
@@ -146,6 +163,9 @@ class Workload:
     """Edges only vector ops hosted at the reader read (a residual add's
     other operand): their bytes are read by the vector unit, not streamed
     into the arrays."""
+    leading_vector_bytes: float = 0.0
+    """Bytes the vector ops before the first CIM operator read and write
+    (no memory arrays hold them: they cross the channel)."""
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -213,6 +233,9 @@ class Workload:
                     output_bytes=s.output_elems * ab,
                     preds=preds,
                     vector_work=vector_work[i] if vector_work else 0,
+                    vector_bytes=(vector_work[i] if vector_work else 0)
+                    * SYNTHETIC_VECTOR_ACCESSES
+                    * ab,
                     live_out=i == len(shapes) - 1,
                     layer=layers[i] if layers is not None else i,
                     source=preds[-1] if preds else -1,
@@ -260,6 +283,8 @@ class _OpFields(TypedDict):
     input_bytes: float
     output_bytes: float
     vector_work: int
+    vector_bytes: float
+    vector_peak: float
     layer: int
 
 
@@ -279,6 +304,7 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
     layer_of: dict[str, int] = {}  # origin label -> first operator of the layer
     edges: dict[tuple[int, int], float] = {}
     leading = 0
+    leading_bytes = 0.0
     returned: set[int] = set()
     pending: dict[int, SegmentOp] = {}
     ab, wb = hw.act_bytes, hw.weight_bytes
@@ -300,7 +326,10 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
             if barrier or v in whole:
                 whole_edges.add((p, reader))
 
-    for op in func.walk():
+    last_use = _last_uses(func)
+    chain: dict[SSAValue, float] = {}  # the current host's values still to be read
+
+    for k, op in enumerate(func.walk()):
         if isinstance(op, ComputeOp):
             i = len(ops)
             shape = op.matmul_shape()
@@ -327,10 +356,13 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                     "input_bytes": shape.input_elems * ab,
                     "output_bytes": numel(shape_of(op.results[0])) * ab,
                     "vector_work": 0,
+                    "vector_bytes": 0.0,
+                    "vector_peak": 0.0,
                     "layer": layer,
                 }
             )
             producer[op.results[0]] = i
+            chain = {op.results[0]: float(numel(shape_of(op.results[0])) * ab)}
             if matmul:  # its readers take the whole result
                 whole.add(op.results[0])
         elif isinstance(op, ConstantOp) or (
@@ -352,9 +384,11 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                     producer[r] = producer[v]
         else:
             host = len(ops) - 1 if ops else None
+            moved = _moved_bytes(op, producer, host, ab)
             if host is None:
                 if isinstance(op, VectorOp):
                     leading += op.vector_work()
+                    leading_bytes += moved
                 continue
             for v in op.operands:
                 read(v, host)
@@ -370,6 +404,9 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                         whole.add(r)
             if isinstance(op, VectorOp):
                 ops[host]["vector_work"] += op.vector_work()
+                ops[host]["vector_bytes"] += moved
+                peak = _chain_step(chain, op, producer, host, last_use.get, k, ab)
+                ops[host]["vector_peak"] = max(ops[host]["vector_peak"], peak)
     preds: dict[int, set[int]] = {}
     for p, c in edges:
         preds.setdefault(c, set()).add(p)
@@ -383,7 +420,73 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
         for d in ops
     )
     return Workload(hw, infos, edges, leading, func.sym_name.data, frozenset(whole_edges),
-                    frozenset(e for e in edges if e not in cim_edges))  # fmt: skip
+                    frozenset(e for e in edges if e not in cim_edges), leading_bytes)  # fmt: skip
+
+
+def _moved_bytes(op: Operation, producer: dict[SSAValue, int], host: int | None, ab: int) -> float:
+    """Bytes a non-CIM op hosted at ``host`` reads and writes as the
+    execution model moves them: every run-time operand the host's chain
+    made (before any CIM operator: every run-time operand), whole, and its
+    result; nothing for a reshape (a view)."""
+    if isinstance(op, ReshapeOp) or not isinstance(op, VectorOp) or not op.results:
+        return 0.0
+    moved = float(numel(shape_of(op.results[0])) * ab)
+    seen: set[SSAValue] = set()
+    for v in op.operands:
+        if v in seen or is_static_value(v):
+            continue
+        seen.add(v)
+        if producer.get(v) == host:
+            moved += numel(shape_of(v)) * ab
+    return moved
+
+
+def _chain_step(
+    chain: dict[SSAValue, float],
+    op: Operation,
+    producer: dict[SSAValue, int],
+    host: int,
+    last_use: Callable[[SSAValue, int], int],
+    k: int,
+    ab: int,
+) -> float:
+    """Advances ``chain`` (the host's values still to be read, with their
+    bytes) past ``op`` at walk position ``k``; returns the bytes alive
+    while ``op`` writes its result (operands it reads last are given back
+    first, as the lowering does). A reshape's result is its operand's
+    storage."""
+    result = op.results[0] if op.results else None
+    if isinstance(op, ReshapeOp):
+        if result is not None and op.operands[0] in chain:
+            chain[result] = chain.pop(op.operands[0])
+        return 0.0
+    for v in [v for v in chain if last_use(v, -1) <= k]:
+        del chain[v]
+    if result is None or producer.get(result) != host:
+        return 0.0
+    chain[result] = float(numel(shape_of(result)) * ab)
+    return sum(chain.values())
+
+
+def _last_uses(func: FuncOp) -> dict[SSAValue, int]:
+    """Walk position of every value's last reader; a value a segment
+    yields is read wherever the segment's result is."""
+    yielded: dict[SSAValue, SSAValue] = {}  # segment result -> value yielded
+    pending: dict[int, SegmentOp] = {}
+    last: dict[SSAValue, int] = {}
+    for k, op in enumerate(func.walk()):
+        if isinstance(op, SegmentOp):
+            pending[id(op.body.block.last_op)] = op
+        elif isinstance(op, YieldOp) and id(op) in pending:
+            for r, v in zip(pending.pop(id(op)).outs, op.values, strict=True):
+                yielded[r] = v
+            continue
+        for v in op.operands:
+            last[v] = k
+            while v in yielded:
+                v = yielded[v]
+                last[v] = k
+    return last
 
 
 _ROW_WISE = (ElementwiseOp, SoftmaxOp, LayerNormOp, RMSNormOp, SliceOp, ConcatOp, BroadcastOp,

@@ -183,12 +183,12 @@ def signature(workload: Workload, start: int, end: int) -> Hashable:
             if p >= start and (p, c) in whole_edges
         )
     )
-    # what the segment reads from earlier segments (strict) depends on
-    # where it starts
-    external = segment_data(workload, start, end).external_parts
+    # strict's data (what the segment reads from earlier segments depends
+    # on where it starts; its tensors' sizes and accesses on vector edges)
+    data = segment_data(workload, start, end)
     return (
         ops, internal_edges(workload, start, end), layer_groups(workload, start, end), whole,
-        external,
+        data.external_parts, data.tensors,
     )  # fmt: skip
 
 

@@ -76,7 +76,7 @@ Decisions where the spec is loose (documented here once):
   leaving it forward) are written to main memory, at most as many bytes as
   the memory arrays given up held: ``min(live, (M' - M) * array_bytes) / ext_bw``.
 * **Where data is (strict).** Per tensor, not per operator
-  (:mod:`cmswitch.schedule.held`, revision 5): a tensor made in the
+  (:mod:`cmswitch.schedule.held`, revisions 5-6): a tensor made in the
   segment is held on its producer's output arrays and its readers' input
   arrays; the held fraction of every access (its write, its vector ops'
   reads and writes, every reader's streamed input) is served by those
@@ -110,7 +110,7 @@ CostModel = Literal["paper", "strict"]
 COST_MODELS: tuple[str, ...] = ("strict", "paper")
 AI_MODELS: tuple[str, ...] = ("roofline", "input", "streamed")
 DEFAULT_AI: dict[str, AiModel] = {"strict": "streamed", "paper": "roofline"}
-REVISION: dict[str, int] = {"strict": 5, "paper": 1}
+REVISION: dict[str, int] = {"strict": 6, "paper": 1}
 """Bumped whenever a model's numbers change, so caches of results keyed by
 it (``benchmarks/schedule_quality.py``) never mix revisions. strict 2:
 bit-serial compute in whole copies, memory arrays serving only tensors they
@@ -120,7 +120,11 @@ reads from earlier segments or the function's arguments crosses the
 external channel whatever its memory arrays (:func:`external_bytes`); 5:
 per-tensor held fractions instead of per-operator bandwidth shares
 (:mod:`cmswitch.schedule.held`), vector accesses on the channel, no
-separate spill term."""
+separate spill term; 6: a tensor's vector accesses are the bytes its
+hosted ops read and write (operands whole, as the simulator moves them)
+and its size includes their largest result (not 2 bytes per element of
+work on the host's output alone), the ops before the first CIM operator
+cross the channel."""
 
 
 @dataclass(frozen=True)
@@ -289,6 +293,8 @@ def _external_parts(workload: Workload, start: int, i: int) -> tuple[float, floa
     o = workload.ops[i]
     vector_edges = workload.vector_edges
     vec = sum(workload.edges[(p, i)] for p in o.preds if p < start and (p, i) in vector_edges)
+    if i == 0:  # the vector ops before the first CIM operator, in main memory
+        vec += workload.leading_vector_bytes
     return (o.input_bytes if o.source < start else 0.0), vec
 
 

@@ -3,11 +3,18 @@
 The per-tensor rule of ``docs/DESIGN.md`` ("Where data is"), the part of
 ``strict`` (revision 5) that replaced per-operator bandwidth shares:
 
-* every CIM operator ``q`` of a segment makes one tensor of ``S_q`` bytes
-  (its output); its vector ops work on it in place. Per inference it is
-  accessed ``A_q`` bytes: its write, ``VECTOR_ACCESSES`` bytes per element
-  of its vector work (a read and a write), and the streamed input of every
-  CIM operator of the segment reading it (a convolution's im2col rows);
+* every CIM operator ``q`` of a segment makes one tensor (its output) that
+  the non-CIM ops it hosts work on in place; ``S_q`` bytes is the larger of
+  the output and the largest result those ops write
+  (:attr:`~cmswitch.workload.CimOpInfo.vector_peak`: a softmax over the
+  concatenated parts of a split product is larger than the part hosting
+  it). Per inference it is accessed ``A_q`` bytes: its write, the bytes
+  its hosted ops read and write as the execution model moves them (each op
+  reads its operands whole and writes its result:
+  :attr:`~cmswitch.workload.CimOpInfo.vector_bytes`), what ops hosted by
+  later operators of the segment read of it (a residual add), and the
+  streamed input of every CIM operator of the segment reading it (a
+  convolution's im2col rows);
 * it is held on ``H_q`` memory arrays: ``q``'s output arrays and the input
   arrays of its readers in the segment, arrays shared in place counted
   once (:func:`held_arrays`). The fraction
@@ -35,10 +42,6 @@ from dataclasses import dataclass
 from cmswitch.hardware import Hardware
 from cmswitch.schedule.plan import OpAlloc
 from cmswitch.workload import Workload
-
-VECTOR_ACCESSES = 2.0
-"""Bytes of a host's tensor one element of its vector work touches (one
-read and one write at one byte per activation: scaled by ``act_bytes``)."""
 
 
 @dataclass(frozen=True)
@@ -73,15 +76,20 @@ class SegmentData:
 def segment_data(workload: Workload, start: int, end: int) -> SegmentData:
     """The tensors of operators ``start..end`` and the bytes they read from
     outside. Readers are CIM operators whose streamed input (``source``) is
-    the tensor; vector ops reading it count in its ``VECTOR_ACCESSES``."""
+    the tensor; its own vector ops' reads and writes and those of ops
+    hosted later in the segment (:attr:`Workload.vector_edges`) count in its
+    accesses."""
     from cmswitch.schedule.cost import external_bytes  # cost imports this module
 
-    hw = workload.hardware
     readers: dict[int, list[int]] = {}
+    later_reads: dict[int, float] = {}
     for j in range(start, end + 1):
-        src = workload.ops[j].source
-        if src >= start:
-            readers.setdefault(src, []).append(j - start)
+        o = workload.ops[j]
+        if o.source >= start:
+            readers.setdefault(o.source, []).append(j - start)
+        for p in o.preds:
+            if p >= start and (p, j) in workload.vector_edges:
+                later_reads[p] = later_reads.get(p, 0.0) + workload.edges[(p, j)]
     tensors = []
     for q in range(start, end + 1):
         o = workload.ops[q]
@@ -90,10 +98,12 @@ def segment_data(workload: Workload, start: int, end: int) -> SegmentData:
         mine = tuple(readers.get(q, ()))
         accesses = (
             o.output_bytes
-            + VECTOR_ACCESSES * o.vector_work * hw.act_bytes
+            + o.vector_bytes
+            + later_reads.get(q, 0.0)
             + sum(workload.ops[start + j].input_bytes for j in mine)
         )
-        tensors.append(HeldTensor(q - start, float(o.output_bytes), accesses, mine))
+        size = float(max(o.output_bytes, o.vector_peak))
+        tensors.append(HeldTensor(q - start, size, accesses, mine))
     parts = tuple(external_bytes(workload, start, i) for i in range(start, end + 1))
     return SegmentData(tuple(tensors), sum(parts), parts)
 

@@ -65,7 +65,6 @@ from cmswitch.schedule.cost import (
     vector_cycles,
     writeback_cost,
 )
-from cmswitch.schedule.held import VECTOR_ACCESSES
 from cmswitch.schedule.plan import (
     OpAlloc,
     Schedule,
@@ -401,7 +400,7 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     inputs read from before the segment cross the external channel alone,
     T >= those bytes / (external_bw_bytes (1 + F));
     the reads and writes counted are every operator's streamed input,
-    output and vector accesses (:data:`held.VECTOR_ACCESSES`), a subset of
+    output and hosted vector ops' reads and writes, a subset of
     what :func:`held.segment_data` counts. (The matching bound on the
     inter cost leaving a plan is `max_out` in :func:`_dp`.)"""
     hw = workload.hardware
@@ -415,7 +414,7 @@ def _lower_bound(workload: Workload, opts: CostOptions) -> Callable[[int, int], 
     n_arr, op_cim = hw.arrays, hw.op_cim
 
     def touched(o: CimOpInfo) -> float:
-        made = o.output_bytes + VECTOR_ACCESSES * o.vector_work * hw.act_bytes
+        made = o.output_bytes + o.vector_bytes
         src = ops[o.source] if o.source >= 0 else None
         read = o.input_bytes if src is None or src.output_bytes > 0 else 0.0
         return read + (made if o.output_bytes > 0 else 0.0)
