@@ -384,3 +384,53 @@ def test_workload_knows_streamed_sources_and_vector_reads() -> None:
     assert external_bytes(wl, 2, 2) == 2 * tensor  # c's input and the add's
     assert external_bytes(wl, 1, 2) == tensor  # b made c's input: the add's
     assert external_bytes(wl, 0, 2) == 0.0
+
+
+VECTOR_CHAIN = """
+builtin.module attributes {cim.hardware = #cim.hardware<"t", arrays = 8, rows = 16, cols = 16, cell_bits = 1, weight_bits = 8, act_bits = 8, buffer_bytes = 64, internal_bw_bits = 8, external_bw_bytes = 1, switch_c2m_cycles = 1, switch_m2c_cycles = 1, write_cycles_per_row = 1, vector_elems_per_cycle = 4, clock_hz = 1.0e9>} {
+  func.func @f(%x: tensor<8x4xf32>) -> (tensor<8x8xf32>, tensor<4x8xf32>) {
+    %w = cim.constant "w" : tensor<4x4xf32>
+    %x2 = cim.elementwise relu %x : tensor<8x4xf32> -> tensor<8x4xf32>
+    %a = cim.linear %x2, %w {label = "a"} : tensor<8x4xf32>, tensor<4x4xf32> -> tensor<8x4xf32>
+    %s = cim.softmax %a {axis = 1 : i64} : tensor<8x4xf32> -> tensor<8x4xf32>
+    %b = cim.linear %s, %w {label = "b"} : tensor<8x4xf32>, tensor<4x4xf32> -> tensor<8x4xf32>
+    %t = cim.concat %b, %s {axis = 0 : i64} : tensor<8x4xf32>, tensor<8x4xf32> -> tensor<16x4xf32>
+    %r = cim.reshape %t : tensor<16x4xf32> -> tensor<8x8xf32>
+    %u = cim.elementwise relu %r : tensor<8x8xf32> -> tensor<8x8xf32>
+    %v = cim.slice %u {starts = array<i64: 0, 0>, ends = array<i64: 4, 8>, steps = array<i64: 1, 1>} : tensor<8x8xf32> -> tensor<4x8xf32>
+    func.return %u, %v : tensor<8x8xf32>, tensor<4x8xf32>
+  }
+}
+"""
+
+
+def test_vector_bytes_and_working_set_by_hand() -> None:
+    """Strict revision 6, hand-derived at one byte per element (8 x 4 = 32 B).
+    The relu before any CIM operator reads the argument and writes 32 B: 64
+    B cross the channel in the first segment. a's softmax reads a and writes
+    32 B (64). b's chain: the concat reads b (32; s is a's, not b's chain)
+    and writes 64 (96); the reshape is a view (0); the relu reads and writes
+    64 (128); the slice reads 64 and writes 32 (96): 320 B. Alive at once:
+    t (b dies into it) 64, then r = t, then u 64 (r dies), then u (read
+    again by the return) and v: 96 B, b's working set."""
+    from cmswitch.builder import module_hardware
+    from cmswitch.ir import parse_module
+    from cmswitch.schedule import held
+    from cmswitch.schedule.cost import external_bytes, segment_data
+
+    module = parse_module(VECTOR_CHAIN)
+    hw = module_hardware(module)
+    wl = Workload.from_module(module, hw)
+    assert wl.leading_vector_bytes == 64
+    assert [o.vector_bytes for o in wl.ops] == [64, 320]
+    assert [o.vector_peak for o in wl.ops] == [32, 96]
+    assert external_bytes(wl, 0, 0) == 32 + 64  # a's input and the relu
+    assert external_bytes(wl, 1, 1) == 32  # b's input, made by a
+    data = segment_data(wl, 0, 1)
+    # a: size 32, accesses 32 (write) + 64 + 32 (b streams s); b: size 96,
+    # accesses 32 + 320
+    assert [(t.size, t.accesses) for t in data.tensors] == [(32, 128), (96, 352)]
+    # b's working set on one 32-byte array: a third held, two thirds cross
+    assert hw.array_bytes == 32
+    unheld = held.unheld_bytes(data, [1, 1], hw)
+    assert unheld == pytest.approx(352 * 2 / 3)

@@ -50,6 +50,8 @@ CF = "cmswitch/schedule/closed_form.py"
 DPI = "tests/test_dp_inter.py"
 DUP = "tests/test_duplicate.py"
 SP = "tests/test_solver_paths.py"
+WL = "cmswitch/workload.py"
+VC = "tests/test_cost.py::test_vector_bytes_and_working_set_by_hand"
 
 FAULTS: list[Fault] = [
     # ------------------------------------------------------------- the DP
@@ -165,9 +167,49 @@ FAULTS: list[Fault] = [
         "held-no-vector-accesses",
         "strict: the vector ops' reads and writes of a tensor left off the channel",
         HELD,
-        "            + VECTOR_ACCESSES * o.vector_work * hw.act_bytes",
-        "            + 0.0 * o.vector_work",
+        "            + o.vector_bytes\n",
+        "            + 0.0 * o.vector_bytes\n",
         ("tests/test_cost.py::test_strict_memory_arrays_hold_what_the_segment_makes",),
+    ),
+    Fault(
+        "held-size-output-only",
+        "strict: a tensor's size is its producer's output, not its vector chain's working set",
+        HELD,
+        "        size = float(max(o.output_bytes, o.vector_peak))",
+        "        size = float(o.output_bytes)",
+        (VC,),
+    ),
+    Fault(
+        "chain-never-freed",
+        "workload: a chain value never given back after its last reader",
+        WL,
+        "    for v in [v for v in chain if last_use(v, -1) <= k]:",
+        "    for v in [v for v in chain if last_use(v, -1) < 0]:",
+        (VC,),
+    ),
+    Fault(
+        "vector-reads-other-hosts",
+        "workload: a hosted op's reads of another host's value counted as its own tensor's",
+        WL,
+        "        if producer.get(v) == host:\n            moved +=",
+        "        if True:\n            moved +=",
+        (VC,),
+    ),
+    Fault(
+        "reshape-moves-bytes",
+        "workload: a reshape (a view) charged as a copy",
+        WL,
+        "    if isinstance(op, ReshapeOp) or not isinstance(op, VectorOp) or not op.results:\n        return 0.0",
+        "    if not isinstance(op, VectorOp) or not op.results:\n        return 0.0",
+        (VC,),
+    ),
+    Fault(
+        "leading-vector-bytes-dropped",
+        "strict: the vector ops before the first CIM operator left off the channel",
+        COST,
+        "        vec += workload.leading_vector_bytes",
+        "        vec += 0.0",
+        (VC,),
     ),
     Fault(
         "strict-solver-no-whole-items",
