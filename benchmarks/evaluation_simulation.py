@@ -8,7 +8,9 @@ revision 3 work, kept for comparison), ``simulate_rev3.json`` (the run of
 hold), ``channel_bytes.json`` (``benchmarks/channel_bytes.py``: bytes
 over the external channel, estimate against simulation),
 ``simulate_rev4.json`` (the run of `strict` revision 4, before per-tensor
-held fractions),
+held fractions), ``simulate_rev5.json`` (revision 5, before vector
+working sets: the newest ``simulate_rev<N>.json`` is compared with
+``simulate.json``),
 ``compare_simulated.json``
 (``benchmarks/compare_simulated.py --from-simulate``) and
 ``simulate_speed_*.json`` (``benchmarks/simulate_speed.py``).
@@ -170,12 +172,28 @@ tensors; the run of this script under it is in the history of
 
 {head}
 {chr(10).join(lines)}
-{_revision4()}"""
+{_previous_revision()}"""
 
 
-def _revision4() -> str:
-    """Revision 5 against revision 4 on the same points (``simulate_rev4.json``)."""
-    old, new = _load("simulate_rev4.json"), _load("simulate.json")
+CHANGES = {
+    5: "Revision 5 made the per-tensor held fraction the rule (`docs/DESIGN.md`) "
+    "and solves it exactly without a MIP.",
+    6: "Revision 6 counts a tensor's vector accesses as the bytes its hosted ops "
+    "read and write (operands whole) and sizes it by its vector chain's working "
+    "set (`docs/DESIGN.md`).",
+}
+"""What each revision of `strict` changed (for the comparison with the one before)."""
+
+
+def _previous_revision() -> str:
+    """The newest kept revision (``simulate_rev<N>.json``) against
+    ``simulate.json`` (revision N + 1) on the same points."""
+    kept = sorted(RESULTS.glob("simulate_rev*.json"),
+                  key=lambda p: int(p.stem.removeprefix("simulate_rev")))  # fmt: skip
+    if not kept:
+        return ""
+    prev = int(kept[-1].stem.removeprefix("simulate_rev"))
+    old, new = _load(kept[-1].name), _load("simulate.json")
     if old is None or new is None:
         return ""
 
@@ -204,13 +222,12 @@ def _revision4() -> str:
     allc = ("cim-mlc", "all-compute-dp")
     static = tuple(sorted({k[2] for k in keys if k[2].startswith("static")}))
     return f"""
-**Revision 5 against revision 4.** Revision 5 made the per-tensor held
-fraction the rule (`docs/DESIGN.md`) and solves it exactly without a MIP.
-On the same {len(keys)} points (`simulate_rev4.json`, commit {_commits(old)}, against
+**Revision {prev + 1} against revision {prev}.** {CHANGES.get(prev + 1, "")}
+On the same {len(keys)} points (`{kept[-1].name}`, commit {_commits(old)}, against
 `simulate.json`): the estimate is {factor(o):.2f}x from the simulation per point
-under revision 4 and {factor(n):.2f}x under revision 5; by the simulation,
-cmswitch's schedules are {speedup(o, allc):.3f}x (revision 4) and {speedup(n, allc):.3f}x
-(revision 5) faster than the strongest all-compute baseline, {speedup(o, static):.3f}x
+under revision {prev} and {factor(n):.2f}x under revision {prev + 1}; by the simulation,
+cmswitch's schedules are {speedup(o, allc):.3f}x (revision {prev}) and {speedup(n, allc):.3f}x
+(revision {prev + 1}) faster than the strongest all-compute baseline, {speedup(o, static):.3f}x
 and {speedup(n, static):.3f}x than the best static split (geometric means; each
 revision's baselines are scheduled under the same revision).
 """

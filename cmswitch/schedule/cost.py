@@ -122,9 +122,9 @@ per-tensor held fractions instead of per-operator bandwidth shares
 (:mod:`cmswitch.schedule.held`), vector accesses on the channel, no
 separate spill term; 6: a tensor's vector accesses are the bytes its
 hosted ops read and write (operands whole, as the simulator moves them)
-and its size includes their largest result (not 2 bytes per element of
-work on the host's output alone), the ops before the first CIM operator
-cross the channel."""
+and its size is the chain's working set (not 2 bytes per element of work
+on the host's output alone), the ops before the first CIM operator cross
+the channel."""
 
 
 @dataclass(frozen=True)

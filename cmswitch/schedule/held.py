@@ -1,14 +1,15 @@
 """Strict cost model: where a segment's data is and what crosses the channel.
 
 The per-tensor rule of ``docs/DESIGN.md`` ("Where data is"), the part of
-``strict`` (revision 5) that replaced per-operator bandwidth shares:
+``strict`` (revision 5, sizes and vector accesses revision 6) that replaced
+per-operator bandwidth shares:
 
 * every CIM operator ``q`` of a segment makes one tensor (its output) that
   the non-CIM ops it hosts work on in place; ``S_q`` bytes is the larger of
-  the output and the largest result those ops write
-  (:attr:`~cmswitch.workload.CimOpInfo.vector_peak`: a softmax over the
-  concatenated parts of a split product is larger than the part hosting
-  it). Per inference it is accessed ``A_q`` bytes: its write, the bytes
+  the output and the chain's working set, the most bytes of its values
+  alive at once (:attr:`~cmswitch.workload.CimOpInfo.vector_peak`: a
+  softmax over the concatenated parts of a split product, results kept
+  for later segments). Per inference it is accessed ``A_q`` bytes: its write, the bytes
   its hosted ops read and write as the execution model moves them (each op
   reads its operands whole and writes its result:
   :attr:`~cmswitch.workload.CimOpInfo.vector_bytes`), what ops hosted by
