@@ -159,7 +159,9 @@ shared with the session's other benchmark runs).
   since revision 5, per tensor the held fraction on its memory arrays'
   ports and every access to the rest, vector accesses and im2col reads
   included, on the channel, with what the segment reads from earlier
-  segments; "Estimate against simulation" below). `paper`: the paper's
+  segments; since revision 6 a tensor's size is its vector chain's working
+  set and its vector accesses the bytes its ops read and write;
+  "Estimate against simulation" below). `paper`: the paper's
   equations as printed, to reproduce it, with each intensity (`roofline`,
   `input`, `streamed`). Every policy is costed by the same model.
 * **Policies, on equal terms:** `cmswitch`, `cim-mlc`, `all-compute-dp`,
