@@ -131,16 +131,19 @@ CASES = [(seed, n, arrays) for seed in range(10) for n, arrays in ((1, 10), (2, 
 
 
 @pytest.mark.parametrize(("seed", "n", "arrays"), CASES)
-@pytest.mark.parametrize("model", ["paper", "strict"])
+@pytest.mark.parametrize("model", ["paper", "paper-mip", "strict"])
 def test_mip_equals_brute_force(seed: int, n: int, arrays: int, model: str) -> None:
+    """``paper-mip``: the paper model through its MIP (``--solver mip``), the
+    path the closed form leaves only to instances it cannot match."""
     rng = random.Random(1000 * seed + 10 * n + (model == "strict"))
     hw = tiny(arrays, write_row=rng.choice([1, 1, 20]))
     wl = random_workload(rng, hw, n)
+    cost_model = model.removesuffix("-mip")
     ai = "streamed" if model == "strict" else rng.choice(["roofline", "input", "streamed"])
-    opts = CostOptions(model=model, ai=ai)  # type: ignore[arg-type]
+    opts = CostOptions(model=cost_model, ai=ai)  # type: ignore[arg-type]
     c_static = rng.randint(max(o.min_arrays for o in wl.ops), arrays)
     modes = [DUAL, ALL_COMPUTE, AllocMode(True, c_static, arrays - c_static)]
-    solver = SegmentSolver(wl, opts)
+    solver = SegmentSolver(wl, opts, closed_form=model != "paper-mip")
     for mode in modes:
         expect = brute_force(wl, mode, opts)
         got = solver.solve(0, n - 1, mode)
