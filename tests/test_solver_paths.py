@@ -179,6 +179,33 @@ def test_nan_solution_is_solved_again_without_presolve(monkeypatch: pytest.Monke
     assert got.local == pytest.approx(clean.local, rel=1e-12)
 
 
+class _NanAlways(_NanOnce):
+    """A Highs whose every solution has a NaN column."""
+
+    def getSolution(self) -> Any:
+        self._poisoned = False
+        return super().getSolution()
+
+
+def test_nan_solution_is_retried_once_not_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model whose solution stays NaN without presolve too is given up
+    after one retry (no endless recursion): each model runs twice, with
+    presolve and without, and the segment still gets a legal plan or none."""
+    wl = random_workload(random.Random(3), tiny(8), 3)
+    logs: list[list[str]] = []
+    real = allocate._new_highs
+
+    def poisoned(t: Any, n: Any) -> _NanAlways:
+        logs.append([])
+        return _NanAlways(real(t, n), logs[-1])
+
+    monkeypatch.setattr(allocate, "_new_highs", poisoned)
+    got = SegmentSolver(wl, MIP, closed_form=False).solve(0, 2)
+    assert logs and all(log == ["choose", "off"] for log in logs)
+    if got is not None:
+        assert got.compute_arrays + got.memory_arrays <= 8
+
+
 def test_fallback_at_the_exact_compute_cap() -> None:
     """No incumbent (node limit 0): the fallback's fewest arrays fill the
     static compute cap exactly and are still a legal plan (caps are

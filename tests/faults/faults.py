@@ -260,6 +260,14 @@ FAULTS: list[Fault] = [
         ("tests/test_allocate.py::test_mip_equals_brute_force",),
     ),
     Fault(
+        "nan-retry-forever",
+        "a MIP whose solution stays NaN retried without end (mutation survivor)",
+        ALLOC,
+        "            self.no_presolve = True\n",
+        "            self.no_presolve = False\n",
+        ("tests/test_solver_paths.py::test_nan_solution_is_retried_once_not_forever",),
+    ),
+    Fault(
         "closed-form-ignores-minimum",
         "the closed form giving an operator fewer arrays than its weights need",
         CF,
