@@ -84,6 +84,17 @@ PASSES_TESTS = (
 RESULTS = ROOT / "benchmarks" / "results" / "mutation.json"
 
 EQUIVALENT: dict[str, str] = {
+    "cmswitch/schedule/plan.py:138:True->False#25": (
+        "zip(names, s.allocs, strict=False) for strict=True in the report's "
+        "rows: a segment has one name per allocation by construction, so both "
+        "zip the same pairs"
+    ),
+    "cmswitch/schedule/policies.py:356:0.0->1.0#165": (
+        "the DP's inter cost entering the first segment: every segmentation has "
+        "exactly one first segment, so every path's cost shifts by the same 1.0 "
+        "(same argmin; a segment starting at 0 is pruned less, never wrongly); "
+        "the schedule's latency is recomputed by evaluate"
+    ),
     "cmswitch/schedule/segment.py:104:Break->other#75": (
         "the DP tries the plans ending at i-1 cheapest first and stops once a plan's "
         "own cost reaches the best value found; with continue, every later plan "
