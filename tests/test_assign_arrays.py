@@ -161,3 +161,43 @@ def test_attention_k_arrays_become_the_products_arrays() -> None:
     assign_function(func, module_hardware(module))
     scores = next(op for op in func.walk() if isinstance(op, MatmulOp))
     assert k_arrays[0] not in op_arrays(scores).compute  # type: ignore[union-attr]
+
+
+IDLE_MEMORY = """
+builtin.module attributes {cim.hardware = #cim.hardware<"t", arrays = 8, rows = 32, cols = 128, cell_bits = 1, weight_bits = 8, act_bits = 8, buffer_bytes = 128, internal_bw_bits = 32, external_bw_bytes = 16, switch_c2m_cycles = 1, switch_m2c_cycles = 1, write_cycles_per_row = 1, vector_elems_per_cycle = 4, clock_hz = 1.0e9>} {
+  func.func @main(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+    %w = cim.constant "w" : tensor<8x8xf32>
+    %0 = cim.segment {index = 0 : i64, compute_arrays = 1 : i64, memory_arrays = 4 : i64} -> tensor<4x8xf32> {
+      %h = cim.linear %x, %w {label = "a", alloc = #cim.alloc<compute = 1, mem_in = 0, mem_out = 4>} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+      cim.yield %h : tensor<4x8xf32>
+    }
+    %1 = cim.segment {index = 1 : i64, compute_arrays = 1 : i64, memory_arrays = 0 : i64} -> tensor<4x8xf32> {
+      %y = cim.linear %0, %w {label = "b", alloc = #cim.alloc<compute = 1, mem_in = 0, mem_out = 0>} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+      cim.yield %y : tensor<4x8xf32>
+    }
+    %2 = cim.segment {index = 2 : i64, compute_arrays = 1 : i64, memory_arrays = 4 : i64} -> tensor<4x8xf32> {
+      %z = cim.linear %1, %w {label = "c", alloc = #cim.alloc<compute = 1, mem_in = 0, mem_out = 4>} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+      cim.yield %z : tensor<4x8xf32>
+    }
+    func.return %2 : tensor<4x8xf32>
+  }
+}
+"""
+
+
+def test_memory_roles_take_idle_memory_arrays_first() -> None:
+    """Segment 0 switches 4 arrays to memory; segment 1 leaves them idle (in
+    memory mode) with 3 never-used arrays (in compute mode); segment 2's 4
+    memory arrays are the 4 idle memory-mode ones: the program switches
+    none there (taking the compute-mode ones first would switch 3, idle,
+    uncharged by Eq. 1 but real work)."""
+    from cmswitch.dialects import cim_meta as meta
+    from cmswitch.lowering.cim_to_meta import meta_program
+
+    program = meta_program(parse_module(IDLE_MEMORY))
+    switched: dict[int, int] = {}
+    for seg in program.walk():
+        if isinstance(seg, meta.SegmentOp):
+            n = sum(len(op.array_ids) for op in seg.walk() if isinstance(op, meta.SwitchOp))
+            switched[seg.index.value.data] = n
+    assert switched == {0: 4, 1: 0, 2: 0}

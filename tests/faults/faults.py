@@ -268,6 +268,15 @@ FAULTS: list[Fault] = [
         ("tests/test_solver_paths.py::test_nan_solution_is_retried_once_not_forever",),
     ),
     Fault(
+        "memory-roles-prefer-compute-mode",
+        "memory roles take idle compute-mode arrays before idle memory-mode ones "
+        "(mutation survivor: switches Eq. 1 does not charge)",
+        "cmswitch/passes/cim_assign_arrays.py",
+        '"": 1 if mode is Mode.MEMORY else 2',
+        '"": 1 if mode is not Mode.MEMORY else 2',
+        ("tests/test_assign_arrays.py::test_memory_roles_take_idle_memory_arrays_first",),
+    ),
+    Fault(
         "closed-form-ignores-minimum",
         "the closed form giving an operator fewer arrays than its weights need",
         CF,
