@@ -423,7 +423,9 @@ def _extract(func: FuncOp, hw: Hardware) -> Workload:
                     frozenset(e for e in edges if e not in cim_edges), leading_bytes)  # fmt: skip
 
 
-def _moved_bytes(op: Operation, producer: dict[SSAValue, int], host: int | None, ab: int) -> float:
+def _moved_bytes(
+    op: Operation, producer: dict[SSAValue, int], host: int | None, ab: float
+) -> float:
     """Bytes a non-CIM op hosted at ``host`` reads and writes as the
     execution model moves them: every run-time operand the host's chain
     made (before any CIM operator: every run-time operand), whole, and its
@@ -448,7 +450,7 @@ def _chain_step(
     host: int,
     last_use: Callable[[SSAValue, int], int],
     k: int,
-    ab: int,
+    ab: float,
 ) -> float:
     """Advances ``chain`` (the host's values still to be read, with their
     bytes) past ``op`` at walk position ``k``; returns the bytes alive
