@@ -384,6 +384,14 @@ def test_workload_knows_streamed_sources_and_vector_reads() -> None:
     assert external_bytes(wl, 2, 2) == 2 * tensor  # c's input and the add's
     assert external_bytes(wl, 1, 2) == tensor  # b made c's input: the add's
     assert external_bytes(wl, 0, 2) == 0.0
+    # strict revision 6, all three in one segment: a is written, streamed by
+    # b and read by the add hosted at c (96 B); b is written and streamed by
+    # c (64 B); c is written, and the add reads it and writes its result
+    # (96 B)
+    from cmswitch.schedule.cost import segment_data
+
+    got = [t.accesses for t in segment_data(wl, 0, 2).tensors]
+    assert got == [3 * tensor, 2 * tensor, 3 * tensor]
 
 
 VECTOR_CHAIN = """

@@ -9,9 +9,9 @@ per-operator bandwidth shares:
   the output and the chain's working set, the most bytes of its values
   alive at once (:attr:`~cmswitch.workload.CimOpInfo.vector_peak`: a
   softmax over the concatenated parts of a split product, results kept
-  for later segments). Per inference it is accessed ``A_q`` bytes: its write, the bytes
-  its hosted ops read and write as the execution model moves them (each op
-  reads its operands whole and writes its result:
+  for later segments). Per inference it is accessed ``A_q`` bytes: its
+  write, the bytes its hosted ops read and write as the execution model
+  moves them (each op reads its operands whole and writes its result:
   :attr:`~cmswitch.workload.CimOpInfo.vector_bytes`), what ops hosted by
   later operators of the segment read of it (a residual add), and the
   streamed input of every CIM operator of the segment reading it (a

@@ -180,6 +180,14 @@ FAULTS: list[Fault] = [
         (VC,),
     ),
     Fault(
+        "later-vector-reads-dropped",
+        "strict: a residual add's read of a tensor made earlier in the segment left uncounted",
+        HELD,
+        "            + later_reads.get(q, 0.0)\n",
+        "            + 0.0\n",
+        ("tests/test_cost.py::test_workload_knows_streamed_sources_and_vector_reads",),
+    ),
+    Fault(
         "chain-never-freed",
         "workload: a chain value never given back after its last reader",
         WL,
