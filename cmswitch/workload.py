@@ -60,6 +60,7 @@ from cmswitch.dialects.cim import (
     is_static_value,
     numel,
     shape_of,
+    through_segments,
 )
 from cmswitch.hardware import Hardware
 
@@ -473,21 +474,10 @@ def _chain_step(
 def _last_uses(func: FuncOp) -> dict[SSAValue, int]:
     """Walk position of every value's last reader; a value a segment
     yields is read wherever the segment's result is."""
-    yielded: dict[SSAValue, SSAValue] = {}  # segment result -> value yielded
-    pending: dict[int, SegmentOp] = {}
     last: dict[SSAValue, int] = {}
     for k, op in enumerate(func.walk()):
-        if isinstance(op, SegmentOp):
-            pending[id(op.body.block.last_op)] = op
-        elif isinstance(op, YieldOp) and id(op) in pending:
-            for r, v in zip(pending.pop(id(op)).outs, op.values, strict=True):
-                yielded[r] = v
-            continue
         for v in op.operands:
-            last[v] = k
-            while v in yielded:
-                v = yielded[v]
-                last[v] = k
+            last[v] = last[through_segments(v)] = k
     return last
 
 

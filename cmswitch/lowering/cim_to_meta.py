@@ -56,7 +56,7 @@ from xdsl.passes import ModulePass
 from cmswitch.builder import module_hardware
 from cmswitch.dialects import cim
 from cmswitch.dialects import cim_meta as meta
-from cmswitch.dialects.cim import Mode, is_static_value, shape_of
+from cmswitch.dialects.cim import Mode, is_static_value, shape_of, through_segments
 from cmswitch.hardware import Hardware
 from cmswitch.passes.cim_assign_arrays import (
     AssignError,
@@ -128,14 +128,6 @@ class _Capacity:
         self.buffer -= place.buffer_bytes.data
 
 
-def _resolve(value: SSAValue) -> SSAValue:
-    """A `cim.segment` result as the value its body yields."""
-    while isinstance(value.owner, cim.SegmentOp):
-        seg = value.owner
-        value = seg.body.block.last_op.operands[value.index]  # type: ignore[union-attr,attr-defined]
-    return value
-
-
 class _Lowering:
     def __init__(self, func: FuncOp, hw: Hardware):
         self.func = func
@@ -174,14 +166,14 @@ class _Lowering:
         for _, ops in self.segments:
             for op in ops:
                 for operand in op.operands:
-                    v = _resolve(operand)
+                    v = through_segments(operand)
                     if is_static_value(v):
                         continue
                     self.last_read[v] = self.pos[op]
                     self.readers.setdefault(v, []).append(op)
         ret = self.func.body.block.last_op
         assert isinstance(ret, ReturnOp)
-        self.results = [_resolve(v) for v in ret.arguments]
+        self.results = [through_segments(v) for v in ret.arguments]
         for v in self.results:
             self.last_read[v] = self.end
         self.find_holds()
@@ -211,7 +203,7 @@ class _Lowering:
                 ids = op_arrays(op)
                 if s_r is None or ids is None:
                     continue
-                r = _resolve(op.rhs)
+                r = through_segments(op.rhs)
                 tiles = len(meta.weight_tiling(op.matmul_shape(), self.hw))
                 arrays = set(ids.compute)
                 s_p = self.seg_of[op]
@@ -308,7 +300,7 @@ class _Lowering:
         self.in_place = {}
         for op in cim_ops:
             if isinstance(op, cim.MatmulOp) and not is_static_value(op.rhs):
-                r = _resolve(op.rhs)
+                r = through_segments(op.rhs)
                 if r not in self.cur or r in self.in_place.values():
                     continue
                 place = self.where[self.cur[r]]
@@ -387,7 +379,7 @@ class _Lowering:
         position `at`; returns the meta values freed."""
         freed = set()
         for v in values:
-            v = _resolve(v)
+            v = through_segments(v)
             if v in self.cur and self.last_read.get(v) == at:
                 m = self.cur[v]
                 if m not in freed:
@@ -464,7 +456,7 @@ class _Lowering:
     # ------------------------------------------------------------ ops
     def compute(self, op: cim.ComputeOp, s: int) -> None:
         ids = self.ids[op]
-        x = _resolve(op.operands[0])
+        x = through_segments(op.operands[0])
         # a dram input is staged in the operator's input arrays if it fits
         if ids.mem_in and x in self.cur and self.where[self.cur[x]].dram_bytes.data:
             nbytes = meta.tensor_bytes(shape_of(x), self.hw)
@@ -481,7 +473,7 @@ class _Lowering:
                 else:
                     self.cap.give(place)
         if isinstance(op, cim.MatmulOp) and not is_static_value(op.rhs):
-            self.program(op, self.cur[_resolve(op.rhs)], in_place=op in self.in_place)
+            self.program(op, self.cur[through_segments(op.rhs)], in_place=op in self.in_place)
         self.release(op.operands, self.pos[op])
         out = op.results[0]
         tiles = meta.weight_tiling(op.matmul_shape(), self.hw)
@@ -508,7 +500,7 @@ class _Lowering:
         s = self.seg_of[op]
         dynamic: list[SSAValue] = []
         for operand in op.operands:
-            v = _resolve(operand)
+            v = through_segments(operand)
             if not is_static_value(v) and v not in dynamic:
                 dynamic.append(v)
         inputs = [self.cur[v] for v in dynamic]
@@ -526,7 +518,7 @@ class _Lowering:
             mapping[v] = arg
         for operand in op.operands:
             if operand not in mapping:
-                mapping[operand] = mapping[_resolve(operand)]
+                mapping[operand] = mapping[through_segments(operand)]
         inner = op.clone(value_mapper=mapping)
         block.add_op(inner)
         block.add_op(meta.YieldOp([inner.results[0]]))

@@ -63,6 +63,7 @@ from cmswitch.dialects.cim import (
     i64_array,
     ints,
     is_static_value,
+    through_segments,
 )
 from cmswitch.hardware import Hardware
 from cmswitch.passes.segments import read_segments
@@ -148,14 +149,6 @@ def rhs_producer(op: MatmulOp) -> ComputeOp | None:
         return None
 
 
-def resolve(value: SSAValue) -> SSAValue:
-    """A `cim.segment` result as the value its body yields."""
-    while isinstance(value.owner, SegmentOp):
-        seg = value.owner
-        value = seg.body.block.last_op.operands[value.index]  # type: ignore[union-attr,attr-defined]
-    return value
-
-
 def segment_index(func: FuncOp) -> dict[Operation, int]:
     """The position (0, 1, ...) of the segment holding each op of `func`."""
     out: dict[Operation, int] = {}
@@ -173,7 +166,7 @@ def held_operand_segment(op: ComputeOp, seg_of: dict[Operation, int]) -> int | N
     earlier segment than the product's, that segment's position; else None."""
     if not isinstance(op, MatmulOp) or is_static_value(op.rhs):
         return None
-    owner = resolve(op.rhs).owner
+    owner = through_segments(op.rhs).owner
     s_r = seg_of.get(owner) if isinstance(owner, Operation) else None
     s_p = seg_of.get(op)
     if s_r is None or s_p is None or s_r >= s_p:

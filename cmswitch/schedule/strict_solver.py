@@ -86,11 +86,15 @@ class _Tensors:
         self.port = self.per_array / hw.d_cim  # p_q: period a partly held tensor needs
         self.d_cim = hw.d_cim
 
+    def partial(self, t: float) -> np.ndarray:
+        """Which tensors' ports keep up with period ``t`` when held in part."""
+        return self.port <= t * (1 + _EPS)
+
     def best(self, t: float, budget: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
         """``best[b]``: the largest saving with ``b <= budget`` arrays at
         period ``t`` from the tensors holdable in part, and the tensors
         that can only be held whole, with their arrays (:meth:`fewest`)."""
-        partial = self.port <= t * (1 + _EPS)
+        partial = self.partial(t)
         base = np.zeros(budget + 1)
         b = 0
         for gain, _, count in self._gains(partial):
@@ -152,7 +156,7 @@ class _Tensors:
     def _spread(self, t: float, arrays: int, held: np.ndarray) -> None:
         """Give ``arrays`` to the partly holdable tensors in decreasing
         marginal saving (the greedy prefix :meth:`best` priced)."""
-        order = self._gains(self.port <= t * (1 + _EPS))
+        order = self._gains(self.partial(t))
         for _, q, count in order:
             take = min(count, arrays)
             if take <= 0:
@@ -172,7 +176,8 @@ def solve(
     data = segment_data(workload, start, end)
     tensors = _Tensors(data, hw)
     mins = np.array([o.min_arrays for o in ops], dtype=np.int64)
-    if mins.sum() > min(lim.compute, lim.arrays):
+    ccap = min(lim.compute, lim.arrays)  # compute arrays the segment may use
+    if mins.sum() > ccap:
         return None
     rows = np.array([compute_macs(o, hw, opts) / (o.min_arrays * hw.op_cim) for o in ops])
     total_acc = data.external + data.accesses
@@ -192,7 +197,7 @@ def solve(
         if data.external > hw.external_bw_bytes * t * fill * (1 + _EPS):
             return None
         c = compute_arrays(t)
-        if c.sum() > min(lim.compute, lim.arrays):
+        if c.sum() > ccap:
             return None
         # bytes the held tensors must save (rounding: 1e-9 of the accesses)
         target = total_acc - hw.d_main * t * fill - _EPS * total_acc
@@ -204,7 +209,7 @@ def solve(
     # the slowest plan: one copy each, nothing held
     hi = max(float(rows.max()), total_acc / (hw.d_main * fill),
              data.external / (hw.external_bw_bytes * fill))  # fmt: skip
-    lo_c = rows / np.maximum(1, (min(lim.compute, lim.arrays) - (mins.sum() - mins)) // mins)
+    lo_c = rows / np.maximum(1, (ccap - (mins.sum() - mins)) // mins)
     lo = max(float(lo_c.max()), data.external / (hw.external_bw_bytes * fill),
              total_acc / (hw.d_main * fill + lim.memory * hw.d_cim))  # fmt: skip
     lo = max(lo, hi * 1e-12)

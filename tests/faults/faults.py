@@ -212,14 +212,6 @@ FAULTS: list[Fault] = [
         (VC,),
     ),
     Fault(
-        "chain-ends-at-yield",
-        "workload: a value a segment yields taken as last read by the yield",
-        WL,
-        "            while v in yielded:",
-        "            while v in yielded and False:",
-        ("tests/test_cost.py::test_vector_chains_read_the_same_through_segments",),
-    ),
-    Fault(
         "leading-vector-bytes-dropped",
         "strict: the vector ops before the first CIM operator left off the channel",
         COST,

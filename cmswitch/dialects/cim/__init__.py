@@ -81,6 +81,7 @@ from cmswitch.dialects.cim.structure import (
     ConstantOp,
     SegmentOp,
     YieldOp,
+    through_segments,
 )
 from cmswitch.dialects.cim.vector import (
     ElementwiseFn,
@@ -153,6 +154,7 @@ __all__ = [
     "shape_of",
     "slice_length",
     "tensor_type",
+    "through_segments",
 ]
 
 CIM_OPS: tuple[type[IRDLOperation], ...] = (

@@ -197,3 +197,12 @@ class YieldOp(IRDLOperation):
 
     def __init__(self, values: Sequence[SSAValue] = ()):
         super().__init__(operands=[values])
+
+
+def through_segments(value: SSAValue) -> SSAValue:
+    """A ``cim.segment`` result as the value its body yields (any other
+    value as it is)."""
+    while isinstance(value.owner, SegmentOp):
+        seg = value.owner
+        value = seg.body.block.last_op.operands[value.index]  # type: ignore[union-attr,attr-defined]
+    return value
